@@ -1,0 +1,100 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "sgk",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sgk", targets: ["sgk"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Ordered JSON and YAML trees shared by the language and the cloud clients.
+        .target(
+            name: "SGKData",
+            dependencies: [
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The language: knows nothing of AWS, Kubernetes or terminals.
+        .target(
+            name: "SGKLanguage",
+            dependencies: [
+                "SGKData",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // AWS: SigV4, credentials chain, IAM / STS / EKS. Knows nothing of the language.
+        .target(
+            name: "SGKAWS",
+            dependencies: [
+                "SGKData",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Kubernetes: kubeconfig, REST client, discovery, apply. Knows nothing of the language.
+        .target(
+            name: "SGKKubernetes",
+            dependencies: [
+                "SGKData",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Binds the clients into the language; the Effects seam.
+        .target(
+            name: "SGKPrimitives",
+            dependencies: ["SGKLanguage", "SGKAWS", "SGKKubernetes", "SGKData"]
+        ),
+        .target(
+            name: "SGKREPL",
+            dependencies: ["SGKLanguage"]
+        ),
+        // Embeds stdlib/*.sgk and scripts/*.sgk into the binary.
+        .executableTarget(name: "SGKEmbed", path: "Sources/SGKEmbed"),
+        .plugin(
+            name: "EmbedResources",
+            capability: .buildTool(),
+            dependencies: ["SGKEmbed"]
+        ),
+        .executableTarget(
+            name: "sgk",
+            dependencies: [
+                "SGKLanguage", "SGKPrimitives", "SGKREPL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            plugins: ["EmbedResources"]
+        ),
+        .testTarget(name: "SGKDataTests", dependencies: ["SGKData"]),
+        .testTarget(name: "SGKLanguageTests", dependencies: ["SGKLanguage"]),
+        .testTarget(name: "SGKAWSTests", dependencies: ["SGKAWS"]),
+        .testTarget(name: "SGKKubernetesTests", dependencies: ["SGKKubernetes"]),
+        .testTarget(name: "SGKPrimitivesTests", dependencies: ["SGKPrimitives", "SGKLanguage"]),
+        .testTarget(name: "SGKREPLTests", dependencies: ["SGKREPL", "SGKLanguage"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
