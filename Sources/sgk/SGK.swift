@@ -99,58 +99,70 @@ struct SGK: ParsableCommand {
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a script file or a bundled script by name.",
+        usage: "sgk run [--lib-path DIR] [--dry-run] [--explain] [--verbose] <script> [--param value …]",
         discussion: """
         Script parameters follow the file: --cluster demo --region us-west-2 (--role-name and --role_name are the same).
         `sgk run FILE --help` lists the script's parameters. Bundled scripts: \(ModuleLoader(embedded: embeddedSources).bundledScriptNames.joined(separator: ", ")).
         """
     )
 
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "A .sgk file, or the name of a bundled script.")
-    var script: String
-
-    @Argument(parsing: .captureForPassthrough, help: "Script parameters, --dry-run and --explain.")
-    var rest: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: "[--lib-path DIR] <script> [--param value …] [--dry-run] [--explain]")
+    var arguments: [String] = []
 
     mutating func run() throws {
-        bootstrapLogging(verbose: global.verbose || rest.contains("--verbose"))
         var options = RunOptions()
         var params: [String: String] = [:]
+        var libPaths: [String] = []
         var wantsHelp = false
+        var script: String?
         var i = 0
-        while i < rest.count {
-            let a = rest[i]
+        func usageError(_ msg: String, _ hint: String? = nil) -> ExitCode {
+            FileHandle.standardError.write(Data(("error: \(msg)\n" + (hint.map { "  hint: \($0)\n" } ?? "")).utf8))
+            return ExitCode(64)
+        }
+        while i < arguments.count {
+            let a = arguments[i]
             switch a {
             case "--dry-run": options.dryRun = true
             case "--explain": options.explain = true
             case "--verbose": options.verbose = true
             case "--help", "-h": wantsHelp = true
+            case "--lib-path" where script == nil:
+                guard i + 1 < arguments.count else { throw usageError("--lib-path needs a folder") }
+                libPaths.append(arguments[i + 1]); i += 1
             default:
+                if script == nil {
+                    guard !a.hasPrefix("-") else { throw usageError("unknown option '\(a)' before the script", "usage: sgk run [--lib-path DIR] [--dry-run] [--explain] SCRIPT [--param value …]") }
+                    script = a
+                    break
+                }
                 guard a.hasPrefix("--"), a.count > 2 else {
-                    FileHandle.standardError.write(Data("error: unexpected argument '\(a)'\n  hint: script parameters are written --name value\n".utf8))
-                    throw ExitCode(64)
+                    throw usageError("unexpected argument '\(a)'", "script parameters are written --name value")
                 }
                 let body = String(a.dropFirst(2))
                 if let eq = body.firstIndex(of: "=") {
                     params[String(body[..<eq])] = String(body[body.index(after: eq)...])
-                } else if i + 1 < rest.count, !rest[i + 1].hasPrefix("--") {
-                    params[body] = rest[i + 1]; i += 1
+                } else if i + 1 < arguments.count, !arguments[i + 1].hasPrefix("--") {
+                    params[body] = arguments[i + 1]; i += 1
                 } else {
                     params[body] = "true"
                 }
             }
             i += 1
         }
-        let session = makeSession(libPaths: global.libPath, options: options)
+        bootstrapLogging(verbose: options.verbose)
+        guard let script else {
+            if wantsHelp { print(Run.helpMessage()); return }
+            throw usageError("missing the script to run", "usage: sgk run SCRIPT [--param value …]")
+        }
+        let session = makeSession(libPaths: libPaths, options: options)
         let file: SourceFile
         if let data = FileManager.default.contents(atPath: script) {
             file = SourceFile(name: script, bytes: Array(data))
         } else if let src = session.interpreter.loader.bundledScript(script) {
             file = SourceFile(name: src.displayName, text: src.text)
         } else {
-            FileHandle.standardError.write(Data("error: no such script '\(script)'\n  hint: bundled scripts: \(session.interpreter.loader.bundledScriptNames.joined(separator: ", "))\n".utf8))
-            throw ExitCode(64)
+            throw usageError("no such script '\(script)'", "bundled scripts: \(session.interpreter.loader.bundledScriptNames.joined(separator: ", "))")
         }
         if wantsHelp {
             do {
@@ -169,9 +181,10 @@ struct Run: ParsableCommand {
                 throw ExitCode(report(error, session))
             }
         }
+        let params0 = params
         let code: Int32 = Session.onLargeStack {
             do {
-                try session.run(file, arguments: params)
+                try session.run(file, arguments: params0)
                 session.context.output.flush()
                 return 0
             } catch {

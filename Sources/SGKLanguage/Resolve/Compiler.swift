@@ -95,8 +95,7 @@ final class Compiler {
                 scope.blocks[scope.blocks.count - 1].fns[decl.name] = FnInfo(name: decl.name, slot: slot, params: decl.params, decl: decl)
             }
         }
-        for s in stmts { if case .fn(let decl) = s { hoisted.append(compileFunctionDecl(decl)) } }
-        var execs: [Exec] = hoisted
+        var execs: [Exec] = []
         for (i, s) in stmts.enumerated() {
             if case .fn = s { continue }
             if valueOfLast, i == stmts.count - 1, case .pipeline(let p) = s {
@@ -106,7 +105,10 @@ final class Compiler {
                 execs.append(compileStmt(s))
             }
         }
-        return Compiler.sequence(execs)
+        // Function bodies are compiled last so they see every name of the block;
+        // their closures are made first, so calls may come before the definition.
+        for s in stmts { if case .fn(let decl) = s { hoisted.append(compileFunctionDecl(decl)) } }
+        return Compiler.sequence(hoisted + execs)
     }
 
     static func sequence(_ execs: [Exec]) -> Exec {
@@ -226,9 +228,11 @@ final class Compiler {
             }
         case .use(let name, let isPath, let alias, let r):
             return compileUse(name, isPath: isPath, alias: alias, r)
-        case .param(_, let r, _, _, _):
+        case .param(let name, let r, _, _, _):
             if scope.parent != nil || scope.blocks.count > 1 || scope.isFunction {
                 report("'param' is only allowed at the top level of a script", r)
+            } else {
+                _ = scope.declare(name)
             }
             return { _ in .next }   // bound before the first statement (see Interpreter.bindParams)
         }

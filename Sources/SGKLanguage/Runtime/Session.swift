@@ -185,7 +185,6 @@ public final class Session {
             let slot = topScope.blocks[0].fns[d.name]?.slot ?? topScope.newSlot()
             topScope.blocks[0].fns[d.name] = FnInfo(name: d.name, slot: slot, params: d.params, decl: d)
         }
-        for d in fnDecls { execs.append(c.compileFunctionDecl(d)) }
         for (i, s) in stmts.enumerated() {
             if case .fn = s { continue }
             if case .param(let n, let r, _, let d, _) = s {
@@ -202,6 +201,7 @@ public final class Session {
                 execs.append(c.compileStmt(s))
             }
         }
+        execs = fnDecls.map { c.compileFunctionDecl($0) } + execs
         if !c.diagnostics.isEmpty {
             topScope.slotCount = saved.0
             topScope.blocks[0].vars = saved.1
