@@ -35,15 +35,26 @@ public struct Diagnostic: Error, Sendable, CustomStringConvertible {
         }
         let loc = file.location(of: range.start)
         var out = "\(bold)\(file.name):\(loc.line):\(loc.column):\(reset) \(red)\(severity.rawValue):\(reset) \(bold)\(message)\(reset)"
-        let line = file.lineText(loc.line)
+        var line = file.lineText(loc.line)
         if !line.isEmpty {
+            let endLoc = file.location(of: range.end)
+            var column = loc.column
+            var width = 1
+            if endLoc.line == loc.line { width = max(1, endLoc.column - loc.column) } else { width = max(1, line.count - (loc.column - 1)) }
+            // Long lines are shown as a window around the caret.
+            let maxWidth = 120
+            if line.count > maxWidth {
+                let chars = Array(line)
+                let start = max(0, min(column - 1 - 40, chars.count - maxWidth))
+                let end = min(chars.count, start + maxWidth)
+                line = (start > 0 ? "…" : "") + String(chars[start..<end]) + (end < chars.count ? "…" : "")
+                column = column - start + (start > 0 ? 1 : 0)
+                width = min(width, maxWidth - (column - 1))
+            }
             out += "\n  " + line
             // Caret under the range (clipped to the line), tabs kept so columns line up.
             var pad = ""
-            for (i, ch) in line.enumerated() where i < loc.column - 1 { pad.append(ch == "\t" ? "\t" : " ") }
-            let endLoc = file.location(of: range.end)
-            var width = 1
-            if endLoc.line == loc.line { width = max(1, endLoc.column - loc.column) } else { width = max(1, line.count - (loc.column - 1)) }
+            for (i, ch) in line.enumerated() where i < column - 1 { pad.append(ch == "\t" ? "\t" : " ") }
             out += "\n  " + pad + green + "^" + String(repeating: "~", count: max(0, width - 1)) + reset
         }
         if let hint { out += "\n  \(cyan)hint:\(reset) \(hint)" }

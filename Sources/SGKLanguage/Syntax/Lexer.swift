@@ -204,8 +204,15 @@ struct Lexer {
                 parts.append(.interpolation(r))
                 continue
             }
-            buf.append(c)
-            j += 1
+            // Copy a run of ordinary bytes at once.
+            var k = j + 1
+            while k < b.count {
+                let d = b[k]
+                if d == q || d == 10 || d == UInt8(ascii: "\\") || d == UInt8(ascii: "$") { break }
+                k += 1
+            }
+            buf.append(contentsOf: b[j..<k])
+            j = k
         }
         flush()
         return Token(kind: .string(parts, raw: false), range: SourceRange(i, j + 1), spaceBefore: space)

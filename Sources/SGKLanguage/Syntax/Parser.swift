@@ -7,6 +7,7 @@ public struct Parser {
     var pos: Int
     let end: Int
     var depth = 0
+    let cache = TokenCache()
     static let maxDepth = 200
     static let statementKeywords: Set<String> = ["let", "if", "else", "for", "while", "fn", "return", "break", "continue", "try", "catch", "fail", "use", "param"]
 
@@ -34,8 +35,16 @@ public struct Parser {
 
     func peek(_ mode: LexMode = .expression) throws(Diagnostic) -> Token {
         if pos >= end { return Token(kind: .eof, range: SourceRange(end, end), spaceBefore: true) }
+        let slot = mode == .expression ? 0 : 1
+        if cache.pos[slot] == pos, let t = cache.token[slot] { return t }
         let t = try lexer.lex(at: pos, mode: mode)
         if t.range.start >= end { return Token(kind: .eof, range: SourceRange(end, end), spaceBefore: true) }
+        cache.pos[slot] = pos; cache.token[slot] = t
+        // Strings, variables and punctuation lex the same in both modes.
+        switch t.kind {
+        case .string, .variable, .newline: cache.pos[1 - slot] = pos; cache.token[1 - slot] = t
+        default: break
+        }
         return t
     }
 
@@ -685,3 +694,9 @@ struct NSStringLike {
     }
 }
 
+
+/// The last token lexed, so repeated peeks at one position lex once.
+final class TokenCache {
+    var pos = [-1, -1]
+    var token: [Token?] = [nil, nil]
+}
