@@ -190,13 +190,16 @@ enum YAMLCodec {
     private static func convert(_ node: Node) -> JSON {
         switch node {
         case .scalar(let s):
-            switch Tag.Name(rawValue: s.tag.rawValue) {
-            case .str: return .string(s.string)
-            case .null: return .null
-            case .bool: return .bool(node.bool ?? false)
-            case .int: return node.int.map(JSON.int) ?? .string(s.string)
-            case .float: return node.float.map(JSON.double) ?? .string(s.string)
-            default: return .string(s.string)
+            if s.style != .plain { return .string(s.string) }
+            let v = s.string
+            switch v {
+            case "", "~", "null", "Null", "NULL": return .null
+            case "true", "True", "TRUE": return .bool(true)
+            case "false", "False", "FALSE": return .bool(false)
+            default:
+                if let i = Int(v) { return .int(i) }
+                if v.first.map({ $0.isNumber || $0 == "-" || $0 == "." }) == true, let d = Double(v) { return .double(d) }
+                return .string(v)
             }
         case .mapping(let m):
             var o = OrderedDictionary<String, JSON>()
