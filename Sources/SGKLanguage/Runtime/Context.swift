@@ -72,6 +72,8 @@ public final class Cancellation: Sendable {
 
 /// Options a run was started with.
 public struct RunOptions: Sendable {
+    /// Where the journal of writes goes (nil: the default under $XDG_STATE_HOME/sgk/journal).
+    public var journalPath: String?
     public var dryRun = false
     public var explain = false
     public var verbose = false
@@ -90,6 +92,27 @@ public final class CallContext: @unchecked Sendable {
     public var logger: Logger
     private let lock = NSLock()
     private var services: [ObjectIdentifier: AnyObject] = [:]
+    private var shutdownHooks: [@Sendable () async -> Void] = []
+
+    /// Registers work to do when the run ends (closing HTTP clients).
+    public func onShutdown(_ hook: @escaping @Sendable () async -> Void) {
+        lock.lock(); shutdownHooks.append(hook); lock.unlock()
+    }
+
+    /// Runs the shutdown hooks once (the CLI and tests call it at the end of a run).
+    public func shutdown() {
+        lock.lock()
+        let hooks = shutdownHooks
+        shutdownHooks = []
+        lock.unlock()
+        guard !hooks.isEmpty else { return }
+        let sem = DispatchSemaphore(value: 0)
+        Task {
+            for h in hooks.reversed() { await h() }
+            sem.signal()
+        }
+        sem.wait()
+    }
 
     public init(output: OutputSink, errors: OutputSink, environment: [String: String] = ProcessInfo.processInfo.environment,
                 options: RunOptions = RunOptions(), logger: Logger = Logger(label: "sgk")) {
