@@ -188,7 +188,15 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 ' "$1"
 }
 
-pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+# Alive and not a zombie (an exited child not yet reaped by its new parent).
+pid_alive() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+  [ -r "/proc/$1/stat" ] || return 0
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
 
 # True if PID is alive and its executable's base name is NAME (guards against
 # PID reuse: we only ever signal processes we started).
@@ -427,6 +435,12 @@ cmd_start() {
   if ! $ok || ! all_recorded_alive "$state"; then
     {
       printf '%s: error: peer in %s did not become ready within %ss\n' "$PROG" "$state" "$READY_TIMEOUT"
+      local name pid
+      while read -r name pid; do
+        pid_is "$pid" "$name" || printf '%s: %s (pid %s) has exited\n' "$PROG" "$name" "$pid"
+      done <"$state/pids"
+      printf -- '--- errors in %s/kube-apiserver.log\n' "$state"
+      grep -E '^[EF][0-9]{4} ' "$state/kube-apiserver.log" 2>/dev/null | tail -n 10 || true
       printf -- '--- tail of %s/kube-apiserver.log\n' "$state"
       tail -n 30 "$state/kube-apiserver.log" 2>/dev/null || true
       printf -- '--- tail of %s/kube-controller-manager.log\n' "$state"

@@ -34,6 +34,10 @@ is_moto() {
   local pid=$1
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   [ -r "/proc/$pid/cmdline" ] || return 0
+  local stat
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ] || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'moto\.server'
 }
 
