@@ -89,6 +89,7 @@ cmd_build() {
     flock 9
   fi
   if have_binaries; then
+    exec 9>&-
     log "cached binaries present in $BIN_DIR; nothing to build"
     return 0
   fi
@@ -167,6 +168,7 @@ EOF
   done
   rm -rf "$scratch"
   trap - EXIT
+  exec 9>&- # release the build lock (not to be inherited by peers started next)
   log "built in $(($(date +%s) - started)) s: $BIN_DIR"
   "$APISERVER" --version >&2
 }
