@@ -206,7 +206,7 @@ pid_is() {
   local pid=$1 name=$2 argv0
   pid_alive "$pid" || return 1
   [ -r "/proc/$pid/cmdline" ] || return 0
-  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -n1)
+  argv0=$({ tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | head -n1)
   [ "$(basename "$argv0")" = "$name" ]
 }
 
@@ -300,6 +300,7 @@ EOF
   )
   printf '%s\n' "$server" >"$d/server"
   printf 'export KUBECONFIG=%q\n' "$d/kubeconfig" >"$d/env"
+  [ -s "$d/kubeconfig" ] && [ -s "$d/kubeconfig-cert" ] && [ -s "$d/server" ] && [ -s "$d/env" ]
 }
 
 readyz() {
@@ -320,6 +321,124 @@ all_recorded_alive() {
 }
 
 # ------------------------------------------------------------------ start
+
+# Start etcd, kube-apiserver and kube-controller-manager on fresh free ports
+# and wait for /readyz. Returns 0 when ready, 3 when a chosen port was taken
+# meanwhile (caller retries), 1 on any other failure; stops what it started.
+launch_peer() {
+  local state=$1 token=$2 runtime_config=$3
+  # Called as `launch_peer ... || rc=$?`, so errexit is off in here: every
+  # step that can fail is checked explicitly.
+  local etcd_client="" etcd_peer="" api_port="" ports
+  ports=$(free_ports 3) || { log "error: could not pick free ports"; return 1; }
+  read -r etcd_client etcd_peer api_port <<<"$ports"
+  [ -n "$api_port" ] || { log "error: could not pick free ports"; return 1; }
+  local server="https://127.0.0.1:$api_port"
+
+  local data_base=/dev/shm
+  [ -d "$data_base" ] && [ -w "$data_base" ] || data_base=$state
+  local etcd_data
+  etcd_data=$(mktemp -d "$data_base/sgk-etcd.XXXXXXXX") ||
+    { log "error: cannot create an etcd data dir in $data_base"; return 1; }
+  if ! { printf '%s\n' "$etcd_data" >"$state/etcd-data-dir" && : >"$state/pids"; }; then
+    log "error: cannot write to $state"
+    return 1
+  fi
+  local i marker
+  marker=$(printf '%s' "$state" | cksum | cut -d' ' -f1)
+
+  log "starting etcd on 127.0.0.1:$etcd_client (data $etcd_data)"
+  nohup etcd --name "sgk-$marker" --data-dir "$etcd_data" \
+    --listen-client-urls "http://127.0.0.1:$etcd_client" \
+    --advertise-client-urls "http://127.0.0.1:$etcd_client" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "sgk-$marker=http://127.0.0.1:$etcd_peer" \
+    --initial-cluster-state new --log-level warn \
+    </dev/null >"$state/etcd.log" 2>&1 &
+  record_pid "$state" etcd $!
+
+  for ((i = 0; i < 100; i++)); do
+    curl -fsS --max-time 2 "http://127.0.0.1:$etcd_client/health" >/dev/null 2>&1 && break
+    pid_alive "$(awk '$1=="etcd"{print $2}' "$state/pids")" || break
+    sleep 0.2
+  done
+  if ! curl -fsS --max-time 2 "http://127.0.0.1:$etcd_client/health" >/dev/null 2>&1; then
+    cmd_stop "$state"
+    if grep -q 'address already in use' "$state/etcd.log"; then
+      log "etcd: a chosen port was taken meanwhile"
+      return 3
+    fi
+    tail -n 20 "$state/etcd.log" >&2 || true
+    log "error: etcd did not become healthy (log: $state/etcd.log)"
+    return 1
+  fi
+
+  log "starting kube-apiserver on $server${runtime_config:+ (--runtime-config=$runtime_config)}"
+  local api_args=(
+    --etcd-servers="http://127.0.0.1:$etcd_client"
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1
+    --secure-port="$api_port" --insecure-port=0
+    --tls-cert-file="$state/apiserver.crt" --tls-private-key-file="$state/apiserver.key"
+    --client-ca-file="$state/ca.crt"
+    --token-auth-file="$state/tokens.csv"
+    --authorization-mode=RBAC --anonymous-auth=false
+    --service-account-issuer=https://kubernetes.default.svc
+    --service-account-key-file="$state/sa.pub"
+    --service-account-signing-key-file="$state/sa.key"
+    --service-cluster-ip-range=10.0.0.0/24
+    --disable-admission-plugins=ServiceAccount
+    --allow-privileged=true --endpoint-reconciler-type=none
+    --cert-dir="$state/apiserver-certs"
+  )
+  [ -z "$runtime_config" ] || api_args+=(--runtime-config="$runtime_config")
+  nohup "$APISERVER" "${api_args[@]}" </dev/null >"$state/kube-apiserver.log" 2>&1 &
+  record_pid "$state" kube-apiserver $!
+
+  if ! write_kubeconfigs "$state" "$server" "$token"; then
+    cmd_stop "$state"
+    log "error: cannot write kubeconfigs in $state"
+    return 1
+  fi
+
+  log "starting kube-controller-manager"
+  nohup "$CONTROLLER_MANAGER" --kubeconfig="$state/kubeconfig-cert" \
+    --leader-elect=false --secure-port=0 --port=0 \
+    --service-account-private-key-file="$state/sa.key" \
+    --root-ca-file="$state/ca.crt" \
+    --controllers='*,-nodeipam,-nodelifecycle,-attachdetach,-persistentvolume-binder,-csrsigning,-cloud-node-lifecycle,-service,-route' \
+    </dev/null >"$state/kube-controller-manager.log" 2>&1 &
+  record_pid "$state" kube-controller-manager $!
+
+  local deadline=$((SECONDS + READY_TIMEOUT)) ok=false
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if readyz "$state"; then ok=true; break; fi
+    all_recorded_alive "$state" || break
+    sleep 0.25
+  done
+  if ! $ok || ! all_recorded_alive "$state"; then
+    if grep -q 'address already in use' "$state/kube-apiserver.log"; then
+      cmd_stop "$state"
+      log "kube-apiserver: port $api_port was taken meanwhile"
+      return 3
+    fi
+    {
+      printf '%s: error: peer in %s did not become ready within %ss\n' "$PROG" "$state" "$READY_TIMEOUT"
+      local name pid
+      while read -r name pid; do
+        pid_is "$pid" "$name" || printf '%s: %s (pid %s) has exited\n' "$PROG" "$name" "$pid"
+      done <"$state/pids"
+      printf -- '--- errors in %s/kube-apiserver.log\n' "$state"
+      grep -E '^[EF][0-9]{4} ' "$state/kube-apiserver.log" 2>/dev/null | tail -n 10 || true
+      printf -- '--- tail of %s/kube-apiserver.log\n' "$state"
+      tail -n 30 "$state/kube-apiserver.log" 2>/dev/null || true
+      printf -- '--- tail of %s/kube-controller-manager.log\n' "$state"
+      tail -n 10 "$state/kube-controller-manager.log" 2>/dev/null || true
+    } >&2
+    cmd_stop "$state"
+    return 1
+  fi
+}
 
 cmd_start() {
   local state="" no_v1beta1=false arg
@@ -346,112 +465,28 @@ cmd_start() {
   ensure_packages etcd-server openssl curl
   command -v etcd >/dev/null || die "etcd not on PATH (package etcd-server)"
 
-  local t0 runtime_config="" marker
+  local t0 runtime_config="" attempt rc
   t0=$(date +%s.%N)
-  make_certs "$state"
-  [ -s "$state/token" ] || (umask 077 && openssl rand -hex 24 >"$state/token")
-  local token
-  token=$(cat "$state/token")
-  (umask 077 && printf '%s,admin,admin-uid,"system:masters"\n' "$token" >"$state/tokens.csv")
-
-  local etcd_client etcd_peer api_port
-  read -r etcd_client etcd_peer api_port < <(free_ports 3)
-  local server="https://127.0.0.1:$api_port"
-
-  local data_base=/dev/shm
-  [ -d "$data_base" ] && [ -w "$data_base" ] || data_base=$state
-  local etcd_data
-  etcd_data=$(mktemp -d "$data_base/sgk-etcd.XXXXXXXX")
-  printf '%s\n' "$etcd_data" >"$state/etcd-data-dir"
-  : >"$state/pids"
-  marker=$(printf '%s' "$state" | cksum | cut -d' ' -f1)
-
-  log "starting etcd on 127.0.0.1:$etcd_client (data $etcd_data)"
-  nohup etcd --name "sgk-$marker" --data-dir "$etcd_data" \
-    --listen-client-urls "http://127.0.0.1:$etcd_client" \
-    --advertise-client-urls "http://127.0.0.1:$etcd_client" \
-    --listen-peer-urls "http://127.0.0.1:$etcd_peer" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
-    --initial-cluster "sgk-$marker=http://127.0.0.1:$etcd_peer" \
-    --initial-cluster-state new --log-level warn \
-    </dev/null >"$state/etcd.log" 2>&1 &
-  record_pid "$state" etcd $!
-
-  local i
-  for ((i = 0; i < 100; i++)); do
-    curl -fsS --max-time 2 "http://127.0.0.1:$etcd_client/health" >/dev/null 2>&1 && break
-    pid_alive "$(awk '$1=="etcd"{print $2}' "$state/pids")" || break
-    sleep 0.2
-  done
-  if ! curl -fsS --max-time 2 "http://127.0.0.1:$etcd_client/health" >/dev/null 2>&1; then
-    tail -n 20 "$state/etcd.log" >&2 || true
-    cmd_stop "$state"
-    die "etcd did not become healthy (log: $state/etcd.log)"
-  fi
-
   if $no_v1beta1; then
     runtime_config="apiextensions.k8s.io/v1beta1=false"
     printf 'no-v1beta1\n' >"$state/mode"
   else
     printf 'default\n' >"$state/mode"
   fi
+  make_certs "$state"
+  [ -s "$state/token" ] || (umask 077 && openssl rand -hex 24 >"$state/token")
+  local token
+  token=$(cat "$state/token")
+  (umask 077 && printf '%s,admin,admin-uid,"system:masters"\n' "$token" >"$state/tokens.csv")
 
-  log "starting kube-apiserver on $server${runtime_config:+ (--runtime-config=$runtime_config)}"
-  local api_args=(
-    --etcd-servers="http://127.0.0.1:$etcd_client"
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1
-    --secure-port="$api_port" --insecure-port=0
-    --tls-cert-file="$state/apiserver.crt" --tls-private-key-file="$state/apiserver.key"
-    --client-ca-file="$state/ca.crt"
-    --token-auth-file="$state/tokens.csv"
-    --authorization-mode=RBAC --anonymous-auth=false
-    --service-account-issuer=https://kubernetes.default.svc
-    --service-account-key-file="$state/sa.pub"
-    --service-account-signing-key-file="$state/sa.key"
-    --service-cluster-ip-range=10.0.0.0/24
-    --disable-admission-plugins=ServiceAccount
-    --allow-privileged=true --endpoint-reconciler-type=none
-    --cert-dir="$state/apiserver-certs"
-  )
-  [ -z "$runtime_config" ] || api_args+=(--runtime-config="$runtime_config")
-  nohup "$APISERVER" "${api_args[@]}" </dev/null >"$state/kube-apiserver.log" 2>&1 &
-  record_pid "$state" kube-apiserver $!
-
-  write_kubeconfigs "$state" "$server" "$token"
-
-  log "starting kube-controller-manager"
-  nohup "$CONTROLLER_MANAGER" --kubeconfig="$state/kubeconfig-cert" \
-    --leader-elect=false --secure-port=0 --port=0 \
-    --service-account-private-key-file="$state/sa.key" \
-    --root-ca-file="$state/ca.crt" \
-    --controllers='*,-nodeipam,-nodelifecycle,-attachdetach,-persistentvolume-binder,-csrsigning,-cloud-node-lifecycle,-service,-route' \
-    </dev/null >"$state/kube-controller-manager.log" 2>&1 &
-  record_pid "$state" kube-controller-manager $!
-
-  local deadline=$((SECONDS + READY_TIMEOUT)) ok=false
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    if readyz "$state"; then ok=true; break; fi
-    all_recorded_alive "$state" || break
-    sleep 0.25
+  for attempt in 1 2 3; do
+    rc=0
+    launch_peer "$state" "$token" "$runtime_config" || rc=$?
+    [ "$rc" -eq 3 ] || break
+    log "retrying with other ports (attempt $((attempt + 1)) of 3)"
   done
-  if ! $ok || ! all_recorded_alive "$state"; then
-    {
-      printf '%s: error: peer in %s did not become ready within %ss\n' "$PROG" "$state" "$READY_TIMEOUT"
-      local name pid
-      while read -r name pid; do
-        pid_is "$pid" "$name" || printf '%s: %s (pid %s) has exited\n' "$PROG" "$name" "$pid"
-      done <"$state/pids"
-      printf -- '--- errors in %s/kube-apiserver.log\n' "$state"
-      grep -E '^[EF][0-9]{4} ' "$state/kube-apiserver.log" 2>/dev/null | tail -n 10 || true
-      printf -- '--- tail of %s/kube-apiserver.log\n' "$state"
-      tail -n 30 "$state/kube-apiserver.log" 2>/dev/null || true
-      printf -- '--- tail of %s/kube-controller-manager.log\n' "$state"
-      tail -n 10 "$state/kube-controller-manager.log" 2>/dev/null || true
-    } >&2
-    cmd_stop "$state"
-    exit 1
-  fi
-  log "ready in $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)") s: $server"
+  [ "$rc" -eq 0 ] || die "could not start the peer in $state (logs: $state/*.log)"
+  log "ready in $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)") s: $(cat "$state/server")"
   log "use: source $state/env   (or kubectl --kubeconfig $state/kubeconfig)"
 }
 

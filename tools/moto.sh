@@ -38,7 +38,7 @@ is_moto() {
   stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
   stat=${stat##*) }
   [ "${stat%% *}" != Z ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'moto\.server'
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q 'moto\.server'
 }
 
 answers() { curl -fsS --max-time 2 -o /dev/null "$1/moto-api/data.json" 2>/dev/null; }
