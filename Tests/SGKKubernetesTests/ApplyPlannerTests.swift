@@ -52,6 +52,16 @@ import Testing
         #expect(ListMapDefaults.fill(cr) == cr)
     }
 
+    @Test func applyBodyDropsStatusOfBuiltInKinds() throws {
+        let crd = try #require(try Fixtures.documents("installer.yaml").first { $0["kind"]?.stringValue == "CustomResourceDefinition" })
+        #expect(crd["status"] != nil)
+        #expect(ApplyPlanner.applyBody(crd)["status"] == nil)
+        #expect(crd.at("metadata", "creationTimestamp") == .null)
+        #expect(ApplyPlanner.applyBody(crd).at("metadata", "creationTimestamp") == nil)
+        let cr = try obj("apiVersion: x.io/v1\nkind: W\nmetadata: {name: a}\nstatus: {phase: x}")
+        #expect(ApplyPlanner.applyBody(cr)["status"] != nil)
+    }
+
     @Test func setsNamespaceAfterName() throws {
         let o = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {x: y}\n")
         let s = ApplyPlanner.setting(o, namespace: "ns")
