@@ -1,0 +1,295 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import SGKData
+
+/// The SDKs' standard retry mode: a few attempts, exponential backoff with full jitter.
+public struct RetryPolicy: Sendable {
+    /// Total attempts including the first (standard mode: 3).
+    public var maxAttempts: Int
+    /// Backoff base in seconds (attempt n waits random(0, min(cap, base·2ⁿ))).
+    public var base: Double
+    /// Backoff cap in seconds.
+    public var cap: Double
+    public init(maxAttempts: Int = 3, base: Double = 0.1, cap: Double = 20) {
+        self.maxAttempts = max(1, maxAttempts); self.base = base; self.cap = cap
+    }
+    /// 3 attempts, 0.1 s base, 20 s cap.
+    public static let standard = RetryPolicy()
+    /// One attempt.
+    public static let none = RetryPolicy(maxAttempts: 1)
+
+    /// Full-jitter delay before retry number `attempt` (1-based).
+    public func delay(afterAttempt attempt: Int) -> Double {
+        let ceiling = min(cap, base * pow(2, Double(attempt - 1)))
+        return Double.random(in: 0...max(0, ceiling))
+    }
+}
+
+/// Raw HTTP response.
+struct RawResponse: Sendable {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: [UInt8]
+}
+
+/// Shared HTTP plumbing: one HTTPClient, timeouts.
+final class AWSTransport: Sendable {
+    let http: HTTPClient
+    let ownsClient: Bool
+    let requestTimeout: TimeAmount
+
+    init(httpClient: HTTPClient?, connectTimeout: TimeAmount = .seconds(10), requestTimeout: TimeAmount = .seconds(60)) {
+        if let httpClient {
+            http = httpClient
+            ownsClient = false
+        } else {
+            var cfg = HTTPClient.Configuration()
+            cfg.timeout = .init(connect: connectTimeout, read: requestTimeout)
+            cfg.connectionPool = .init(idleTimeout: .seconds(60))
+            cfg.decompression = .disabled
+            http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: cfg)
+            ownsClient = true
+        }
+        self.requestTimeout = requestTimeout
+    }
+
+    func send(method: HTTPMethod, url: String, headers: HTTPHeaders, body: [UInt8]?, timeout: TimeAmount? = nil, logger: Logger) async throws -> RawResponse {
+        var req = HTTPClientRequest(url: url)
+        req.method = method
+        req.headers = headers
+        if let body { req.body = .bytes(ByteBuffer(bytes: body)) }
+        let resp = try await http.execute(req, timeout: timeout ?? requestTimeout, logger: logger)
+        let buf = try await resp.body.collect(upTo: 32 << 20)
+        return RawResponse(status: Int(resp.status.code), headers: resp.headers, body: Array(buffer: buf))
+    }
+
+    func shutdown() async throws {
+        if ownsClient { try await http.shutdown() }
+    }
+}
+
+/// A signed request about to be sent.
+struct AWSRequestSpec: Sendable {
+    var service: AWSService
+    var operation: String
+    var method: HTTPMethod
+    var path: String
+    var query: [QueryParameter]
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
+    /// Field names whose values must not be logged (`WebIdentityToken`).
+    var sensitiveFields: [String] = []
+    /// nil: sign with the client's credentials; .some(nil): send unsigned.
+    var credentialsOverride: AWSCredentials?? = nil
+    var endpointOverride: AWSEndpoint? = nil
+}
+
+/// The AWS client: credentials, endpoints, signing, retries, error parsing and logging.
+///
+/// Create one per process and reuse it (it keeps connections alive); call `shutdown()` at the end.
+public final class AWSClient: Sendable {
+    /// Region, profile and endpoint settings.
+    public let configuration: AWSConfiguration
+    /// Where credentials come from (the default chain unless one was passed).
+    public let credentialProvider: any AWSCredentialProvider
+    /// Retry behaviour.
+    public let retryPolicy: RetryPolicy
+    let transport: AWSTransport
+    let logger: Logger
+    let keyCache = SigningKeyCache()
+
+    /// - Parameters:
+    ///   - configuration: region/profile/endpoints (default: from the process environment and `~/.aws`).
+    ///   - credentialProvider: default: `AWSCredentialChain` over the same configuration.
+    ///   - httpClient: share an existing client (then `shutdown()` leaves it running).
+    ///   - retryPolicy: default: standard mode.
+    ///   - logger: debug level logs each request and response line, secrets redacted.
+    public init(
+        configuration: AWSConfiguration = .load(),
+        credentialProvider: (any AWSCredentialProvider)? = nil,
+        httpClient: HTTPClient? = nil,
+        retryPolicy: RetryPolicy = .standard,
+        connectTimeout: TimeAmount = .seconds(10),
+        requestTimeout: TimeAmount = .seconds(60),
+        logger: Logger = Logger(label: "sgk.aws")
+    ) {
+        self.configuration = configuration
+        self.retryPolicy = retryPolicy
+        self.logger = logger
+        let transport = AWSTransport(httpClient: httpClient, connectTimeout: connectTimeout, requestTimeout: requestTimeout)
+        self.transport = transport
+        self.credentialProvider = credentialProvider
+            ?? AWSCredentialChain(configuration: configuration, transport: transport, logger: logger)
+    }
+
+    init(configuration: AWSConfiguration, credentialProvider: any AWSCredentialProvider, transport: AWSTransport,
+         retryPolicy: RetryPolicy, logger: Logger) {
+        self.configuration = configuration
+        self.credentialProvider = credentialProvider
+        self.transport = transport
+        self.retryPolicy = retryPolicy
+        self.logger = logger
+    }
+
+    /// Closes connections (only if this client created its HTTPClient).
+    public func shutdown() async throws { try await transport.shutdown() }
+
+    /// The region in effect, or nil.
+    public var region: String? { configuration.region }
+    /// The partition of the region in effect.
+    public var partition: AWSPartition { configuration.partition }
+
+    /// IAM operations.
+    public var iam: IAM { IAM(client: self) }
+    /// STS operations.
+    public var sts: STS { STS(client: self) }
+    /// EKS operations.
+    public var eks: EKS { EKS(client: self) }
+
+    // MARK: - protocols
+
+    /// Calls a query-protocol (IAM/STS) action and returns the parsed XML root.
+    public func queryAction(_ service: AWSService, action: String, version: String, parameters: [QueryParameter]) async throws -> XMLNode {
+        try await queryAction(service, action: action, version: version, parameters: parameters, credentials: nil, sensitiveFields: [])
+    }
+
+    func queryAction(_ service: AWSService, action: String, version: String, parameters: [QueryParameter],
+                     credentials: AWSCredentials??, sensitiveFields: [String], endpoint: AWSEndpoint? = nil) async throws -> XMLNode {
+        let body = URIEncoding.formEncode([QueryParameter("Action", action), QueryParameter("Version", version)] + parameters)
+        var spec = AWSRequestSpec(
+            service: service, operation: action, method: .POST, path: "/", query: [],
+            headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(body.utf8))
+        spec.sensitiveFields = sensitiveFields
+        spec.credentialsOverride = credentials
+        spec.endpointOverride = endpoint
+        let resp = try await send(spec)
+        do {
+            return try XMLReader.parse(String(decoding: resp.body, as: UTF8.self))
+        } catch {
+            throw AWSResponseError(service: service.rawValue, operation: action, message: "\(error)")
+        }
+    }
+
+    /// Calls a rest-json (EKS) operation; returns the parsed body (`.null` when empty).
+    public func restJSON(_ service: AWSService, operation: String, method: HTTPMethod, path: String,
+                         query: [QueryParameter] = [], body: JSON? = nil) async throws -> JSON {
+        var headers: [(name: String, value: String)] = []
+        var bytes: [UInt8] = []
+        if let body {
+            headers.append(("Content-Type", "application/json"))
+            bytes = Array(MiniJSON.serialize(body).utf8)
+        }
+        let spec = AWSRequestSpec(service: service, operation: operation, method: method, path: path, query: query, headers: headers, body: bytes)
+        let resp = try await send(spec)
+        if resp.body.isEmpty { return .null }
+        do {
+            return try MiniJSON.parse(resp.body)
+        } catch {
+            throw AWSResponseError(service: service.rawValue, operation: operation, message: "invalid JSON: \(error.message)")
+        }
+    }
+
+    // MARK: - sending
+
+    func send(_ spec: AWSRequestSpec) async throws -> RawResponse {
+        let endpoint = try spec.endpointOverride ?? configuration.endpoint(for: spec.service)
+        let creds: AWSCredentials?
+        if let override = spec.credentialsOverride { creds = override } else { creds = try await credentialProvider.credentials() }
+        let secrets = [creds?.secretAccessKey, creds?.sessionToken].compactMap { $0 }
+        let basePath = URLComponents(string: endpoint.url)?.path ?? ""
+        let path = (basePath.hasSuffix("/") ? String(basePath.dropLast()) : basePath) + spec.path
+        let queryString = URIEncoding.formEncode(spec.query)
+        let origin: String = {
+            guard var c = URLComponents(string: endpoint.url) else { return endpoint.url }
+            c.path = ""; c.query = nil
+            return c.string ?? endpoint.url
+        }()
+        let url = origin + path + (queryString.isEmpty ? "" : "?" + queryString)
+        let payloadHash = SigV4Signer.sha256Hex(spec.body)
+        let signer = SigV4Signer(service: endpoint.signingName, region: endpoint.signingRegion, cache: keyCache)
+
+        var attempt = 0
+        while true {
+            attempt += 1
+            var headers = HTTPHeaders()
+            var toSign = spec.headers
+            toSign.append(("Host", endpoint.hostHeader))
+            for h in toSign { headers.add(name: h.name, value: h.value) }
+            if let creds {
+                let sig = signer.signHeaders(
+                    method: spec.method.rawValue, path: path, query: spec.query, headers: toSign,
+                    payloadHash: payloadHash, credentials: creds, date: Date())
+                for h in sig.headersToAdd { headers.add(name: h.name, value: h.value) }
+            }
+            headers.add(name: "User-Agent", value: "sgk/0.1 (Swift)")
+            let start = DispatchTime.now().uptimeNanoseconds
+            if logger.logLevel <= .debug {
+                logRequest(spec, url: url, headers: headers, secrets: secrets, attempt: attempt)
+            }
+            let response: RawResponse
+            do {
+                response = try await transport.send(method: spec.method, url: url, headers: headers, body: spec.body.isEmpty && spec.method == .GET ? nil : spec.body, logger: logger)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                let reason = Redactor.redact(String(describing: error), secrets: secrets)
+                logger.debug("← \(spec.service.rawValue) \(spec.operation) transport error: \(reason)")
+                if attempt < retryPolicy.maxAttempts {
+                    try await Task.sleep(nanoseconds: UInt64(retryPolicy.delay(afterAttempt: attempt) * 1e9))
+                    continue
+                }
+                throw AWSTransportError(service: spec.service.rawValue, operation: spec.operation, url: url, reason: reason, attempts: attempt)
+            }
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            if logger.logLevel <= .debug {
+                let rid = response.headers.first(name: "x-amzn-RequestId") ?? response.headers.first(name: "x-amz-request-id") ?? "-"
+                logger.debug("← \(response.status) \(spec.service.rawValue) \(spec.operation) \(String(format: "%.1f", ms)) ms request-id=\(rid) \(response.body.count) bytes")
+                if logger.logLevel <= .trace {
+                    logger.trace("← body: \(Redactor.redact(String(decoding: response.body.prefix(4096), as: UTF8.self), secrets: secrets))")
+                }
+            }
+            if (200..<300).contains(response.status) { return response }
+            let err = AWSError.parse(service: spec.service.rawValue, operation: spec.operation, status: response.status,
+                                     headers: response.headers, body: response.body, secrets: secrets)
+            if err.isRetryable, attempt < retryPolicy.maxAttempts {
+                try await Task.sleep(nanoseconds: UInt64(retryPolicy.delay(afterAttempt: attempt) * 1e9))
+                continue
+            }
+            throw err
+        }
+    }
+
+    private func logRequest(_ spec: AWSRequestSpec, url: String, headers: HTTPHeaders, secrets: [String], attempt: Int) {
+        var line = "→ \(spec.method.rawValue) \(Redactor.redact(url, secrets: secrets)) \(spec.service.rawValue) \(spec.operation)"
+        if attempt > 1 { line += " (attempt \(attempt))" }
+        logger.debug("\(line)")
+        for h in headers {
+            logger.debug("  \(h.name): \(Redactor.header(h.name, h.value, secrets: secrets))")
+        }
+        if !spec.body.isEmpty {
+            var text = String(decoding: spec.body.prefix(4096), as: UTF8.self)
+            for field in spec.sensitiveFields {
+                text = Redactor.redactFormField(text, field: field)
+            }
+            logger.debug("  body: \(Redactor.redact(text, secrets: secrets))")
+        }
+    }
+}
+
+extension Redactor {
+    /// Replaces the value of `field=` in a form body.
+    static func redactFormField(_ text: String, field: String) -> String {
+        URIEncoding.parseQuery(text).map { p in
+            URIEncoding.encode(p.name) + "=" + (p.name == field ? marker : URIEncoding.encode(p.value))
+        }.joined(separator: "&")
+    }
+}
+
+extension SigV4Signer {
+    init(service: String, region: String, normalizePath: Bool = true, cache: SigningKeyCache) {
+        self.init(service: service, region: region, normalizePath: normalizePath, sharedCache: cache)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+/// The parsed `~/.aws/config` and `~/.aws/credentials` files.
+///
+/// botocore's rules: in the config file a profile is `[profile NAME]` (or `[default]`);
+/// in the credentials file it is `[NAME]`. Credentials-file values win for the same key.
+/// `[services NAME]` sections hold per-service settings (`iam =` then indented `endpoint_url = …`).
+public struct SharedConfig: Sendable {
+    /// Profile name → key → value, merged from both files.
+    public var profiles: [String: [String: String]]
+    /// Profile name → key → value, credentials file only.
+    public var credentialsFileProfiles: [String: [String: String]]
+    /// `[services NAME]` → `service.key` → value.
+    public var services: [String: [String: String]]
+    /// `[sso-session NAME]` and similar sections are kept here by their full header.
+    public var otherSections: [String: [String: String]]
+
+    public init(profiles: [String: [String: String]] = [:], credentialsFileProfiles: [String: [String: String]] = [:],
+                services: [String: [String: String]] = [:], otherSections: [String: [String: String]] = [:]) {
+        self.profiles = profiles
+        self.credentialsFileProfiles = credentialsFileProfiles
+        self.services = services
+        self.otherSections = otherSections
+    }
+
+    /// Reads both files as named by the environment (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`),
+    /// defaulting to `HOME/.aws/config` and `HOME/.aws/credentials`. Missing files are empty.
+    public static func load(environment: [String: String], homeDirectory: String?) -> SharedConfig {
+        let home = homeDirectory ?? environment["HOME"] ?? NSHomeDirectory()
+        func expand(_ p: String) -> String {
+            if p == "~" { return home }
+            if p.hasPrefix("~/") { return home + p.dropFirst(1) }
+            return p
+        }
+        let configPath = expand(environment["AWS_CONFIG_FILE"] ?? "~/.aws/config")
+        let credsPath = expand(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials")
+        let configText = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
+        let credsText = (try? String(contentsOfFile: credsPath, encoding: .utf8)) ?? ""
+        return parse(config: configText, credentials: credsText)
+    }
+
+    /// Builds from the two files' texts.
+    public static func parse(config: String, credentials: String) -> SharedConfig {
+        var result = SharedConfig()
+        for (header, values) in parseINI(config) {
+            let h = header.trimmingCharacters(in: .whitespaces)
+            if h == "default" {
+                // `[profile default]` wins over `[default]` when both exist.
+                if result.profiles["default"] == nil { result.profiles["default"] = values }
+            } else if h.hasPrefix("profile ") || h.hasPrefix("profile\t") {
+                let name = h.dropFirst(8).trimmingCharacters(in: .whitespaces)
+                result.profiles[name] = values
+            } else if h.hasPrefix("services ") {
+                result.services[h.dropFirst(9).trimmingCharacters(in: .whitespaces)] = values
+            } else {
+                result.otherSections[h] = values  // `[name]` without `profile` is not a profile in the config file
+            }
+        }
+        for (header, values) in parseINI(credentials) {
+            let name = header.trimmingCharacters(in: .whitespaces)
+            result.credentialsFileProfiles[name] = values
+            result.profiles[name, default: [:]].merge(values) { _, new in new }
+        }
+        return result
+    }
+
+    /// A value of a profile, or nil.
+    public func value(_ key: String, profile: String) -> String? {
+        guard let v = profiles[profile]?[key], !v.isEmpty else { return nil }
+        return v
+    }
+
+    /// Section header → key → value; sub-keys under an empty-valued key become `parent.sub`.
+    static func parseINI(_ text: String) -> [(String, [String: String])] {
+        var sections: [(String, [String: String])] = []
+        var current: String?
+        var values: [String: String] = [:]
+        var parentKey: String?
+        func flush() { if let current { sections.append((current, values)) } }
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            let line = String(rawLine).replacingOccurrences(of: "\r", with: "")
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
+            if trimmed.hasPrefix("["), trimmed.hasSuffix("]") {
+                flush()
+                current = String(trimmed.dropFirst().dropLast())
+                values = [:]
+                parentKey = nil
+                continue
+            }
+            guard current != nil, let eq = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else { continue }
+            let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
+            var value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            // Inline comments need whitespace before `#`/`;` (as in configparser).
+            for marker in [" #", " ;", "\t#", "\t;"] {
+                if let r = value.range(of: marker) { value = value[..<r.lowerBound].trimmingCharacters(in: .whitespaces) }
+            }
+            let indented = line.first == " " || line.first == "\t"
+            if indented, let parentKey {
+                values["\(parentKey).\(key)"] = value
+            } else {
+                values[key] = value
+                parentKey = value.isEmpty ? key : nil
+            }
+        }
+        flush()
+        return sections
+    }
+}

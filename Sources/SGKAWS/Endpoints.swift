@@ -1,0 +1,221 @@
+import Foundation
+
+/// An AWS partition: a separate copy of AWS with its own ARNs and domains.
+public enum AWSPartition: String, Sendable, CaseIterable {
+    case aws = "aws"
+    case awsCN = "aws-cn"
+    case awsUSGov = "aws-us-gov"
+
+    /// The partition that holds `region` (`cn-*` → aws-cn, `us-gov-*` → aws-us-gov, else aws).
+    public static func of(region: String) -> AWSPartition {
+        if region.hasPrefix("cn-") { return .awsCN }
+        if region.hasPrefix("us-gov-") { return .awsUSGov }
+        return .aws
+    }
+
+    /// DNS suffix: `amazonaws.com` or `amazonaws.com.cn`.
+    public var dnsSuffix: String { self == .awsCN ? "amazonaws.com.cn" : "amazonaws.com" }
+
+    /// Where the global IAM service lives, and the region to sign for.
+    public var iamEndpoint: (host: String, signingRegion: String) {
+        switch self {
+        case .aws: return ("iam.amazonaws.com", "us-east-1")
+        case .awsCN: return ("iam.cn-north-1.amazonaws.com.cn", "cn-north-1")
+        case .awsUSGov: return ("iam.us-gov.amazonaws.com", "us-gov-west-1")
+        }
+    }
+}
+
+/// The services this module talks to.
+public enum AWSService: String, Sendable, CaseIterable {
+    case iam, sts, eks
+
+    /// SigV4 signing name.
+    public var signingName: String { rawValue }
+    /// Suffix of the service-specific endpoint variable (`AWS_ENDPOINT_URL_IAM`).
+    public var envSuffix: String { rawValue.uppercased() }
+    /// `services` section key in the shared config.
+    public var configKey: String { rawValue }
+}
+
+/// A resolved endpoint: where to send and how to sign.
+public struct AWSEndpoint: Sendable, Hashable {
+    /// `https://iam.amazonaws.com` or a custom URL (no trailing slash).
+    public var url: String
+    /// Region for the credential scope.
+    public var signingRegion: String
+    /// Service name for the credential scope.
+    public var signingName: String
+    /// True when it came from an override (`AWS_ENDPOINT_URL*`, `endpoint_url`).
+    public var isCustom: Bool
+
+    /// `host[:port]` for the Host header.
+    public var hostHeader: String {
+        guard let c = URLComponents(string: url), let host = c.host else { return "" }
+        if let port = c.port, !((c.scheme == "https" && port == 443) || (c.scheme == "http" && port == 80)) {
+            return "\(host):\(port)"
+        }
+        return host
+    }
+}
+
+/// Builds ARNs in the right partition.
+public enum ARN {
+    /// `arn:PARTITION:iam::ACCOUNT:role/NAME` (path `/a/b/` included when given).
+    public static func iamRole(_ name: String, account: String, partition: AWSPartition, path: String = "/") -> String {
+        "arn:\(partition.rawValue):iam::\(account):role\(normalizedPath(path))\(name)"
+    }
+    /// `arn:PARTITION:iam::ACCOUNT:policy/NAME`.
+    public static func iamPolicy(_ name: String, account: String, partition: AWSPartition, path: String = "/") -> String {
+        "arn:\(partition.rawValue):iam::\(account):policy\(normalizedPath(path))\(name)"
+    }
+    /// AWS managed policy: `arn:PARTITION:iam::aws:policy/NAME`.
+    public static func awsManagedPolicy(_ name: String, partition: AWSPartition) -> String {
+        "arn:\(partition.rawValue):iam::aws:policy/\(name)"
+    }
+    /// `arn:PARTITION:iam::ACCOUNT:oidc-provider/HOST/PATH` from an issuer URL (scheme and port dropped).
+    public static func oidcProvider(issuer: String, account: String, partition: AWSPartition) -> String {
+        "arn:\(partition.rawValue):iam::\(account):oidc-provider/\(oidcProviderPath(issuer))"
+    }
+    /// The issuer without `https://` and without a port: `oidc.eks.us-west-2.amazonaws.com/id/ABC`.
+    public static func oidcProviderPath(_ issuer: String) -> String {
+        var s = issuer
+        if let r = s.range(of: "://") { s = String(s[r.upperBound...]) }
+        while s.hasSuffix("/") { s.removeLast() }
+        if let slash = s.firstIndex(of: "/") {
+            var host = String(s[..<slash])
+            if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+            return host + s[slash...]
+        }
+        if let colon = s.lastIndex(of: ":") { return String(s[..<colon]) }
+        return s
+    }
+    /// The partition named in an ARN (`arn:aws-cn:…` → .awsCN), nil if it is not an ARN.
+    public static func partition(of arn: String) -> AWSPartition? {
+        let parts = arn.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0] == "arn" else { return nil }
+        return AWSPartition(rawValue: String(parts[1]))
+    }
+    /// The account id in an ARN.
+    public static func account(of arn: String) -> String? {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 6, parts[0] == "arn" else { return nil }
+        return String(parts[4])
+    }
+
+    private static func normalizedPath(_ p: String) -> String {
+        guard !p.isEmpty, p != "/" else { return "/" }
+        var s = p
+        if !s.hasPrefix("/") { s = "/" + s }
+        if !s.hasSuffix("/") { s += "/" }
+        return s
+    }
+}
+
+/// Region, profile and endpoint settings, resolved the way the AWS CLI does.
+public struct AWSConfiguration: Sendable {
+    /// The process environment (or a test's dictionary).
+    public var environment: [String: String]
+    /// Home directory for `~/.aws/…`.
+    public var homeDirectory: String?
+    /// The profile in effect (`explicit`, else `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`).
+    public var profile: String
+    /// True when the caller named the profile explicitly (then environment keys are not used, as in botocore).
+    public var profileIsExplicit: Bool
+    /// The shared config files.
+    public var shared: SharedConfig
+    /// The region, if any was found.
+    public var region: String?
+    /// Where the region came from (`explicit`, `AWS_REGION`, `AWS_DEFAULT_REGION`, `profile NAME`).
+    public var regionSource: String?
+
+    /// Reads environment and files.
+    ///
+    /// - Parameters:
+    ///   - environment: variables to consult (pass a dictionary in tests).
+    ///   - homeDirectory: defaults to `HOME`.
+    ///   - profile: overrides `AWS_PROFILE`.
+    ///   - region: overrides every other region source.
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        homeDirectory: String? = nil, profile: String? = nil, region: String? = nil
+    ) -> AWSConfiguration {
+        let shared = SharedConfig.load(environment: environment, homeDirectory: homeDirectory)
+        return AWSConfiguration(environment: environment, homeDirectory: homeDirectory, profile: profile, region: region, shared: shared)
+    }
+
+    /// Builds from an already parsed `SharedConfig`.
+    public init(environment: [String: String], homeDirectory: String?, profile: String?, region: String?, shared: SharedConfig) {
+        self.environment = environment
+        self.homeDirectory = homeDirectory
+        self.shared = shared
+        func env(_ k: String) -> String? { environment[k].flatMap { $0.isEmpty ? nil : $0 } }
+        if let profile, !profile.isEmpty {
+            self.profile = profile
+            self.profileIsExplicit = true
+        } else {
+            self.profile = env("AWS_PROFILE") ?? env("AWS_DEFAULT_PROFILE") ?? "default"
+            self.profileIsExplicit = false
+        }
+        if let region, !region.isEmpty {
+            self.region = region; self.regionSource = "explicit"
+        } else if let r = env("AWS_REGION") {
+            self.region = r; self.regionSource = "AWS_REGION"
+        } else if let r = env("AWS_DEFAULT_REGION") {
+            self.region = r; self.regionSource = "AWS_DEFAULT_REGION"
+        } else if let r = shared.value("region", profile: self.profile) {
+            self.region = r; self.regionSource = "profile \(self.profile)"
+        } else {
+            self.region = nil; self.regionSource = nil
+        }
+    }
+
+    /// The partition of the configured region (aws when no region).
+    public var partition: AWSPartition { AWSPartition.of(region: region ?? "us-east-1") }
+
+    /// A custom endpoint for `service`, from (in order) `AWS_ENDPOINT_URL_<SVC>`,
+    /// `AWS_ENDPOINT_URL`, the profile's `services` section, the profile's `endpoint_url`.
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` disables all of them.
+    public func customEndpoint(for service: AWSService) -> String? {
+        func env(_ k: String) -> String? { environment[k].flatMap { $0.isEmpty ? nil : $0 } }
+        let ignore = (env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") ?? shared.value("ignore_configured_endpoint_urls", profile: profile))?.lowercased() == "true"
+        if ignore { return nil }
+        if let u = env("AWS_ENDPOINT_URL_\(service.envSuffix)") { return u }
+        if let u = env("AWS_ENDPOINT_URL") { return u }
+        if let section = shared.value("services", profile: profile),
+           let u = shared.services[section]?["\(service.configKey).endpoint_url"], !u.isEmpty {
+            return u
+        }
+        return shared.value("endpoint_url", profile: profile)
+    }
+
+    /// The endpoint to call for `service`. IAM is global per partition; STS and EKS are regional.
+    /// Throws when a regional service has no region.
+    public func endpoint(for service: AWSService) throws(AWSConfigurationError) -> AWSEndpoint {
+        let custom = customEndpoint(for: service).map { u in u.hasSuffix("/") ? String(u.dropLast()) : u }
+        switch service {
+        case .iam:
+            let p = partition
+            let e = p.iamEndpoint
+            return AWSEndpoint(url: custom ?? "https://\(e.host)", signingRegion: e.signingRegion, signingName: "iam", isCustom: custom != nil)
+        case .sts, .eks:
+            guard let region else {
+                if let custom { return AWSEndpoint(url: custom, signingRegion: "us-east-1", signingName: service.signingName, isCustom: true) }
+                throw AWSConfigurationError.noRegion(profile: profile)
+            }
+            let host = "\(service.rawValue).\(region).\(AWSPartition.of(region: region).dnsSuffix)"
+            return AWSEndpoint(url: custom ?? "https://\(host)", signingRegion: region, signingName: service.signingName, isCustom: custom != nil)
+        }
+    }
+}
+
+/// Configuration problems found before any request is made.
+public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
+    case noRegion(profile: String)
+    public var description: String {
+        switch self {
+        case .noRegion(let profile):
+            return "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION, `region` in profile \(profile), or pass a region"
+        }
+    }
+}
