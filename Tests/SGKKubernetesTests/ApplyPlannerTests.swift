@@ -91,8 +91,8 @@ import Testing
     @Test func objectRefNeedsKindVersionAndName() throws {
         #expect(throws: KubeError.self) { try ObjectRef(try obj("kind: ConfigMap\nmetadata: {name: a}")) }
         #expect(throws: KubeError.self) { try ObjectRef(try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: a}")) }
-        let r = try ObjectRef(try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}"))
-        #expect(r.description == "ConfigMap n/a")
+        let r = try ObjectRef(try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns1}"))
+        #expect(r.description == "ConfigMap ns1/a")
     }
 }
 
