@@ -52,6 +52,16 @@ import Testing
         #expect(ListMapDefaults.fill(cr) == cr)
     }
 
+    @Test func applyBodyDropsStatusOfBuiltInKinds() throws {
+        let crd = try #require(try Fixtures.documents("installer.yaml").first { $0["kind"]?.stringValue == "CustomResourceDefinition" })
+        #expect(crd["status"] != nil)
+        #expect(ApplyPlanner.applyBody(crd)["status"] == nil)
+        #expect(crd.at("metadata", "creationTimestamp") == .null)
+        #expect(ApplyPlanner.applyBody(crd).at("metadata", "creationTimestamp") == nil)
+        let cr = try obj("apiVersion: x.io/v1\nkind: W\nmetadata: {name: a}\nstatus: {phase: x}")
+        #expect(ApplyPlanner.applyBody(cr)["status"] != nil)
+    }
+
     @Test func setsNamespaceAfterName() throws {
         let o = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {x: y}\n")
         let s = ApplyPlanner.setting(o, namespace: "ns")
@@ -81,8 +91,8 @@ import Testing
     @Test func objectRefNeedsKindVersionAndName() throws {
         #expect(throws: KubeError.self) { try ObjectRef(try obj("kind: ConfigMap\nmetadata: {name: a}")) }
         #expect(throws: KubeError.self) { try ObjectRef(try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: a}")) }
-        let r = try ObjectRef(try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}"))
-        #expect(r.description == "ConfigMap n/a")
+        let r = try ObjectRef(try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns1}"))
+        #expect(r.description == "ConfigMap ns1/a")
     }
 }
 
