@@ -90,7 +90,7 @@ let package = Package(
             plugins: ["EmbedResources"]
         ),
         .testTarget(name: "SGKDataTests", dependencies: ["SGKData"]),
-        .testTarget(name: "SGKLanguageTests", dependencies: ["SGKLanguage"]),
+        .testTarget(name: "SGKLanguageTests", dependencies: ["SGKLanguage"], exclude: ["behaviour"]),
         .testTarget(name: "SGKAWSTests", dependencies: ["SGKAWS"]),
         .testTarget(name: "SGKKubernetesTests", dependencies: ["SGKKubernetes"]),
         .testTarget(name: "SGKPrimitivesTests", dependencies: ["SGKPrimitives", "SGKLanguage"]),

@@ -1,0 +1,405 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import SGKData
+
+/// Options of a `KubeClient`.
+public struct KubeClientOptions: Sendable {
+    /// Deadline of one ordinary request (watches have their own).
+    public var requestTimeout: TimeAmount = .seconds(60)
+    public var connectTimeout: TimeAmount = .seconds(10)
+    /// Retries on 429 and 5xx (and on connection failures of idempotent requests).
+    public var maxRetries: Int = 4
+    /// The longest `Retry-After` honoured, in seconds.
+    public var maxRetryAfterSeconds: Double = 10
+    /// Concurrent HTTP/1 connections per host (HTTP/2 multiplexes on one).
+    public var maxConnections: Int = 16
+    public var userAgent: String = "sgk"
+    /// Consulted before running an exec plugin (see `ExecTokenProvider`).
+    public var execTokenProvider: ExecTokenProvider?
+    /// Environment for exec plugins (`PATH`, `KUBERNETES_EXEC_INFO` …).
+    public var environment: KubeEnvironment
+
+    public init(environment: KubeEnvironment = .process(), execTokenProvider: ExecTokenProvider? = nil) {
+        self.environment = environment
+        self.execTokenProvider = execTokenProvider
+    }
+}
+
+/// A response with its body fully read.
+public struct KubeResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// The body parsed as JSON.
+    public func json() throws -> JSON {
+        do { return try JSONCodec.parse(bytes: body) } catch {
+            throw KubeError.other("response is not JSON: \(error)")
+        }
+    }
+}
+
+/// A Kubernetes REST client for one cluster and user: TLS with the kubeconfig's trust roots,
+/// tokens / client certificates / basic auth / exec plugins, keep-alive connections, retries,
+/// cached discovery. Call `shutdown()` when done.
+public final class KubeClient: Sendable {
+    /// The resolved context.
+    public let target: KubeTarget
+    public let options: KubeClientOptions
+    let logger: Logger
+    let transports: TransportPool
+    let execCache: ExecCredentialCache?
+    let baseURL: String
+    let tokenFileCache = TokenFileCache()
+    /// Discovery, cached for the life of the client (see `Discovery.invalidate()`).
+    public let discovery: Discovery
+
+    /// Creates a client for a resolved target.
+    public init(target: KubeTarget, options: KubeClientOptions = KubeClientOptions(), logger: Logger = Logger(label: "sgk.kube")) throws {
+        self.target = target
+        self.options = options
+        self.logger = logger
+        guard let url = URL(string: target.cluster.server), let scheme = url.scheme, let host = url.host else {
+            throw KubeError.config("invalid server URL \(target.cluster.server) of cluster \(target.cluster.name)")
+        }
+        var base = target.cluster.server
+        var dnsOverride: [String: String] = [:]
+        if let sni = target.cluster.tlsServerName, !sni.isEmpty, sni != host {
+            // Verify the certificate against tls-server-name: address the server by that name
+            // and map the name to the real host.
+            let port = url.port.map { ":\($0)" } ?? ""
+            let pathPart = url.path
+            base = "\(scheme)://\(sni)\(port)\(pathPart)"
+            dnsOverride[sni] = host
+        }
+        if base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        if target.cluster.insecureSkipTLSVerify {
+            logger.warning("insecure-skip-tls-verify is set for cluster \(target.cluster.name): the server's certificate is not verified")
+        }
+        if let p = target.user.authProvider, target.user.exec == nil {
+            throw KubeError.config("user \(target.user.name) uses auth-provider \(p), which is not supported; use an exec plugin")
+        }
+        let proxy = try KubeClient.proxy(target.cluster.proxyURL)
+        self.transports = TransportPool(cluster: target.cluster, proxy: proxy, dnsOverride: dnsOverride, options: options)
+        if let exec = target.user.exec {
+            _ = exec
+            self.execCache = ExecCredentialCache(provider: options.execTokenProvider, environment: options.environment, logger: logger)
+        } else {
+            self.execCache = nil
+        }
+        self.discovery = Discovery()
+        // Static client certificate: build its transport eagerly (fails fast on bad PEM).
+        if let cert = target.user.clientCertificateData {
+            guard let key = target.user.clientKeyData else {
+                throw KubeError.config("user \(target.user.name) has a client certificate but no client key")
+            }
+            _ = try TransportPool.makeTLS(cluster: target.cluster, cert: cert, key: key)
+        }
+    }
+
+    /// Loads the kubeconfig from the environment (or in-cluster config when none exists and the
+    /// service variables are set) and creates a client for `context`.
+    public static func fromEnvironment(_ environment: KubeEnvironment = .process(), kubeconfig: String? = nil,
+                                       context: String? = nil, namespace: String? = nil,
+                                       execTokenProvider: ExecTokenProvider? = nil,
+                                       logger: Logger = Logger(label: "sgk.kube")) throws -> KubeClient {
+        let config = try KubeConfig.load(environment: environment, explicitPath: kubeconfig)
+        let target: KubeTarget
+        if config.contexts.isEmpty, kubeconfig == nil, environment.variables["KUBERNETES_SERVICE_HOST"] != nil {
+            var t = try KubeConfig.inCluster(environment: environment)
+            if let namespace { t.namespace = namespace }
+            target = t
+        } else {
+            target = try config.resolve(context: context, namespace: namespace)
+        }
+        return try KubeClient(target: target, options: KubeClientOptions(environment: environment, execTokenProvider: execTokenProvider), logger: logger)
+    }
+
+    /// Closes all connections. Must be called once the client is no longer used.
+    public func shutdown() async {
+        await transports.shutdown()
+    }
+
+    /// The namespace of the context (or the override given at resolution).
+    public var defaultNamespace: String { target.namespace }
+
+    static func proxy(_ url: String?) throws -> HTTPClient.Configuration.Proxy? {
+        guard let url, !url.isEmpty else { return nil }
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), let host = u.host else {
+            throw KubeError.config("invalid proxy-url \(url)")
+        }
+        switch scheme {
+        case "http":
+            var auth: HTTPClient.Authorization?
+            if let user = u.user { auth = .basic(username: user, password: u.password ?? "") }
+            return .server(host: host, port: u.port ?? 80, authorization: auth)
+        case "socks5":
+            return .socksServer(host: host, port: u.port ?? 1080)
+        default:
+            throw KubeError.config("proxy-url scheme \(scheme) is not supported (use http:// or socks5://)")
+        }
+    }
+
+    // MARK: - Requests
+
+    /// Sends one request and returns the response when it is a success (2xx); otherwise throws
+    /// `KubeError.api` carrying the status. Retries 429/5xx (honouring `Retry-After`, bounded).
+    public func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
+                     contentType: String? = nil, accept: String = "application/json",
+                     timeout: TimeAmount? = nil) async throws -> KubeResponse {
+        let pathWithQuery = KubeClient.pathWithQuery(path, query)
+        let info = KubeRequestInfo(verb: method.rawValue, path: pathWithQuery)
+        let idempotent = method != .POST
+        var attempt = 0
+        var reauthenticated = false
+        while true {
+            let started = Date()
+            let response: KubeResponse
+            do {
+                response = try await sendOnce(method, pathWithQuery, body: body, contentType: contentType,
+                                              accept: accept, timeout: timeout ?? options.requestTimeout)
+            } catch let e as KubeError {
+                throw e
+            } catch {
+                if idempotent, attempt < options.maxRetries, !(error is CancellationError), !Task.isCancelled {
+                    attempt += 1
+                    logger.debug("retrying after transport error", metadata: ["request": "\(info)", "error": "\(error)"])
+                    try await Task.sleep(nanoseconds: UInt64(0.2 * pow(2, Double(attempt - 1)) * 1e9))
+                    continue
+                }
+                throw KubeError.transport(request: info, message: Redaction.redact(String(describing: error)))
+            }
+            logger.trace("\(info) -> \(response.status) (\(Int(Date().timeIntervalSince(started) * 1000)) ms)")
+            if (200..<300).contains(response.status) { return response }
+            if response.status == 401, !reauthenticated, let exec = target.user.exec, let execCache {
+                await execCache.invalidate(exec)
+                reauthenticated = true
+                continue
+            }
+            let retryable = response.status == 429 || response.status == 500 || response.status == 502
+                || response.status == 503 || response.status == 504
+            if retryable, attempt < options.maxRetries {
+                attempt += 1
+                var delay = 0.2 * pow(2, Double(attempt - 1))
+                if let ra = response.headers.first(name: "Retry-After"), let secs = Double(ra.trimmingCharacters(in: .whitespaces)) {
+                    delay = secs
+                }
+                delay = min(max(delay, 0), options.maxRetryAfterSeconds)
+                logger.debug("retrying", metadata: ["request": "\(info)", "status": "\(response.status)", "delay": "\(delay)"])
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                continue
+            }
+            throw error(for: response, info: info)
+        }
+    }
+
+    /// Sends a request and parses the JSON response.
+    public func sendJSON(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSON? = nil,
+                         contentType: String = "application/json", accept: String = "application/json") async throws -> JSON {
+        let bytes = body.map { Array(JSONCodec.serialize($0, pretty: false).utf8) }
+        return try await send(method, path, query: query, body: bytes, contentType: bytes == nil ? nil : contentType,
+                              accept: accept).json()
+    }
+
+    func error(for response: KubeResponse, info: KubeRequestInfo) -> KubeError {
+        let json = try? JSONCodec.parse(bytes: response.body)
+        let status = json.flatMap { KubeStatus($0) }
+        let bodyText = status == nil ? String(decoding: response.body.prefix(500), as: UTF8.self) : nil
+        return .api(httpStatus: response.status, status: status, request: info, context: target.contextName, body: bodyText)
+    }
+
+    static func pathWithQuery(_ path: String, _ query: [(String, String)]) -> String {
+        guard !query.isEmpty else { return path }
+        let q = query.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
+        return path + (path.contains("?") ? "&" : "?") + q
+    }
+
+    static func percentEncode(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+
+    /// Headers for authentication, and the client certificate to use (exec plugins may return one).
+    func authentication() async throws -> (header: String?, cert: ([UInt8], [UInt8])?) {
+        let user = target.user
+        if let exec = user.exec, let execCache {
+            let c = try await execCache.credential(for: exec)
+            if let t = c.token { return ("Bearer \(t)", nil) }
+            if let cert = c.clientCertificateData, let key = c.clientKeyData {
+                return (nil, (Array(cert.utf8), Array(key.utf8)))
+            }
+        }
+        if let cert = user.clientCertificateData, let key = user.clientKeyData {
+            if let t = user.token { return ("Bearer \(t)", (cert, key)) }
+            return (nil, (cert, key))
+        }
+        if let t = user.token, !t.isEmpty { return ("Bearer \(t)", nil) }
+        if let f = user.tokenFile {
+            let t = try await tokenFileCache.read(f)
+            return ("Bearer \(t)", nil)
+        }
+        if let u = user.username, let p = user.password {
+            return ("Basic " + Data("\(u):\(p)".utf8).base64EncodedString(), nil)
+        }
+        return (nil, nil)
+    }
+
+    func sendOnce(_ method: HTTPMethod, _ pathWithQuery: String, body: [UInt8]?, contentType: String?,
+                  accept: String, timeout: TimeAmount) async throws -> KubeResponse {
+        let (request, http) = try await prepare(method, pathWithQuery, body: body, contentType: contentType, accept: accept)
+        let response = try await http.execute(request, timeout: timeout, logger: nil)
+        let buffer = try await response.body.collect(upTo: 512 * 1024 * 1024)
+        return KubeResponse(status: Int(response.status.code), headers: response.headers,
+                            body: buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [])
+    }
+
+    func prepare(_ method: HTTPMethod, _ pathWithQuery: String, body: [UInt8]?, contentType: String?,
+                 accept: String) async throws -> (HTTPClientRequest, HTTPClient) {
+        let auth = try await authentication()
+        let http = try await transports.client(cert: auth.cert)
+        var request = HTTPClientRequest(url: baseURL + pathWithQuery)
+        request.method = method
+        request.headers.add(name: "Accept", value: accept)
+        request.headers.add(name: "User-Agent", value: options.userAgent)
+        if let h = auth.header { request.headers.add(name: "Authorization", value: h) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        return (request, http)
+    }
+
+    /// Streams a watch (`?watch=1`): calls `onEvent` for each event until it returns false, the
+    /// server closes the stream, or `timeout` passes. Throws `KubeError.api` for error statuses.
+    public func watch(_ path: String, query: [(String, String)], timeout: TimeAmount,
+                      onEvent: @Sendable (WatchEvent) async throws -> Bool) async throws {
+        let pathWithQuery = KubeClient.pathWithQuery(path, query + [("watch", "1")])
+        let info = KubeRequestInfo(verb: "GET", path: pathWithQuery)
+        let (request, http) = try await prepare(.GET, pathWithQuery, body: nil, contentType: nil, accept: "application/json")
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout, logger: nil)
+        } catch {
+            throw KubeError.transport(request: info, message: Redaction.redact(String(describing: error)))
+        }
+        guard response.status.code == 200 else {
+            let buf = try await response.body.collect(upTo: 1 << 20)
+            let r = KubeResponse(status: Int(response.status.code), headers: response.headers,
+                                 body: buf.getBytes(at: buf.readerIndex, length: buf.readableBytes) ?? [])
+            throw error(for: r, info: info)
+        }
+        var pending: [UInt8] = []
+        do {
+            for try await chunk in response.body {
+                pending.append(contentsOf: chunk.readableBytesView)
+                while let nl = pending.firstIndex(of: 10) {
+                    let line = Array(pending[pending.startIndex..<nl])
+                    pending.removeSubrange(pending.startIndex...nl)
+                    if line.isEmpty { continue }
+                    let json = try JSONCodec.parse(bytes: line)
+                    let ev = WatchEvent(type: json["type"]?.stringValue ?? "", object: json["object"] ?? .null)
+                    if try await !onEvent(ev) { return }
+                }
+            }
+        } catch let e as KubeError {
+            throw e
+        } catch {
+            if error is HTTPClientError, (error as? HTTPClientError) == .deadlineExceeded { return }
+            if error is CancellationError { throw error }
+            // The stream broke (timeout, connection closed): the caller re-lists and re-watches.
+            logger.debug("watch stream ended: \(error)")
+        }
+    }
+}
+
+/// One event of a watch stream.
+public struct WatchEvent: Sendable {
+    /// `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK` or `ERROR`.
+    public var type: String
+    public var object: JSON
+}
+
+/// The HTTP clients of a `KubeClient`: one per client certificate identity (normally exactly one).
+actor TransportPool {
+    let cluster: ClusterConfig
+    let proxy: HTTPClient.Configuration.Proxy?
+    let dnsOverride: [String: String]
+    let options: KubeClientOptions
+    private var clients: [String: HTTPClient] = [:]
+    private var retired: [HTTPClient] = []
+
+    init(cluster: ClusterConfig, proxy: HTTPClient.Configuration.Proxy?, dnsOverride: [String: String], options: KubeClientOptions) {
+        self.cluster = cluster; self.proxy = proxy; self.dnsOverride = dnsOverride; self.options = options
+    }
+
+    func client(cert: ([UInt8], [UInt8])?) throws -> HTTPClient {
+        let key = cert.map { String(decoding: $0.0, as: UTF8.self) } ?? ""
+        if let c = clients[key] { return c }
+        let tls = try TransportPool.makeTLS(cluster: cluster, cert: cert?.0, key: cert?.1)
+        var config = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: options.connectTimeout, read: nil),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.maxConnections),
+            proxy: proxy, ignoreUncleanSSLShutdown: false, decompression: .disabled)
+        config.dnsOverride = dnsOverride
+        let c = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        // An exec plugin that rotates certificates: keep the old client until shutdown.
+        retired.append(contentsOf: clients.values)
+        clients = [key: c]
+        return c
+    }
+
+    static func makeTLS(cluster: ClusterConfig, cert: [UInt8]?, key: [UInt8]?) throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let ca = cluster.certificateAuthorityData {
+            do {
+                let certs = try NIOSSLCertificate.fromPEMBytes(ca)
+                guard !certs.isEmpty else { throw KubeError.config("no certificate in the CA of cluster \(cluster.name)") }
+                tls.trustRoots = .certificates(certs)
+            } catch let e as KubeError {
+                throw e
+            } catch {
+                throw KubeError.config("certificate-authority of cluster \(cluster.name) is not valid PEM: \(error)")
+            }
+        }
+        if cluster.insecureSkipTLSVerify { tls.certificateVerification = .none }
+        if let cert, let key {
+            do {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(cert).map { .certificate($0) }
+            } catch {
+                throw KubeError.config("client certificate is not valid PEM: \(error)")
+            }
+            do {
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem))
+            } catch {
+                throw KubeError.config("client key is not a valid PEM RSA or EC key: \(error)")
+            }
+        }
+        return tls
+    }
+
+    func shutdown() async {
+        for c in clients.values + retired { try? await c.shutdown() }
+        clients = [:]
+        retired = []
+    }
+}
+
+/// Reads `tokenFile` at most once a minute (it may be rotated).
+actor TokenFileCache {
+    private var cached: (path: String, token: String, read: Date)?
+    func read(_ path: String) throws -> String {
+        if let c = cached, c.path == path, Date().timeIntervalSince(c.read) < 60 { return c.token }
+        guard let d = FileManager.default.contents(atPath: path),
+              let s = String(data: d, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty else {
+            throw KubeError.config("cannot read token file \(path)")
+        }
+        cached = (path, s, Date())
+        return s
+    }
+}

@@ -1,0 +1,436 @@
+import Foundation
+import OrderedCollections
+import SGKData
+
+/// Where configuration comes from: the process environment and home directory are injected,
+/// so tests never mutate the real process environment.
+public struct KubeEnvironment: Sendable {
+    /// Environment variables (`KUBECONFIG`, `KUBERNETES_SERVICE_HOST`, `PATH`, …).
+    public var variables: [String: String]
+    /// The home directory (`~/.kube/config` is the default kubeconfig).
+    public var homeDirectory: String
+    /// The service-account directory used by in-cluster config.
+    public var serviceAccountDirectory: String
+
+    public init(variables: [String: String], homeDirectory: String,
+                serviceAccountDirectory: String = "/var/run/secrets/kubernetes.io/serviceaccount") {
+        self.variables = variables
+        self.homeDirectory = homeDirectory
+        self.serviceAccountDirectory = serviceAccountDirectory
+    }
+
+    /// The real process environment and home directory.
+    public static func process() -> KubeEnvironment {
+        let env = ProcessInfo.processInfo.environment
+        return KubeEnvironment(variables: env, homeDirectory: env["HOME"] ?? NSHomeDirectory())
+    }
+}
+
+/// A named cluster entry of a kubeconfig.
+public struct ClusterConfig: Sendable, Hashable {
+    public var name: String
+    /// API server URL, e.g. `https://127.0.0.1:6443`.
+    public var server: String
+    /// PEM bytes of the CA bundle (from `certificate-authority-data` or the file `certificate-authority`).
+    public var certificateAuthorityData: [UInt8]?
+    /// Absolute path of `certificate-authority`, when given as a file.
+    public var certificateAuthorityPath: String?
+    public var insecureSkipTLSVerify: Bool
+    /// Name to verify the server certificate against (`tls-server-name`).
+    public var tlsServerName: String?
+    /// `proxy-url` (http, https or socks5).
+    public var proxyURL: String?
+    /// `extensions` and anything else under `cluster`, passed to exec plugins with `provideClusterInfo`.
+    public var raw: JSON
+
+    public init(name: String, server: String, certificateAuthorityData: [UInt8]? = nil,
+                certificateAuthorityPath: String? = nil, insecureSkipTLSVerify: Bool = false,
+                tlsServerName: String? = nil, proxyURL: String? = nil, raw: JSON = .object([:])) {
+        self.name = name; self.server = server; self.certificateAuthorityData = certificateAuthorityData
+        self.certificateAuthorityPath = certificateAuthorityPath
+        self.insecureSkipTLSVerify = insecureSkipTLSVerify; self.tlsServerName = tlsServerName
+        self.proxyURL = proxyURL; self.raw = raw
+    }
+}
+
+/// One `env` entry of an exec plugin.
+public struct ExecEnvVar: Sendable, Hashable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) { self.name = name; self.value = value }
+}
+
+/// An exec credential plugin (`users[].user.exec`), e.g. `aws eks get-token` or `sgk eks token`.
+public struct ExecConfig: Sendable, Hashable {
+    /// `client.authentication.k8s.io/v1` or `…/v1beta1`.
+    public var apiVersion: String
+    /// The command, resolved against the kubeconfig's directory when it is a relative path with a slash.
+    public var command: String
+    public var args: [String]
+    public var env: [ExecEnvVar]
+    public var provideClusterInfo: Bool
+    /// `Never`, `IfAvailable` or `Always`.
+    public var interactiveMode: String
+    public var installHint: String?
+    /// The cluster this user is used with (filled at resolution; sent in `KUBERNETES_EXEC_INFO`).
+    public var cluster: ClusterConfig?
+
+    public init(apiVersion: String, command: String, args: [String] = [], env: [ExecEnvVar] = [],
+                provideClusterInfo: Bool = false, interactiveMode: String = "IfAvailable",
+                installHint: String? = nil, cluster: ClusterConfig? = nil) {
+        self.apiVersion = apiVersion; self.command = command; self.args = args; self.env = env
+        self.provideClusterInfo = provideClusterInfo; self.interactiveMode = interactiveMode
+        self.installHint = installHint; self.cluster = cluster
+    }
+
+    /// The value of an `env` entry, e.g. `AWS_PROFILE`.
+    public func envValue(_ name: String) -> String? { env.last(where: { $0.name == name })?.value }
+
+    /// For `aws eks get-token --cluster-name X` / `sgk eks token --cluster-name X`: the value following `flag`.
+    public func argument(after flag: String) -> String? {
+        for (i, a) in args.enumerated() {
+            if a == flag, i + 1 < args.count { return args[i + 1] }
+            if a.hasPrefix(flag + "=") { return String(a.dropFirst(flag.count + 1)) }
+        }
+        return nil
+    }
+}
+
+/// A named user (`users[].user`) of a kubeconfig.
+public struct UserConfig: Sendable, Hashable {
+    public var name: String
+    public var token: String?
+    /// Absolute path of `tokenFile`; read at each use (it may be rotated).
+    public var tokenFile: String?
+    /// PEM client certificate (from `client-certificate-data` or the file `client-certificate`).
+    public var clientCertificateData: [UInt8]?
+    /// PEM private key, RSA or EC (from `client-key-data` or `client-key`).
+    public var clientKeyData: [UInt8]?
+    public var username: String?
+    public var password: String?
+    public var exec: ExecConfig?
+    /// `auth-provider`'s name, unsupported (legacy gcp/azure/oidc providers).
+    public var authProvider: String?
+
+    public init(name: String, token: String? = nil, tokenFile: String? = nil, clientCertificateData: [UInt8]? = nil,
+                clientKeyData: [UInt8]? = nil, username: String? = nil, password: String? = nil,
+                exec: ExecConfig? = nil, authProvider: String? = nil) {
+        self.name = name; self.token = token; self.tokenFile = tokenFile
+        self.clientCertificateData = clientCertificateData; self.clientKeyData = clientKeyData
+        self.username = username; self.password = password; self.exec = exec; self.authProvider = authProvider
+    }
+}
+
+/// A named context: cluster + user + default namespace.
+public struct ContextConfig: Sendable, Hashable {
+    public var name: String
+    public var cluster: String
+    public var user: String
+    public var namespace: String?
+    public init(name: String, cluster: String, user: String, namespace: String? = nil) {
+        self.name = name; self.cluster = cluster; self.user = user; self.namespace = namespace
+    }
+}
+
+/// Everything needed to talk to one cluster: the resolved context.
+public struct KubeTarget: Sendable {
+    /// The context's name (`in-cluster` for in-cluster config).
+    public var contextName: String
+    public var cluster: ClusterConfig
+    public var user: UserConfig
+    /// The context's namespace, or `default`.
+    public var namespace: String
+    public init(contextName: String, cluster: ClusterConfig, user: UserConfig, namespace: String) {
+        self.contextName = contextName; self.cluster = cluster; self.user = user; self.namespace = namespace
+    }
+}
+
+/// A kubeconfig as kubectl reads it: one file or several merged (`KUBECONFIG=a:b`).
+public struct KubeConfig: Sendable {
+    public var clusters: OrderedDictionary<String, ClusterConfig> = [:]
+    public var users: OrderedDictionary<String, UserConfig> = [:]
+    public var contexts: OrderedDictionary<String, ContextConfig> = [:]
+    /// `current-context`, from the first file that sets it.
+    public var currentContext: String?
+    /// The files read, in order (missing ones of a `KUBECONFIG` list are skipped).
+    public var files: [String] = []
+    /// The file `use-context` writes to (kubectl's rule: the explicit file; else the only or first
+    /// existing `KUBECONFIG` entry; else `~/.kube/config`).
+    public var destinationFile: String?
+
+    public init() {}
+
+    /// Loads the kubeconfig kubectl would: `explicitPath` (`--kubeconfig`) alone if given; else the
+    /// `KUBECONFIG` list merged (first file wins per named entry); else `~/.kube/config`.
+    public static func load(environment: KubeEnvironment, explicitPath: String? = nil) throws -> KubeConfig {
+        let fm = FileManager.default
+        if let explicitPath {
+            guard fm.fileExists(atPath: explicitPath) else {
+                throw KubeError.config("file \(explicitPath) does not exist")
+            }
+            var c = try parseFile(explicitPath)
+            c.destinationFile = explicitPath
+            return c
+        }
+        if let list = environment.variables["KUBECONFIG"], !list.isEmpty {
+            let paths = list.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+            var seen = Set<String>()
+            var configs: [KubeConfig] = []
+            for p in paths where !seen.contains(p) {
+                seen.insert(p)
+                if fm.fileExists(atPath: p) { configs.append(try parseFile(p)) }
+            }
+            var merged = merge(configs)
+            if paths.count == 1 {
+                merged.destinationFile = paths.first
+            } else {
+                merged.destinationFile = paths.first(where: { fm.fileExists(atPath: $0) }) ?? paths.last
+            }
+            return merged
+        }
+        let home = (environment.homeDirectory as NSString).appendingPathComponent(".kube/config")
+        var c = fm.fileExists(atPath: home) ? try parseFile(home) : KubeConfig()
+        c.destinationFile = home
+        return c
+    }
+
+    /// Merges configs with kubectl's rules: the first to define a named entry wins; the first
+    /// non-empty `current-context` wins.
+    public static func merge(_ configs: [KubeConfig]) -> KubeConfig {
+        var out = KubeConfig()
+        for c in configs {
+            for (k, v) in c.clusters where out.clusters[k] == nil { out.clusters[k] = v }
+            for (k, v) in c.users where out.users[k] == nil { out.users[k] = v }
+            for (k, v) in c.contexts where out.contexts[k] == nil { out.contexts[k] = v }
+            if out.currentContext == nil || out.currentContext == "" { out.currentContext = c.currentContext }
+            out.files += c.files
+        }
+        return out
+    }
+
+    /// Reads and parses one kubeconfig file.
+    public static func parseFile(_ path: String) throws -> KubeConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw KubeError.config("cannot read \(path): \(error.localizedDescription)")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Parses kubeconfig text; relative paths are resolved against `path`'s directory.
+    public static func parse(_ text: String, path: String) throws -> KubeConfig {
+        let doc: JSON
+        do {
+            doc = text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? .object([:]) : try YAMLCodec.parse(text)
+        } catch {
+            throw KubeError.config("cannot parse \(path): \(error)")
+        }
+        if case .null = doc { var c = KubeConfig(); c.files = [path]; return c }
+        guard case .object = doc else { throw KubeError.config("\(path) is not a kubeconfig (not a mapping)") }
+        let dir = (path as NSString).deletingLastPathComponent
+        var c = KubeConfig()
+        c.files = [path]
+        if let cc = doc["current-context"]?.stringValue, !cc.isEmpty { c.currentContext = cc }
+
+        for entry in doc["clusters"]?.arrayValue ?? [] {
+            guard let name = entry["name"]?.stringValue, let cl = entry["cluster"] else { continue }
+            if c.clusters[name] != nil { continue }
+            var cluster = ClusterConfig(name: name, server: cl["server"]?.stringValue ?? "", raw: cl)
+            if let d = cl["certificate-authority-data"]?.stringValue {
+                cluster.certificateAuthorityData = try decodeBase64(d, what: "clusters[\(name)].certificate-authority-data", path: path)
+            } else if let f = cl["certificate-authority"]?.stringValue, !f.isEmpty {
+                let abs = resolvePath(f, dir: dir)
+                cluster.certificateAuthorityPath = abs
+                cluster.certificateAuthorityData = try readFile(abs, what: "certificate-authority of cluster \(name)")
+            }
+            cluster.insecureSkipTLSVerify = cl["insecure-skip-tls-verify"]?.boolValue ?? false
+            cluster.tlsServerName = cl["tls-server-name"]?.stringValue
+            cluster.proxyURL = cl["proxy-url"]?.stringValue
+            c.clusters[name] = cluster
+        }
+
+        for entry in doc["users"]?.arrayValue ?? [] {
+            guard let name = entry["name"]?.stringValue else { continue }
+            if c.users[name] != nil { continue }
+            let u = entry["user"] ?? .object([:])
+            var user = UserConfig(name: name)
+            user.token = u["token"]?.stringValue
+            if let tf = u["tokenFile"]?.stringValue, !tf.isEmpty { user.tokenFile = resolvePath(tf, dir: dir) }
+            if let d = u["client-certificate-data"]?.stringValue {
+                user.clientCertificateData = try decodeBase64(d, what: "users[\(name)].client-certificate-data", path: path)
+            } else if let f = u["client-certificate"]?.stringValue, !f.isEmpty {
+                user.clientCertificateData = try readFile(resolvePath(f, dir: dir), what: "client-certificate of user \(name)")
+            }
+            if let d = u["client-key-data"]?.stringValue {
+                user.clientKeyData = try decodeBase64(d, what: "users[\(name)].client-key-data", path: path)
+            } else if let f = u["client-key"]?.stringValue, !f.isEmpty {
+                user.clientKeyData = try readFile(resolvePath(f, dir: dir), what: "client-key of user \(name)")
+            }
+            user.username = u["username"]?.stringValue
+            user.password = u["password"]?.stringValue
+            user.authProvider = u.at("auth-provider", "name")?.stringValue
+            if let e = u["exec"], case .object = e {
+                guard let cmd = e["command"]?.stringValue, !cmd.isEmpty else {
+                    throw KubeError.config("user \(name) in \(path): exec without command")
+                }
+                let command = (cmd.contains("/") && !cmd.hasPrefix("/")) ? resolvePath(cmd, dir: dir) : cmd
+                let env = (e["env"]?.arrayValue ?? []).compactMap { v -> ExecEnvVar? in
+                    guard let n = v["name"]?.stringValue else { return nil }
+                    return ExecEnvVar(name: n, value: v["value"]?.stringValue ?? "")
+                }
+                user.exec = ExecConfig(
+                    apiVersion: e["apiVersion"]?.stringValue ?? "client.authentication.k8s.io/v1beta1",
+                    command: command,
+                    args: (e["args"]?.arrayValue ?? []).compactMap { $0.stringValue },
+                    env: env,
+                    provideClusterInfo: e["provideClusterInfo"]?.boolValue ?? false,
+                    interactiveMode: e["interactiveMode"]?.stringValue ?? "IfAvailable",
+                    installHint: e["installHint"]?.stringValue)
+            }
+            c.users[name] = user
+        }
+
+        for entry in doc["contexts"]?.arrayValue ?? [] {
+            guard let name = entry["name"]?.stringValue else { continue }
+            if c.contexts[name] != nil { continue }
+            let ctx = entry["context"] ?? .object([:])
+            c.contexts[name] = ContextConfig(
+                name: name, cluster: ctx["cluster"]?.stringValue ?? "", user: ctx["user"]?.stringValue ?? "",
+                namespace: ctx["namespace"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 })
+        }
+        return c
+    }
+
+    /// Resolves a context (the current one unless `context` is given) into a target.
+    /// `namespace` overrides the context's namespace.
+    public func resolve(context: String? = nil, namespace: String? = nil) throws -> KubeTarget {
+        guard let name = context ?? currentContext, !name.isEmpty else {
+            if files.isEmpty {
+                throw KubeError.config("no kubeconfig found (set KUBECONFIG or create ~/.kube/config)")
+            }
+            throw KubeError.config("current-context is not set in \(files.joined(separator: ", "))")
+        }
+        guard let ctx = contexts[name] else {
+            throw KubeError.config("context \"\(name)\" not found in \(files.joined(separator: ", "))")
+        }
+        guard var cluster = clusters[ctx.cluster] else {
+            throw KubeError.config("cluster \"\(ctx.cluster)\" of context \"\(name)\" not found")
+        }
+        guard !cluster.server.isEmpty else {
+            throw KubeError.config("cluster \"\(ctx.cluster)\" has no server")
+        }
+        if cluster.server.hasSuffix("/") { cluster.server.removeLast() }
+        var user = users[ctx.user] ?? UserConfig(name: ctx.user)
+        if user.exec != nil { user.exec?.cluster = cluster }
+        return KubeTarget(contextName: name, cluster: cluster, user: user,
+                          namespace: namespace ?? ctx.namespace ?? "default")
+    }
+
+    /// In-cluster configuration: `KUBERNETES_SERVICE_HOST`/`PORT` and the service account's
+    /// token, CA and namespace files under `environment.serviceAccountDirectory`.
+    public static func inCluster(environment: KubeEnvironment) throws -> KubeTarget {
+        guard let host = environment.variables["KUBERNETES_SERVICE_HOST"], !host.isEmpty,
+              let port = environment.variables["KUBERNETES_SERVICE_PORT"], !port.isEmpty else {
+            throw KubeError.config("not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set")
+        }
+        let dir = environment.serviceAccountDirectory
+        let tokenPath = (dir as NSString).appendingPathComponent("token")
+        let caPath = (dir as NSString).appendingPathComponent("ca.crt")
+        guard FileManager.default.fileExists(atPath: tokenPath) else {
+            throw KubeError.config("in-cluster: service-account token \(tokenPath) not found")
+        }
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        var cluster = ClusterConfig(name: "in-cluster", server: "https://\(hostPart):\(port)")
+        if FileManager.default.fileExists(atPath: caPath) {
+            cluster.certificateAuthorityData = try readFile(caPath, what: "in-cluster CA")
+            cluster.certificateAuthorityPath = caPath
+        }
+        let user = UserConfig(name: "in-cluster", tokenFile: tokenPath)
+        let nsPath = (dir as NSString).appendingPathComponent("namespace")
+        var ns = "default"
+        if let data = FileManager.default.contents(atPath: nsPath),
+           let s = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !s.isEmpty {
+            ns = s
+        }
+        return KubeTarget(contextName: "in-cluster", cluster: cluster, user: user, namespace: ns)
+    }
+
+    /// Rows of `kubectl config get-contexts`: (current, name, cluster, authinfo, namespace), sorted by name.
+    public func contextRows() -> [(current: Bool, name: String, cluster: String, user: String, namespace: String)] {
+        contexts.values.sorted { $0.name < $1.name }.map {
+            ($0.name == currentContext, $0.name, $0.cluster, $0.user, $0.namespace ?? "")
+        }
+    }
+
+    /// `kubectl config get-contexts` text.
+    public func renderContexts() -> String {
+        let rows = contextRows().map { [$0.current ? "*" : "", $0.name, $0.cluster, $0.user, $0.namespace] }
+        return TableRenderer.render(headers: ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"], rows: rows)
+    }
+
+    /// `kubectl config use-context NAME`: sets `current-context` in the destination file, editing only
+    /// that line (comments and the rest of the file are kept). Returns the file written.
+    @discardableResult
+    public func useContext(_ name: String) throws -> String {
+        guard contexts[name] != nil else {
+            throw KubeError.config("no context exists with the name: \"\(name)\"")
+        }
+        guard let file = destinationFile else { throw KubeError.config("no kubeconfig file to write") }
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        let newText = KubeConfig.settingCurrentContext(in: text, to: name)
+        do {
+            let dir = (file as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try newText.write(toFile: file, atomically: true, encoding: .utf8)
+        } catch {
+            throw KubeError.config("cannot write \(file): \(error.localizedDescription)")
+        }
+        return file
+    }
+
+    /// Replaces (or adds) the top-level `current-context:` line of kubeconfig text.
+    public static func settingCurrentContext(in text: String, to name: String) -> String {
+        let value = yamlScalar(name)
+        var lines = text.components(separatedBy: "\n")
+        if let i = lines.firstIndex(where: { $0.hasPrefix("current-context:") }) {
+            lines[i] = "current-context: \(value)"
+            return lines.joined(separator: "\n")
+        }
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            return "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: \(value)\n"
+        }
+        var t = text
+        if !t.hasSuffix("\n") { t += "\n" }
+        return t + "current-context: \(value)\n"
+    }
+
+    static func yamlScalar(_ s: String) -> String {
+        let plain = s.allSatisfy { $0.isLetter || $0.isNumber || "-_./@".contains($0) } && !s.isEmpty
+            && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(s.lowercased())
+            && Int(s) == nil && Double(s) == nil
+        if plain { return s }
+        return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    static func resolvePath(_ p: String, dir: String) -> String {
+        if p.hasPrefix("/") { return p }
+        return ((dir as NSString).appendingPathComponent(p) as NSString).standardizingPath
+    }
+
+    static func decodeBase64(_ s: String, what: String, path: String) throws -> [UInt8] {
+        let cleaned = s.filter { !$0.isWhitespace }
+        guard let d = Data(base64Encoded: cleaned) else {
+            throw KubeError.config("\(what) in \(path) is not valid base64")
+        }
+        return [UInt8](d)
+    }
+
+    static func readFile(_ path: String, what: String) throws -> [UInt8] {
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw KubeError.config("cannot read \(what): \(path)")
+        }
+        return [UInt8](d)
+    }
+}

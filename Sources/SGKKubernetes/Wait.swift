@@ -1,0 +1,294 @@
+import Foundation
+import SGKData
+
+/// What `kubectl wait --for=…` waits for.
+public enum WaitCondition: Sendable, Hashable, CustomStringConvertible {
+    /// `condition=Ready` (status `True`) or `condition=Ready=False`.
+    case condition(type: String, status: String)
+    /// `delete`: until the object is gone.
+    case deleted
+    /// `jsonpath={.status.phase}=Running`; a nil value waits until the path exists.
+    case jsonPath(path: String, value: String?)
+
+    /// Parses kubectl's `--for` syntax: `condition=X`, `condition=X=false`, `delete`, `jsonpath={…}=V`.
+    public static func parse(_ text: String) throws -> WaitCondition {
+        if text == "delete" { return .deleted }
+        if text.lowercased().hasPrefix("condition=") {
+            let rest = text.dropFirst("condition=".count)
+            let parts = rest.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let type = parts.first, !type.isEmpty else { throw KubeError.other("--for condition=… needs a condition name") }
+            let status = parts.count > 1 ? (parts[1].lowercased() == "true" ? "True" : parts[1].lowercased() == "false" ? "False" : parts[1]) : "True"
+            return .condition(type: type, status: status)
+        }
+        if text.lowercased().hasPrefix("jsonpath=") {
+            let rest = String(text.dropFirst("jsonpath=".count))
+            if rest.hasPrefix("{"), let close = rest.firstIndex(of: "}") {
+                let path = String(rest[...close])
+                let after = rest[rest.index(after: close)...]
+                if after.hasPrefix("=") { return .jsonPath(path: path, value: String(after.dropFirst())) }
+                if after.isEmpty { return .jsonPath(path: path, value: nil) }
+            }
+            throw KubeError.other("--for jsonpath must look like jsonpath={.status.phase}=Running")
+        }
+        throw KubeError.other("unrecognized condition \"\(text)\" (use condition=X, delete or jsonpath={…}=V)")
+    }
+
+    public var description: String {
+        switch self {
+        case .condition(let t, let s): return s == "True" ? "condition=\(t)" : "condition=\(t)=\(s)"
+        case .deleted: return "delete"
+        case .jsonPath(let p, let v): return v.map { "jsonpath=\(p)=\($0)" } ?? "jsonpath=\(p)"
+        }
+    }
+
+    /// Whether an object (nil when absent) satisfies the condition, and a description of its state.
+    public func check(_ object: JSON?) -> (met: Bool, state: String) {
+        switch self {
+        case .deleted:
+            return (object == nil, object == nil ? "deleted" : "exists")
+        case .condition(let type, let status):
+            guard let object else { return (false, "not found") }
+            let conds = object.at("status", "conditions")?.arrayValue ?? []
+            guard let c = conds.first(where: { $0["type"]?.stringValue?.lowercased() == type.lowercased() }) else {
+                return (false, "condition \(type) not reported")
+            }
+            let s = c["status"]?.stringValue ?? ""
+            return (s.lowercased() == status.lowercased(), "condition \(type)=\(s)")
+        case .jsonPath(let path, let value):
+            guard let object else { return (false, "not found") }
+            let found = (try? JSONPath.evaluate(path, on: object)) ?? []
+            guard let first = found.first else { return (false, "\(path) absent") }
+            let text = found.map(JSONPath.text).joined(separator: " ")
+            _ = first
+            guard let value else { return (true, "\(path)=\(text)") }
+            return (text == value, "\(path)=\(text)")
+        }
+    }
+}
+
+/// A small JSONPath evaluator for kubectl-style templates: `{.a.b[0].c}`, `{.items[*].metadata.name}`,
+/// `{.status.conditions[?(@.type=="Ready")].status}`, `{.metadata.labels['app\.kubernetes\.io/name']}`.
+public enum JSONPath {
+    enum Step: Equatable { case key(String), index(Int), all, filter(key: [String], op: String, value: String) }
+
+    /// Evaluates a path (with or without braces) and returns the matches.
+    public static func evaluate(_ template: String, on root: JSON) throws -> [JSON] {
+        var p = template.trimmingCharacters(in: .whitespaces)
+        if p.hasPrefix("{") && p.hasSuffix("}") { p = String(p.dropFirst().dropLast()) }
+        let steps = try parse(p)
+        var current: [JSON] = [root]
+        for s in steps {
+            var next: [JSON] = []
+            for v in current {
+                switch s {
+                case .key(let k): if let x = v[k] { next.append(x) }
+                case .index(let i):
+                    if let a = v.arrayValue {
+                        let idx = i < 0 ? a.count + i : i
+                        if a.indices.contains(idx) { next.append(a[idx]) }
+                    }
+                case .all:
+                    if let a = v.arrayValue { next += a } else if let o = v.objectValue { next += Array(o.values) }
+                case .filter(let key, let op, let value):
+                    for e in v.arrayValue ?? [] {
+                        var x: JSON? = e
+                        for k in key { x = x?[k] }
+                        let t = x.map(text)
+                        switch op {
+                        case "==": if t == value { next.append(e) }
+                        case "!=": if let t, t != value { next.append(e) }
+                        default: if x != nil { next.append(e) }
+                        }
+                    }
+                }
+            }
+            current = next
+        }
+        return current
+    }
+
+    /// A value as kubectl's jsonpath prints it (strings bare, others as JSON).
+    public static func text(_ v: JSON) -> String {
+        switch v {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return ""
+        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        default: return JSONCodec.serialize(v, pretty: false)
+        }
+    }
+
+    static func parse(_ p: String) throws -> [Step] {
+        var steps: [Step] = []
+        let chars = Array(p)
+        var i = 0
+        func bad() -> KubeError { KubeError.other("unsupported JSONPath \(p)") }
+        while i < chars.count {
+            let c = chars[i]
+            if c == "." {
+                i += 1
+                var key = ""
+                while i < chars.count, chars[i] != ".", chars[i] != "[" {
+                    if chars[i] == "\\", i + 1 < chars.count { key.append(chars[i + 1]); i += 2; continue }
+                    key.append(chars[i]); i += 1
+                }
+                if !key.isEmpty { steps.append(key == "*" ? .all : .key(key)) }
+            } else if c == "[" {
+                guard let close = chars[i...].firstIndex(of: "]") else { throw bad() }
+                let inner = String(chars[(i + 1)..<close]).trimmingCharacters(in: .whitespaces)
+                i = close + 1
+                if inner == "*" {
+                    steps.append(.all)
+                } else if let n = Int(inner) {
+                    steps.append(.index(n))
+                } else if (inner.hasPrefix("'") && inner.hasSuffix("'")) || (inner.hasPrefix("\"") && inner.hasSuffix("\"")), inner.count >= 2 {
+                    steps.append(.key(String(inner.dropFirst().dropLast()).replacingOccurrences(of: "\\.", with: ".")))
+                } else if inner.hasPrefix("?(") && inner.hasSuffix(")") {
+                    let expr = String(inner.dropFirst(2).dropLast())
+                    var op = "exists"
+                    var lhs = expr
+                    var rhs = ""
+                    for o in ["==", "!="] {
+                        if let r = expr.range(of: o) {
+                            op = o
+                            lhs = String(expr[..<r.lowerBound]).trimmingCharacters(in: .whitespaces)
+                            rhs = String(expr[r.upperBound...]).trimmingCharacters(in: .whitespaces)
+                            break
+                        }
+                    }
+                    guard lhs.hasPrefix("@.") else { throw bad() }
+                    if rhs.count >= 2, (rhs.hasPrefix("\"") && rhs.hasSuffix("\"")) || (rhs.hasPrefix("'") && rhs.hasSuffix("'")) {
+                        rhs = String(rhs.dropFirst().dropLast())
+                    }
+                    steps.append(.filter(key: lhs.dropFirst(2).split(separator: ".").map(String.init), op: op, value: rhs))
+                } else {
+                    throw bad()
+                }
+            } else if c == "$" || c == "@" {
+                i += 1
+            } else {
+                // A bare leading key (`status.phase`).
+                var key = ""
+                while i < chars.count, chars[i] != ".", chars[i] != "[" { key.append(chars[i]); i += 1 }
+                steps.append(.key(key))
+            }
+        }
+        return steps
+    }
+}
+
+final class Locked<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+}
+
+extension KubeClient {
+    /// `kubectl wait --for=CONDITION RESOURCE/NAME --timeout=T`: watch-based (re-lists and re-watches when
+    /// the watch expires). Returns the object when the condition holds (nil for `.deleted`).
+    /// `progress` receives state changes as one-line messages.
+    @discardableResult
+    public func wait(_ resource: APIResource, name: String, namespace: String? = nil, for condition: WaitCondition,
+                     timeout: TimeInterval, progress: (@Sendable (String) -> Void)? = nil) async throws -> JSON? {
+        try await waitUntil(resource, name: name, namespace: namespace, timeout: timeout, progress: progress) { obj in
+            let (met, state) = condition.check(obj)
+            return (met, "\(resource.kind) \(name): \(state)")
+        }
+    }
+
+    /// Watches one object until `check` says done (it may throw to abort), bounded by `timeout`.
+    /// `check` receives nil when the object does not exist.
+    public func waitUntil(_ resource: APIResource, name: String, namespace: String? = nil, timeout: TimeInterval,
+                          progress: (@Sendable (String) -> Void)? = nil,
+                          check: @escaping @Sendable (JSON?) throws -> (done: Bool, message: String)) async throws -> JSON? {
+        let ns = effectiveNamespace(resource, namespace)
+        let deadline = Date().addingTimeInterval(timeout)
+        let lastMessage = Locked<String>("")
+        let result = Locked<JSON?>(nil)
+        let done = Locked<Bool>(false)
+        @Sendable func observe(_ obj: JSON?) throws -> Bool {
+            let (ok, msg) = try check(obj)
+            if msg != lastMessage.get() {
+                lastMessage.set(msg)
+                progress?(msg)
+            }
+            if ok { result.set(obj); done.set(true) }
+            return ok
+        }
+        let selector = "metadata.name=\(name)"
+        while true {
+            let (items, rv) = try await listWithVersion(resource, namespace: ns, allNamespaces: ns == nil, fieldSelector: selector)
+            if try observe(items.first) { return result.get() }
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { break }
+            let watchSeconds = Int(min(remaining, 290).rounded(.up))
+            var expired = false
+            do {
+                try await watch(resource.collectionPath(namespace: ns),
+                                query: [("fieldSelector", selector), ("resourceVersion", rv),
+                                        ("timeoutSeconds", String(max(1, watchSeconds))), ("allowWatchBookmarks", "true")],
+                                timeout: .milliseconds(Int64(remaining * 1000) + 50)) { ev in
+                    switch ev.type {
+                    case "ADDED", "MODIFIED": return try !observe(ev.object)
+                    case "DELETED": return try !observe(nil)
+                    case "ERROR": return false
+                    default: return true
+                    }
+                }
+            } catch let e as KubeError where e.httpStatus == 410 {
+                expired = true
+            }
+            _ = expired
+            if done.get() { return result.get() }
+            if deadline.timeIntervalSinceNow <= 0 { break }
+        }
+        let state = lastMessage.get()
+        throw KubeError.timeout("waited \(Int(timeout)) s for \(resource.kind) \(ns.map { "\($0)/" } ?? "")\(name)\(state.isEmpty ? "" : " (last state: \(state))")")
+    }
+
+    /// `kubectl rollout status deployment/NAME`: waits until the Deployment's rollout is complete
+    /// (observedGeneration, updatedReplicas, availableReplicas), reporting kubectl's messages to `progress`.
+    /// Returns the final message (`deployment "x" successfully rolled out`).
+    @discardableResult
+    public func rolloutStatus(deployment name: String, namespace: String? = nil, timeout: TimeInterval,
+                              progress: (@Sendable (String) -> Void)? = nil) async throws -> String {
+        let r = try await resource(kind: "Deployment", apiVersion: "apps/v1")
+        let obj = try await waitUntil(r, name: name, namespace: namespace, timeout: timeout, progress: progress) { obj in
+            guard let obj else { throw KubeError.other("deployments.apps \"\(name)\" not found") }
+            return try KubeClient.deploymentRolloutState(obj)
+        }
+        return (try obj.map(KubeClient.deploymentRolloutState)?.message) ?? "deployment \"\(name)\" successfully rolled out"
+    }
+
+    /// kubectl's DeploymentStatusViewer: (done, message); throws when the progress deadline was exceeded.
+    public static func deploymentRolloutState(_ d: JSON) throws -> (done: Bool, message: String) {
+        let name = d.at("metadata", "name")?.stringValue ?? ""
+        let generation = d.at("metadata", "generation")?.intValue ?? 0
+        let observed = d.at("status", "observedGeneration")?.intValue ?? 0
+        guard generation <= observed else {
+            return (false, "Waiting for deployment spec update to be observed...")
+        }
+        let conds = d.at("status", "conditions")?.arrayValue ?? []
+        if let p = conds.first(where: { $0["type"]?.stringValue == "Progressing" }),
+           p["reason"]?.stringValue == "ProgressDeadlineExceeded" {
+            throw KubeError.other("deployment \"\(name)\" exceeded its progress deadline")
+        }
+        let specReplicas = d.at("spec", "replicas")?.intValue ?? 1
+        let updated = d.at("status", "updatedReplicas")?.intValue ?? 0
+        let replicas = d.at("status", "replicas")?.intValue ?? 0
+        let available = d.at("status", "availableReplicas")?.intValue ?? 0
+        if updated < specReplicas {
+            return (false, "Waiting for deployment \"\(name)\" rollout to finish: \(updated) out of \(specReplicas) new replicas have been updated...")
+        }
+        if replicas > updated {
+            return (false, "Waiting for deployment \"\(name)\" rollout to finish: \(replicas - updated) old replicas are pending termination...")
+        }
+        if available < updated {
+            return (false, "Waiting for deployment \"\(name)\" rollout to finish: \(available) of \(updated) updated replicas are available...")
+        }
+        return (true, "deployment \"\(name)\" successfully rolled out")
+    }
+}

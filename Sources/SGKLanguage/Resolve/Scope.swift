@@ -1,0 +1,42 @@
+/// Compile-time scopes: names resolve to slots before anything runs.
+final class FnScope {
+    let parent: FnScope?
+    let name: String
+    var slotCount = 0
+    var blocks: [BlockScope] = [BlockScope()]
+    var loopDepth = 0
+    let isFunction: Bool
+
+    init(parent: FnScope?, name: String, isFunction: Bool) {
+        self.parent = parent
+        self.name = name
+        self.isFunction = isFunction
+    }
+
+    func newSlot() -> Int { slotCount += 1; return slotCount - 1 }
+
+    func declare(_ name: String) -> Int {
+        if let s = blocks[blocks.count - 1].vars[name] { return s }
+        let s = newSlot()
+        blocks[blocks.count - 1].vars[name] = s
+        return s
+    }
+}
+
+final class BlockScope {
+    var vars: [String: Int] = [:]
+    var fns: [String: FnInfo] = [:]
+    var modules: [String: CompiledModule] = [:]
+}
+
+/// A user function as the resolver sees it: where its value lives and its parameters.
+struct FnInfo {
+    var name: String
+    var slot: Int
+    var params: [Parameter]
+    var decl: FunctionDecl?
+}
+
+enum Resolved {
+    case variable(depth: Int, slot: Int)
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Where text goes: stdout for results, stderr for diagnostics and logs.
+public protocol OutputSink: AnyObject, Sendable {
+    func write(_ text: String)
+    func flush()
+}
+
+/// A buffered file-descriptor sink.
+public final class FileSink: OutputSink, @unchecked Sendable {
+    let fd: Int32
+    let lock = NSLock()
+    var buffer: [UInt8] = []
+    public let isTerminal: Bool
+    public init(fd: Int32) {
+        self.fd = fd
+        self.isTerminal = isatty(fd) == 1
+    }
+    public func write(_ text: String) {
+        lock.lock()
+        buffer.append(contentsOf: text.utf8)
+        let big = buffer.count > 1 << 16
+        lock.unlock()
+        if big || isTerminal { flush() }
+    }
+    public func flush() {
+        lock.lock()
+        defer { lock.unlock() }
+        var off = 0
+        while off < buffer.count {
+            let n = buffer[off...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            off += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Collects text in memory (tests, `sh` capture).
+public final class StringSink: OutputSink, @unchecked Sendable {
+    let lock = NSLock()
+    var storage = ""
+    public init() {}
+    public func write(_ text: String) { lock.lock(); storage += text; lock.unlock() }
+    public func flush() {}
+    public var text: String { lock.lock(); defer { lock.unlock() }; return storage }
+}
+
+/// Cooperative cancellation for a run: Ctrl-C sets it; loops, calls and
+/// network waits observe it.
+public final class Cancellation: Sendable {
+    let flag = Atomic<Bool>(false)
+    let tasks = Mutex<[Int: @Sendable () -> Void]>([:])
+    let nextID = Atomic<Int>(0)
+    public init() {}
+    public var isCancelled: Bool { flag.load(ordering: .relaxed) }
+    public func cancel() {
+        flag.store(true, ordering: .relaxed)
+        let hooks = tasks.withLock { Array($0.values) }
+        for h in hooks { h() }
+    }
+    public func reset() { flag.store(false, ordering: .relaxed) }
+    func register(_ hook: @escaping @Sendable () -> Void) -> Int {
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        tasks.withLock { $0[id] = hook }
+        return id
+    }
+    func unregister(_ id: Int) { _ = tasks.withLock { $0.removeValue(forKey: id) } }
+}
+
+/// Options a run was started with.
+public struct RunOptions: Sendable {
+    /// Where the journal of writes goes (nil: the default under $XDG_STATE_HOME/sgk/journal).
+    public var journalPath: String?
+    public var dryRun = false
+    public var explain = false
+    public var verbose = false
+    public var color = false
+    public init() {}
+}
+
+/// Per-run services shared with native commands: output, environment,
+/// options, cancellation, a logger and a place for libraries to keep clients.
+public final class CallContext: @unchecked Sendable {
+    public let output: OutputSink
+    public let errors: OutputSink
+    public var environment: [String: String]
+    public var options: RunOptions
+    public let cancellation: Cancellation
+    public var logger: Logger
+    private let lock = NSLock()
+    private var services: [ObjectIdentifier: AnyObject] = [:]
+    private var shutdownHooks: [@Sendable () async -> Void] = []
+
+    /// Registers work to do when the run ends (closing HTTP clients).
+    public func onShutdown(_ hook: @escaping @Sendable () async -> Void) {
+        lock.lock(); shutdownHooks.append(hook); lock.unlock()
+    }
+
+    /// Runs the shutdown hooks once (the CLI and tests call it at the end of a run).
+    public func shutdown() {
+        lock.lock()
+        let hooks = shutdownHooks
+        shutdownHooks = []
+        lock.unlock()
+        guard !hooks.isEmpty else { return }
+        let sem = DispatchSemaphore(value: 0)
+        Task {
+            for h in hooks.reversed() { await h() }
+            sem.signal()
+        }
+        sem.wait()
+    }
+
+    public init(output: OutputSink, errors: OutputSink, environment: [String: String] = ProcessInfo.processInfo.environment,
+                options: RunOptions = RunOptions(), logger: Logger = Logger(label: "sgk")) {
+        self.output = output
+        self.errors = errors
+        self.environment = environment
+        self.options = options
+        self.cancellation = Cancellation()
+        self.logger = logger
+    }
+
+    /// A service object of type T, made on first use (clients, caches, the Effects layer).
+    public func service<T: AnyObject>(_ type: T.Type, make: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        if let s = services[ObjectIdentifier(type)] as? T { return s }
+        let s = try make()
+        services[ObjectIdentifier(type)] = s
+        return s
+    }
+
+    /// Runs async work from a (synchronous) command and waits for it. Ctrl-C
+    /// cancels the task, so cancellation reaches the HTTP call.
+    public func wait<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+        if cancellation.isCancelled { throw CancellationError() }
+        let box = ResultBox<T>()
+        let sem = DispatchSemaphore(value: 0)
+        let task = Task {
+            do { box.set(.success(try await operation())) } catch { box.set(.failure(error)) }
+            sem.signal()
+        }
+        let id = cancellation.register { task.cancel() }
+        defer { cancellation.unregister(id) }
+        sem.wait()
+        guard let r = box.get() else { throw CancellationError() }
+        return try r.get()
+    }
+}
+
+final class ResultBox<T: Sendable>: @unchecked Sendable {
+    let lock = NSLock()
+    var value: Result<T, any Error>?
+    func set(_ r: Result<T, any Error>) { lock.lock(); value = r; lock.unlock() }
+    func get() -> Result<T, any Error>? { lock.lock(); defer { lock.unlock() }; return value }
+}

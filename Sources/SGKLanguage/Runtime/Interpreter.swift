@@ -1,0 +1,155 @@
+import Foundation
+import SGKData
+
+/// A module compiled once per session; its top level runs on first `use`.
+final class CompiledModule {
+    let name: String
+    let file: SourceFile
+    let frame: Frame
+    let exec: Exec
+    let functions: [String: FnInfo]
+    var state = 0   // 0 not run, 1 running, 2 done
+
+    init(name: String, file: SourceFile, frame: Frame, exec: @escaping Exec, functions: [String: FnInfo]) {
+        self.name = name; self.file = file; self.frame = frame; self.exec = exec; self.functions = functions
+    }
+}
+
+/// Runs compiled code: calls, modules, error wrapping.
+public final class Interpreter {
+    public let registry: CommandRegistry
+    public let context: CallContext
+    public let loader: ModuleLoader
+    var callDepth = 0
+    public var maxCallDepth = 2_000
+    var modules: [String: CompiledModule] = [:]
+
+    public init(registry: CommandRegistry, context: CallContext, loader: ModuleLoader) {
+        self.registry = registry
+        self.context = context
+        self.loader = loader
+    }
+
+    static func cancelledError(_ file: SourceFile?, _ r: SourceRange) -> RuntimeError {
+        RuntimeError("interrupted", file: file, range: r, cancelled: true)
+    }
+
+    // MARK: calls
+
+    /// Calls a user function from a compiled call site.
+    func invoke(_ fn: Function, caller: Frame, args: [Eval?], input: (Int, Value)?, file: SourceFile, range: SourceRange) throws -> Value {
+        if callDepth >= maxCallDepth {
+            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
+        }
+        if context.cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        let frame = Frame(count: fn.slotCount, parent: fn.captured)
+        let params = fn.params
+        var i = 0
+        while i < params.count {
+            let p = params[i]
+            if i < args.count, let e = args[i] {
+                frame.slots[p.slot] = try e(caller)
+            } else if let (ii, v) = input, ii == i {
+                frame.slots[p.slot] = v
+            } else if let d = p.defaultValue {
+                frame.slots[p.slot] = try d(frame)
+            }
+            i += 1
+        }
+        callDepth += 1
+        defer { callDepth -= 1 }
+        do {
+            _ = try fn.body.run(frame)
+        } catch var e as RuntimeError {
+            if !e.cancelled && e.stack.count < 10_000 { e.stack.append(StackEntry(function: fn.name, file: file, range: range)) }
+            throw e
+        }
+        return frame.returnValue
+    }
+
+    /// Calls a function or block value with positional arguments (from native commands).
+    public func callFunction(_ fn: Function, _ args: [Value]) throws -> Value {
+        if callDepth >= maxCallDepth {
+            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: fn.file, range: .none)
+        }
+        let frame = Frame(count: fn.slotCount, parent: fn.captured)
+        for (i, p) in fn.params.enumerated() {
+            if i < args.count { frame.slots[p.slot] = args[i] }
+            else if let d = p.defaultValue { frame.slots[p.slot] = try d(frame) }
+            else { throw CommandError("'\(fn.name)' needs \(fn.params.count) argument(s), got \(args.count)") }
+        }
+        callDepth += 1
+        defer { callDepth -= 1 }
+        _ = try fn.body.run(frame)
+        return frame.returnValue
+    }
+
+    /// Turns any error from a native command into a positioned runtime error.
+    func wrap(_ error: any Error, command: String, file: SourceFile, callRange: SourceRange, positionalRanges: [SourceRange],
+              subjectShift: Int, keywordRanges: [String: SourceRange]) -> RuntimeError {
+        if let e = error as? RuntimeError { return e }
+        if error is CancellationError || context.cancellation.isCancelled {
+            return RuntimeError("\(command): interrupted", file: file, range: callRange, cancelled: true)
+        }
+        var range = callRange
+        func rangeFor(_ ref: CommandError.ArgumentRef?) {
+            switch ref {
+            case .positional(let i)?:
+                let k = i + subjectShift
+                if k < positionalRanges.count { range = positionalRanges[k] }
+            case .keyword(let k)?:
+                if let r = keywordRanges[canonicalName(k)] { range = r }
+            case .input?:
+                if subjectShift == 1, let r = positionalRanges.first { range = r }
+            case nil: break
+            }
+        }
+        switch error {
+        case let e as CommandError:
+            rangeFor(e.argument)
+            return RuntimeError("\(command): \(e.description)", code: e.code, hint: e.hint, file: file, range: range, data: e.data)
+        case let e as UserFacingError:
+            let msg = e.errorCode.map { "\($0): \(e.errorMessage)" } ?? e.errorMessage
+            return RuntimeError("\(command): \(msg)", code: e.errorCode, hint: e.errorHint, file: file, range: range, data: e.errorData)
+        case let e as DataParseError:
+            return RuntimeError("\(command): \(e.format) error at line \(e.line), column \(e.column): \(e.message)", code: "ParseError", file: file, range: range)
+        case let e as Diagnostic:
+            return RuntimeError("\(command): \(e.description)", file: file, range: range)
+        default:
+            return RuntimeError("\(command): \(error)", file: file, range: range)
+        }
+    }
+
+    // MARK: modules
+
+    func loadModule(_ name: String, isPath: Bool, from: SourceFile, loading: [String], range: SourceRange) throws -> CompiledModule {
+        guard let (key, source) = try loader.resolve(name, isPath: isPath, relativeTo: from.name) else {
+            throw Diagnostic("module '\(name)' not found", file: from, range: range,
+                             hint: isPath ? "the path is relative to the script's folder" : "searched --lib-path, $SGK_PATH and the embedded stdlib (\(loader.embeddedModuleNames.joined(separator: ", ")))")
+        }
+        if let m = modules[key] { return m }
+        if loading.contains(key) {
+            throw Diagnostic("module cycle: \((loading + [key]).map { ModuleLoader.displayName($0) }.joined(separator: " → "))", file: from, range: range)
+        }
+        let file = SourceFile(name: source.displayName, text: source.text)
+        let stmts: [Stmt]
+        do { stmts = try Parser.parse(file) } catch { throw error }
+        let scope = FnScope(parent: nil, name: name, isFunction: false)
+        let c = Compiler(interp: self, file: file, scope: scope, loading: loading + [key])
+        for s in stmts { if case .param(_, let r, _, _, _) = s { c.report("modules cannot declare params", r, hint: "give the module's functions keyword parameters instead") } }
+        let exec = c.compileBlock(stmts)
+        if !c.diagnostics.isEmpty { throw DiagnosticList(c.diagnostics) }
+        let m = CompiledModule(name: NSStringLike(name).lastComponentWithoutExtension, file: file, frame: Frame(count: scope.slotCount, parent: nil),
+                               exec: exec, functions: scope.blocks[0].fns)
+        modules[key] = m
+        return m
+    }
+
+    func initialize(_ m: CompiledModule) throws {
+        guard m.state == 0 else { return }
+        m.state = 1
+        m.frame.ensure(m.frame.slots.count)
+        _ = try m.exec(m.frame)
+        m.state = 2
+    }
+}

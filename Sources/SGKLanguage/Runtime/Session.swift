@@ -1,0 +1,249 @@
+import Foundation
+import OrderedCollections
+
+/// A script parameter as declared by `param`.
+public struct ScriptParam: Sendable {
+    public var name: String
+    public var type: String?
+    /// The default's source text, e.g. `(env CLUSTER_NAME)`.
+    public var defaultText: String?
+    public var range: SourceRange
+}
+
+/// A usage error (exit 64): a bad or missing script parameter.
+public struct UsageError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var hint: String?
+    public init(_ message: String, hint: String? = nil) { self.message = message; self.hint = hint }
+    public var description: String { "error: \(message)" + (hint.map { "\n  hint: \($0)" } ?? "") }
+}
+
+/// The entry point for running sgk code: scripts, `-c` snippets, REPL lines.
+/// State (variables, functions, modules) persists across `evaluate` calls.
+public final class Session {
+    public let interpreter: Interpreter
+    var topScope: FnScope
+    var topFrame: Frame
+
+    public init(registry: CommandRegistry, context: CallContext, loader: ModuleLoader) {
+        interpreter = Interpreter(registry: registry, context: context, loader: loader)
+        topScope = FnScope(parent: nil, name: "<top>", isFunction: false)
+        topFrame = Frame(count: 0, parent: nil)
+    }
+
+    public var context: CallContext { interpreter.context }
+    public var registry: CommandRegistry { interpreter.registry }
+
+    /// Clears variables, functions and modules.
+    public func reset() {
+        topScope = FnScope(parent: nil, name: "<top>", isFunction: false)
+        topFrame = Frame(count: 0, parent: nil)
+        interpreter.modules = [:]
+    }
+
+    /// Parses and resolves without running anything.
+    public func check(_ file: SourceFile) -> [Diagnostic] {
+        do {
+            let stmts = try Parser.parse(file)
+            let c = Compiler(interp: interpreter, file: file, scope: FnScope(parent: nil, name: "<top>", isFunction: false))
+            _ = c.compileBlock(stmts)
+            c.diagnostics.append(contentsOf: paramDiagnostics(stmts, file))
+            return c.diagnostics
+        } catch {
+            return [error]
+        }
+    }
+
+    func paramDiagnostics(_ stmts: [Stmt], _ file: SourceFile) -> [Diagnostic] {
+        var seen = Set<String>()
+        var out: [Diagnostic] = []
+        for s in stmts {
+            if case .param(let name, let r, _, _, _) = s, !seen.insert(canonicalName(name)).inserted {
+                out.append(Diagnostic("param '\(name)' is declared twice", file: file, range: r))
+            }
+        }
+        return out
+    }
+
+    /// The params a script declares, in order.
+    public func params(of file: SourceFile) throws -> [ScriptParam] {
+        let stmts = try Parser.parse(file)
+        return stmts.compactMap {
+            if case .param(let n, let r, let t, let d, _) = $0 { return ScriptParam(name: n, type: t, defaultText: d.map { file.slice($0.range) }, range: r) }
+            return nil
+        }
+    }
+
+    /// Runs a script: everything is parsed and resolved first (errors thrown as
+    /// `DiagnosticList`), then params are bound (`UsageError`), then it runs (`RuntimeError`).
+    public func run(_ file: SourceFile, arguments: [String: String] = [:]) throws {
+        let stmts = try Parser.parse(file)
+        let scope = FnScope(parent: nil, name: "<top>", isFunction: false)
+        let c = Compiler(interp: interpreter, file: file, scope: scope)
+        let exec = c.compileBlock(stmts)
+        var diags = c.diagnostics + paramDiagnostics(stmts, file)
+        // Params: unknown names are usage errors, found before running.
+        var declared: [(String, SourceRange, String?, Pipeline?)] = []
+        for s in stmts { if case .param(let n, let r, let t, let d, _) = s { declared.append((n, r, t, d)) } }
+        if !diags.isEmpty { throw DiagnosticList(diags) }
+        for (k, _) in arguments where !declared.contains(where: { canonicalName($0.0) == canonicalName(k) }) {
+            let s = Spell.suggest(k, among: declared.map { $0.0.replacingOccurrences(of: "_", with: "-") })
+            throw UsageError("unknown parameter --\(k) for \(file.name)\(s.map { " (did you mean --\($0)?)" } ?? "")",
+                             hint: declared.isEmpty ? "this script takes no parameters" : "parameters: " + declared.map { "--" + $0.0.replacingOccurrences(of: "_", with: "-") }.joined(separator: " "))
+        }
+        let frame = Frame(count: scope.slotCount, parent: nil)
+        // Bind params in order before the first statement; defaults may use earlier params.
+        let pc = Compiler(interp: interpreter, file: file, scope: scope)
+        for (name, r, type, def) in declared {
+            guard let slot = scope.blocks[0].vars[name] ?? lookupParamSlot(scope, name) else { continue }
+            let given = arguments.first { canonicalName($0.key) == canonicalName(name) }?.value
+            var value: Value = .null
+            if let given {
+                value = try Session.convertParam(given, type: type, defaultExpr: def, name: name)
+            } else if let def {
+                let e = pc.compilePipeline(def)
+                value = try e(frame)
+                if let type, type != "any", !value.isNull, !Session.matches(value, type) {
+                    throw UsageError("the default of --\(flagName(name)) is a \(value.typeName), not a \(type)")
+                }
+            }
+            if value.isNull && (def == nil || (type != nil && type != "any")) {
+                let d = def.map { " (its default \(file.slice($0.range)) gave null)" } ?? ""
+                throw UsageError("missing required parameter --\(flagName(name)) for \(file.name)\(d)", hint: "pass --\(flagName(name)) VALUE")
+            }
+            frame.slots[slot] = value
+            _ = r
+        }
+        diags = pc.diagnostics
+        if !diags.isEmpty { throw DiagnosticList(diags) }
+        topFrame = frame
+        topScope = scope
+        _ = try exec(frame)
+    }
+
+    func lookupParamSlot(_ scope: FnScope, _ name: String) -> Int? { scope.blocks.first?.vars[name] }
+
+    func flagName(_ n: String) -> String { n.replacingOccurrences(of: "_", with: "-") }
+
+    static func matches(_ v: Value, _ type: String) -> Bool {
+        switch (type, v) {
+        case ("string", .string), ("int", .int), ("double", .double), ("double", .int), ("bool", .bool),
+             ("duration", .duration), ("list", .list), ("map", .map), ("any", _): return true
+        default: return false
+        }
+    }
+
+    static func convertParam(_ s: String, type: String?, defaultExpr: Pipeline?, name: String) throws -> Value {
+        var t = type
+        if t == nil, let d = defaultExpr, d.stages.count == 1, case .expr(let e) = d.stages[0] {
+            switch e {
+            case .int: t = "int"
+            case .double: t = "double"
+            case .bool: t = "bool"
+            case .duration: t = "duration"
+            default: break
+            }
+        }
+        let flag = "--" + name.replacingOccurrences(of: "_", with: "-")
+        switch t ?? "string" {
+        case "int":
+            guard let i = Int(s) else { throw UsageError("\(flag) must be an integer, not '\(s)'") }
+            return .int(i)
+        case "double":
+            guard let d = Double(s) else { throw UsageError("\(flag) must be a number, not '\(s)'") }
+            return .double(d)
+        case "bool":
+            switch s.lowercased() {
+            case "true", "yes", "1", "": return .bool(true)
+            case "false", "no", "0": return .bool(false)
+            default: throw UsageError("\(flag) must be true or false, not '\(s)'")
+            }
+        case "duration":
+            guard let d = parseDurationText(s) else { throw UsageError("\(flag) must be a duration such as 30s or 5m, not '\(s)'") }
+            return .duration(d)
+        case "list", "map", "any":
+            if let j = try? SGKDataBridge.parseJSON(s) { return j }
+            if t == "any" { return .string(s) }
+            throw UsageError("\(flag) must be JSON (a \(t ?? "value")), not '\(s)'")
+        default:
+            return .string(s)
+        }
+    }
+
+    /// Evaluates REPL input or a `-c` snippet against the persistent top level.
+    /// Returns the value of a final expression or command statement.
+    public func evaluate(_ file: SourceFile) throws -> Value? {
+        let stmts = try Parser.parse(file)
+        // Snapshot the top scope so a failed compile leaves no half-declared names.
+        let saved = (topScope.slotCount, topScope.blocks[0].vars, topScope.blocks[0].fns, topScope.blocks[0].modules)
+        let c = Compiler(interp: interpreter, file: file, scope: topScope)
+        var execs: [Exec] = []
+        var lastValue: Eval?
+        // Hoist fns of this input, like compileBlock does.
+        let fnDecls = stmts.compactMap { s -> FunctionDecl? in if case .fn(let d) = s { return d }; return nil }
+        for d in fnDecls {
+            let slot = topScope.blocks[0].fns[d.name]?.slot ?? topScope.newSlot()
+            topScope.blocks[0].fns[d.name] = FnInfo(name: d.name, slot: slot, params: d.params, decl: d)
+        }
+        for (i, s) in stmts.enumerated() {
+            if case .fn = s { continue }
+            if case .param(let n, let r, _, let d, _) = s {
+                // In the REPL a param is a let with its default.
+                guard let d else { c.report("param '\(n)' needs a default in the REPL", r); continue }
+                let e = c.compilePipeline(d)
+                let slot = topScope.declare(n)
+                execs.append { f in f.slots[slot] = try e(f); return .next }
+                continue
+            }
+            if i == stmts.count - 1, case .pipeline(let p) = s {
+                lastValue = c.compilePipeline(p)
+            } else {
+                execs.append(c.compileStmt(s))
+            }
+        }
+        execs = fnDecls.map { c.compileFunctionDecl($0) } + execs
+        if !c.diagnostics.isEmpty {
+            topScope.slotCount = saved.0
+            topScope.blocks[0].vars = saved.1
+            topScope.blocks[0].fns = saved.2
+            topScope.blocks[0].modules = saved.3
+            throw DiagnosticList(c.diagnostics)
+        }
+        topFrame.ensure(topScope.slotCount)
+        interpreter.context.cancellation.reset()
+        for e in execs { if try e(topFrame) == .ret { return topFrame.returnValue } }
+        return try lastValue?(topFrame)
+    }
+
+    /// Variables defined at the top level, for `:vars` and completion.
+    public var variables: [(String, Value)] {
+        topScope.blocks[0].vars.compactMap { name, slot in
+            name == "in" || slot >= topFrame.slots.count ? nil : (name, topFrame.slots[slot])
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// User functions and modules defined at the top level.
+    public var functionNames: [String] { topScope.blocks[0].fns.keys.sorted() }
+    public var moduleNames: [String] { topScope.blocks[0].modules.keys.sorted() }
+    public func moduleFunctions(_ module: String) -> [String] { topScope.blocks[0].modules[module]?.functions.keys.sorted() ?? [] }
+
+    /// Runs `body` on a thread with a large stack, so deep recursion in
+    /// scripts is stopped by the call-depth limit, never by a stack overflow.
+    public static func onLargeStack<T>(_ body: @escaping () -> T) -> T {
+        let box = UnsafeBox<T>()
+        let work = UnsafeBox<() -> T>()
+        work.value = body
+        let sem = DispatchSemaphore(value: 0)
+        let t = Thread {
+            if let f = work.value { box.value = f() }
+            sem.signal()
+        }
+        t.stackSize = 1 << 29
+        t.start()
+        sem.wait()
+        guard let v = box.value else { return body() }
+        return v
+    }
+}
+
+final class UnsafeBox<T>: @unchecked Sendable { var value: T? }

@@ -1,0 +1,135 @@
+import Foundation
+import OrderedCollections
+import SGKData
+import SGKLanguage
+
+/// A write to AWS or Kubernetes, described before it is made.
+public struct Change: Sendable {
+    public enum Action: String, Sendable {
+        case create, update, delete
+        var symbol: String { self == .create ? "+" : self == .update ? "~" : "-" }
+    }
+    public var action: Action
+    /// The kind of resource: `role`, `oidc-provider`, `policy`, `role-policy-attachment`, or a Kubernetes kind.
+    public var kind: String
+    /// Its identity: a name or ARN, `namespace/name` for Kubernetes objects.
+    public var name: String
+    /// What changes, e.g. `trust policy` or `AmazonSageMakerFullAccess`.
+    public var detail: String?
+    /// The state before (nil when the resource does not exist).
+    public var before: Value?
+    /// The state wanted.
+    public var after: Value?
+    /// The equivalent `aws` / `eksctl` / `kubectl` lines (no secrets).
+    public var explain: [String]
+
+    public init(_ action: Action, kind: String, name: String, detail: String? = nil, before: Value? = nil, after: Value? = nil, explain: [String] = []) {
+        self.action = action; self.kind = kind; self.name = name; self.detail = detail
+        self.before = before; self.after = after; self.explain = explain
+    }
+
+    var summary: String { "\(action.rawValue) \(kind) \(name)" + (detail.map { " (\($0))" } ?? "") }
+}
+
+/// The one place that decides what happens to a write: perform and journal it,
+/// plan it for `--dry-run`, print its command line for `--explain`. Primitives
+/// never branch on those modes themselves.
+public final class Effects: @unchecked Sendable {
+    let context: CallContext
+    let lock = NSLock()
+    /// Every change and unchanged resource seen in this run, in order.
+    public private(set) var plan: [(symbol: String, text: String)] = []
+    var journal: Journal?
+
+    init(context: CallContext) {
+        self.context = context
+        if !context.options.dryRun { journal = Journal(context: context) }
+    }
+
+    /// The run's Effects.
+    public static func of(_ context: CallContext) -> Effects { context.service(Effects.self) { Effects(context: context) } }
+
+    public var isDryRun: Bool { context.options.dryRun }
+
+    func paint(_ s: String, _ code: String) -> String {
+        context.options.color && (context.output as? FileSink)?.isTerminal == true ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+    }
+
+    func printExplain(_ lines: [String]) {
+        guard context.options.explain else { return }
+        for l in lines { context.output.write(paint(l, "36") + "\n") }
+    }
+
+    /// Performs `change` (or, in a dry run, records it and returns `planned`).
+    public func write(_ change: Change, planned: @autoclosure () -> Value, perform: () throws -> Value) throws -> Value {
+        printExplain(change.explain)
+        if isDryRun {
+            let line = "\(change.action.symbol) \(change.summary)"
+            lock.lock(); plan.append((change.action.symbol, change.summary)); lock.unlock()
+            context.output.write(paint(line, change.action == .create ? "32" : change.action == .update ? "33" : "31") + "\n")
+            return planned()
+        }
+        let result = try perform()
+        journal?.record(change, result: result)
+        return result
+    }
+
+    /// Records a resource that is already as wanted.
+    public func unchanged(kind: String, name: String, detail: String? = nil, explain: [String] = []) {
+        printExplain(explain)
+        let text = "unchanged \(kind) \(name)" + (detail.map { " (\($0))" } ?? "")
+        lock.lock(); plan.append(("=", text)); lock.unlock()
+        if isDryRun { context.output.write(paint("= \(text)", "2") + "\n") }
+    }
+}
+
+/// Appends every performed write as a JSON line (with the state before), before
+/// the primitive returns, so an interrupted run can be resumed and an uninstall
+/// knows what was created.
+final class Journal: @unchecked Sendable {
+    let path: String
+    let lock = NSLock()
+
+    init?(context: CallContext) {
+        if let p = context.options.journalPath {
+            path = p
+        } else {
+            let env = context.environment
+            let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/state")
+            path = base + "/sgk/journal/journal.jsonl"
+        }
+    }
+
+    func record(_ change: Change, result: Value) {
+        var entry = OrderedDictionary<String, JSON>()
+        entry["time"] = .string(ISO8601DateFormatter().string(from: Date()))
+        entry["action"] = .string(change.action.rawValue)
+        entry["kind"] = .string(change.kind)
+        entry["name"] = .string(change.name)
+        if let d = change.detail { entry["detail"] = .string(d) }
+        entry["before"] = change.before?.json ?? .null
+        entry["after"] = change.after?.json ?? .null
+        let line = JSONCodec.serialize(.object(entry), pretty: false) + "\n"
+        lock.lock()
+        defer { lock.unlock() }
+        let dir = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+        guard fd >= 0 else {
+            context_warn("cannot write the journal at \(path)")
+            return
+        }
+        let bytes = Array(line.utf8)
+        _ = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+    }
+
+    func context_warn(_ s: String) { FileHandle.standardError.write(Data("warning: \(s)\n".utf8)) }
+}
+
+/// Shell-quotes one word for `--explain` lines.
+func shellQuote(_ s: String) -> String {
+    if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=@,+%".contains($0) }) { return s }
+    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}

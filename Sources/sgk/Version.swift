@@ -1,0 +1,1 @@
+let sgkVersion = "0.1.0"

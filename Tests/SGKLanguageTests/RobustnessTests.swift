@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+@testable import SGKLanguage
+
+/// Mutated and hostile inputs must give diagnostics, never a trap.
+@Suite struct RobustnessTests {
+    func session() -> Session {
+        var r = CommandRegistry()
+        r.register(CoreCommands.self)
+        return Session(registry: r, context: CallContext(output: StringSink(), errors: StringSink(), environment: [:]),
+                       loader: ModuleLoader(environment: [:]))
+    }
+
+    /// A tiny deterministic generator (SplitMix64).
+    struct RNG { var s: UInt64; mutating func next() -> UInt64 { s &+= 0x9E3779B97F4A7C15; var z = s; z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) &* 0x94D049BB133111EB; return z ^ (z >> 31) }
+        mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) } }
+
+    @Test func mutatedBehaviourFilesNeverTrap() throws {
+        let cases = Behaviour.cases
+        #expect(!cases.isEmpty)
+        var rng = RNG(s: 42)
+        let alphabet = Array("(){}[]\"'$|:,.=<>+-*/%#\\\n \t~!`aZ09_".utf8) + [0xFF, 0xC3, 0x00]
+        let s = session()
+        var checked = 0
+        for c in cases {
+            guard let data = FileManager.default.contents(atPath: c.path) else { continue }
+            for _ in 0..<6 {
+                var bytes = Array(data)
+                for _ in 0..<(1 + rng.below(4)) {
+                    switch rng.below(4) {
+                    case 0 where !bytes.isEmpty: bytes.remove(at: rng.below(bytes.count))
+                    case 1: bytes.insert(alphabet[rng.below(alphabet.count)], at: rng.below(bytes.count + 1))
+                    case 2 where bytes.count > 1:
+                        let i = rng.below(bytes.count), j = rng.below(bytes.count)
+                        bytes.swapAt(i, j)
+                    default:
+                        let i = rng.below(bytes.count + 1)
+                        bytes.insert(contentsOf: bytes[rng.below(max(1, i))..<i].prefix(20), at: i)
+                    }
+                }
+                let file = SourceFile(name: "fuzz.sgk", bytes: bytes)
+                _ = Session.onLargeStack { s.check(file) }
+                checked += 1
+            }
+        }
+        #expect(checked > 500)
+    }
+
+    @Test func hostileInputsGiveDiagnostics() {
+        let s = session()
+        var random = RNG(s: 7)
+        let inputs: [[UInt8]] = [
+            Array(repeating: UInt8(ascii: "("), count: 100_000),
+            Array(repeating: UInt8(ascii: "["), count: 100_000),
+            Array(repeating: UInt8(ascii: "{"), count: 100_000),
+            Array("let x = ".utf8) + Array(repeating: UInt8(ascii: "-"), count: 100_000) + [49],
+            [0xFF, 0xFE, 0x00, 0xC3, 0x28],
+            (0..<50_000).map { _ in UInt8(truncatingIfNeeded: random.next()) },
+        ]
+        for bytes in inputs {
+            let diags = Session.onLargeStack { s.check(SourceFile(name: "x", bytes: bytes)) }
+            #expect(!diags.isEmpty)
+        }
+    }
+
+    @Test func runawayRecursionIsAnError() throws {
+        let s = session()
+        let r: String? = Session.onLargeStack {
+            do { _ = try s.evaluate(SourceFile(name: "x", text: "fn f(n) { return f ($n + 1) }\nf 0")); return nil } catch { return "\(error)" }
+        }
+        #expect(r?.contains("too many nested calls") == true)
+    }
+
+    @Test func hugeStringIsFine() throws {
+        let s = session()
+        let big = String(repeating: "a", count: 5_000_000)
+        let n: Int? = Session.onLargeStack {
+            guard let v = try? s.evaluate(SourceFile(name: "x", text: "let s = \"\(big)\"\n$s")) else { return nil }
+            return v.stringValue?.count
+        }
+        #expect(n == 5_000_000)
+    }
+}
