@@ -206,13 +206,13 @@ public final class AWSClient: Sendable {
         var bytes: [UInt8] = []
         if let body {
             headers.append(("Content-Type", "application/json"))
-            bytes = Array(MiniJSON.serialize(body).utf8)
+            bytes = Array(JSONCodec.serialize(body).utf8)
         }
         let spec = AWSRequestSpec(service: service, operation: operation, method: method, path: path, query: query, headers: headers, body: bytes)
         let resp = try await send(spec)
         if resp.body.isEmpty { return .null }
         do {
-            return try MiniJSON.parse(resp.body)
+            return try JSONCodec.parse(bytes: resp.body)
         } catch {
             throw AWSResponseError(service: service.rawValue, operation: operation, message: "invalid JSON: \(error.message)")
         }

@@ -107,6 +107,8 @@ import Testing
     @Test func noRegionForRegionalService() {
         #expect(throws: AWSConfigurationError.self) { try config([:]).endpoint(for: .eks) }
         #expect((try? config([:]).endpoint(for: .iam))?.url == "https://iam.amazonaws.com")
+        #expect((try? config([:]).endpoint(for: .sts))?.url == "https://sts.amazonaws.com")
+        #expect((try? config([:]).endpoint(for: .sts))?.signingRegion == "us-east-1")
     }
 
     @Test func arns() {

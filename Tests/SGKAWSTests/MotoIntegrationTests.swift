@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SGKData
 import Testing
 @testable import SGKAWS
 
@@ -54,12 +55,12 @@ struct MotoIntegrationTests {
         }
         let got = try await c.iam.getRole(name: name)
         #expect(got.description == "sgk test role")
-        #expect(got.assumeRolePolicy == (try? MiniJSON.parse(trust)))
+        #expect(got.assumeRolePolicy == (try? JSONCodec.parse(trust)))
         #expect(Set(got.tags) == [IAMTag("owner", "sgk"), IAMTag("env", "test")])
 
         let newTrust = Moto.trustPolicy("eks.amazonaws.com")
         try await c.iam.updateAssumeRolePolicy(roleName: name, policyDocument: newTrust)
-        #expect(try await c.iam.getRole(name: name).assumeRolePolicy == (try? MiniJSON.parse(newTrust)))
+        #expect(try await c.iam.getRole(name: name).assumeRolePolicy == (try? JSONCodec.parse(newTrust)))
 
         try await c.iam.tagRole(roleName: name, tags: [IAMTag("extra", "1")])
         #expect(try await c.iam.getRole(name: name).tags.contains(IAMTag("extra", "1")))
@@ -158,7 +159,7 @@ struct MotoIntegrationTests {
         }
         let (got, gotDoc) = try await c.iam.getPolicyWithDocument(arn: p.arn)
         #expect(got.name == name)
-        #expect(gotDoc.flatMap { try? MiniJSON.parse($0) } == (try? MiniJSON.parse(doc)))
+        #expect(gotDoc.flatMap { try? JSONCodec.parse($0) } == (try? JSONCodec.parse(doc)))
         #expect(try await c.iam.listPolicies(scope: .local, pageSize: 1).contains { $0.arn == p.arn })
         // A second, default version; deletePolicy removes the non-default v1 first.
         _ = try await c.queryAction(.iam, action: "CreatePolicyVersion", version: IAM.apiVersion, parameters: [
@@ -232,7 +233,7 @@ struct MotoIntegrationTests {
         let (status, out, err) = try Moto.run(["aws", "--endpoint-url", endpoint, "iam", "get-role", "--role-name", name, "--output", "json"],
                                              environment: env)
         #expect(status == 0, "\(err)")
-        let json = try MiniJSON.parse(out)
+        let json = try JSONCodec.parse(out)
         let cli = try #require(json["Role"])
         let ours = try await c.iam.getRole(name: name)
         #expect(cli["RoleName"]?.stringValue == ours.name)

@@ -325,7 +325,7 @@ struct Resolver: Sendable {
             throw CredentialsError(message: "credential_process exited with status \(status): \(msg)")
         }
         let json: JSON
-        do { json = try MiniJSON.parse(Array(out)) } catch {
+        do { json = try JSONCodec.parse(bytes: Array(out)) } catch {
             throw CredentialsError(message: "credential_process output is not JSON")
         }
         guard json["Version"]?.intValue == 1 else {
@@ -379,7 +379,7 @@ struct Resolver: Sendable {
     }
 
     func parseCredentialJSON(_ body: [UInt8], source: String, what: String) throws -> AWSCredentials {
-        guard let json = try? MiniJSON.parse(body),
+        guard let json = try? JSONCodec.parse(bytes: body),
               let id = json["AccessKeyId"]?.stringValue, let secret = json["SecretAccessKey"]?.stringValue else {
             throw CredentialsError(message: "\(what): response lacks AccessKeyId/SecretAccessKey")
         }
