@@ -169,6 +169,50 @@ import Testing
         try await client.shutdown()
     }
 
+    @Test func webIdentityFromProfile() async throws {
+        let dir = try Fixtures.tempDir()
+        let tokenFile = dir.appendingPathComponent("jwt")
+        try "profile.jwt.token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+        let server = try FakeHTTPServer { req in
+            let p = URIEncoding.parseQuery(req.body)
+            guard p.contains(QueryParameter("WebIdentityToken", "profile.jwt.token")),
+                  p.contains(QueryParameter("RoleArn", "arn:aws:iam::123456789012:role/wi")) else { return (400, "") }
+            return (200, Self.stsXML("AssumeRoleWithWebIdentity", id: "ASIAPROFILEWI"))
+        }
+        defer { server.stop() }
+        let cfg = dir.appendingPathComponent("config")
+        try "[profile wi]\nrole_arn = arn:aws:iam::123456789012:role/wi\nweb_identity_token_file = \(tokenFile.path)\nregion = eu-west-1\n"
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        let (client, chain) = makeChain([
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": cfg.path, "AWS_PROFILE": "wi", "AWS_ENDPOINT_URL_STS": server.url,
+        ], home: dir.path)
+        let c = try await chain.credentials()
+        #expect(c.accessKeyID == "ASIAPROFILEWI")
+        #expect(c.source == "assume-role-with-web-identity")
+        try await client.shutdown()
+    }
+
+    @Test func credentialSourceEcsContainer() async throws {
+        let dir = try Fixtures.tempDir()
+        let sts = try FakeHTTPServer { req in
+            req.headers["authorization"]?.contains("Credential=AKIDECSSRC/") == true
+                && req.headers["x-amz-security-token"] == "tok-AKIDECSSRC"
+                ? (200, Self.stsXML("AssumeRole", id: "ASIAFROMECS")) : (403, "")
+        }
+        defer { sts.stop() }
+        let ecs = try FakeHTTPServer { _ in (200, Self.credsJSON("AKIDECSSRC")) }
+        defer { ecs.stop() }
+        let cfg = dir.appendingPathComponent("config")
+        try "[profile r]\nrole_arn = arn:aws:iam::1:role/x\ncredential_source = EcsContainer\nregion = us-west-2\n"
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        let (client, chain) = makeChain([
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": cfg.path, "AWS_PROFILE": "r", "AWS_ENDPOINT_URL_STS": sts.url,
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": ecs.url + "/v2/credentials",
+        ], home: dir.path)
+        #expect(try await chain.credentials().accessKeyID == "ASIAFROMECS")
+        try await client.shutdown()
+    }
+
     @Test func credentialSourceEnvironment() async throws {
         let dir = try Fixtures.tempDir()
         let server = try FakeHTTPServer { req in
