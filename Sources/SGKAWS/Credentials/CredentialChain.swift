@@ -159,6 +159,10 @@ struct Resolver: Sendable {
         tried.append("credential_process: none in profile \(profile)")
         if let c = try staticKeys(profile, fromCredentialsFileOnly: false) { return (c, .profile(profile)) }
         tried.append("config file: no keys for profile \(profile)")
+        if has("sso_session") || has("sso_start_url") {
+            tried.append("sso: profile \(profile) uses IAM Identity Center, which sgk does not support; "
+                + "use `credential_process = aws configure export-credentials --profile \(profile) --format process` in another profile")
+        }
         // 7. container
         if let c = try await containerCredentials() { return (c, .container) }
         tried.append("container: AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI not set")
