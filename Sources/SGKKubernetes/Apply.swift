@@ -204,7 +204,7 @@ extension KubeClient {
 
     func applyConcurrently(_ items: [(Int, JSON, ObjectRef)], options: ApplyOptions, state: ApplyState) async -> ([ApplyResult], [ApplyFailure]) {
         guard !items.isEmpty else { return ([], []) }
-        let known = await prefetchVersions(items, options: options)
+        let known = await prefetch(items, options: options)
         var results: [ApplyResult] = []
         var failures: [ApplyFailure] = []
         await withTaskGroup(of: Result<ApplyResult, ApplyFailure>.self) { g in
@@ -238,10 +238,10 @@ extension KubeClient {
         return (results, failures)
     }
 
-    /// For collections with several objects: one metadata-only LIST gives every object's
-    /// resourceVersion (absent objects are known absent), instead of one GET each.
-    func prefetchVersions(_ items: [(Int, JSON, ObjectRef)], options: ApplyOptions) async -> [String: String?] {
-        guard !options.dryRun, !options.clientSide, items.count >= 4 else { return [:] }
+    /// For collections with several objects: one LIST gives every object's state before the
+    /// apply (objects not listed are known absent), instead of one GET each.
+    func prefetch(_ items: [(Int, JSON, ObjectRef)], options: ApplyOptions) async -> Prefetched {
+        guard !options.clientSide, items.count >= 4 else { return Prefetched() }
         var groups: [String: (APIResource, String?, Int)] = [:]
         for (_, _, ref) in items {
             guard let r = try? await resource(kind: ref.kind, apiVersion: ref.apiVersion) else { continue }
@@ -249,31 +249,31 @@ extension KubeClient {
             let key = r.collectionPath(namespace: ns)
             groups[key, default: (r, ns, 0)].2 += 1
         }
-        var known: [String: String?] = [:]
-        await withTaskGroup(of: [String: String?].self) { g in
+        var known = Prefetched()
+        await withTaskGroup(of: Prefetched.self) { g in
             for (path, (r, ns, count)) in groups where count >= 4 {
                 g.addTask {
-                    var out: [String: String?] = [:]
-                    let accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-                    guard let list = try? await self.sendJSON(.GET, path, accept: accept) else { return [:] }
-                    let names = Set((list["items"]?.arrayValue ?? []).compactMap { $0.at("metadata", "name")?.stringValue })
-                    for item in list["items"]?.arrayValue ?? [] {
+                    var out = Prefetched()
+                    guard let list = try? await self.listWithVersion(r, namespace: ns, allNamespaces: ns == nil) else { return out }
+                    for item in list.items {
                         if let n = item.at("metadata", "name")?.stringValue {
-                            out[r.objectPath(name: n, namespace: ns)] = .some(item.at("metadata", "resourceVersion")?.stringValue)
+                            out.objects[r.objectPath(name: n, namespace: ns)] = item
                         }
                     }
-                    // Mark the collection as listed: objects not in `names` are absent.
-                    out[path + "/"] = .some(names.isEmpty ? "" : "listed")
+                    out.collections.insert(path)
                     return out
                 }
             }
-            for await m in g { known.merge(m) { a, _ in a } }
+            for await m in g {
+                known.objects.merge(m.objects) { a, _ in a }
+                known.collections.formUnion(m.collections)
+            }
         }
         return known
     }
 
     func applyOne(_ manifest: JSON, ref: ObjectRef, index: Int, options: ApplyOptions, state: ApplyState,
-                  known: [String: String?]) async throws -> ApplyResult {
+                  known: Prefetched) async throws -> ApplyResult {
         let resource = try await resource(kind: ref.kind, apiVersion: ref.apiVersion)
         var obj = manifest
         var namespace: String?
@@ -293,25 +293,26 @@ extension KubeClient {
     }
 
     func serverSideApplyOrFallback(_ obj: JSON, resource: APIResource, path: String, namespace: String?, options: ApplyOptions,
-                                   state: ApplyState, known: [String: String?]) async throws -> (JSON, ApplyAction) {
-        let body = ListMapDefaults.fill(obj)
-        // The state before: from the prefetched list, else a GET (metadata only, or full for dry runs).
+                                   state: ApplyState, known: Prefetched) async throws -> (JSON, ApplyAction) {
+        let body = ApplyPlanner.applyBody(obj)
+        // The state before: from the prefetched list, else a GET.
         var before: JSON?
-        var beforeVersion: String?
-        let collection = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) + "/"
-        if let v = known[path] {
-            beforeVersion = v
-        } else if known[collection] != nil {
-            beforeVersion = nil
+        let collection = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        if let o = known.objects[path] {
+            before = o
+        } else if known.collections.contains(collection) {
+            before = nil
         } else {
-            let accept = options.dryRun ? "application/json"
-                : "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
             do {
-                before = try await sendJSON(.GET, path, accept: accept)
-                beforeVersion = before?.at("metadata", "resourceVersion")?.stringValue
+                before = try await sendJSON(.GET, path)
             } catch let e as KubeError where e.isNotFound {
                 before = nil
             }
+        }
+        // Nothing to write: the live object already holds every applied value and our field
+        // manager owns no field the manifest dropped. Skipping the PATCH spares the server.
+        if let before, ApplyPlanner.isNoOp(body: body, live: before, fieldManager: options.fieldManager) {
+            return (before, .unchanged)
         }
         var q: [(String, String)] = [("fieldManager", options.fieldManager)]
         if options.force { q.append(("force", "true")) }
@@ -324,12 +325,13 @@ extension KubeClient {
             logger.notice("server-side apply is not supported by the server: falling back to client-side apply")
             return try await clientSideApply(obj, resource: resource, path: path, namespace: namespace, options: options)
         }
-        let afterVersion = after.at("metadata", "resourceVersion")?.stringValue
-        if beforeVersion == nil && before == nil { return (after, .created) }
-        if options.dryRun {
-            return (after, ApplyPlanner.sameContent(before, after) ? .unchanged : .configured)
+        guard let before else { return (after, .created) }
+        if ApplyPlanner.isSubset(ApplyPlanner.withoutTypeMeta(body), of: before),
+           ApplyPlanner.ownedPathsPresent(ApplyPlanner.ownedFields(of: before, manager: options.fieldManager), in: body) {
+            // Our fields already had these values (any other change is another writer's, e.g. a controller).
+            return (after, .unchanged)
         }
-        return (after, afterVersion == beforeVersion ? .unchanged : .configured)
+        return (after, ApplyPlanner.action(before: before, after: after, dryRun: options.dryRun))
     }
 
     /// Client-side apply: create with the last-applied annotation, or a three-way merge patch
@@ -354,10 +356,14 @@ extension KubeClient {
             return (live, .unchanged)
         }
         let after = try await sendJSON(.PATCH, path, query: q, body: patch, contentType: "application/merge-patch+json")
-        let changed = after.at("metadata", "resourceVersion") != live.at("metadata", "resourceVersion")
-        if options.dryRun { return (after, ApplyPlanner.sameContent(live, after) ? .unchanged : .configured) }
-        return (after, changed ? .configured : .unchanged)
+        return (after, ApplyPlanner.action(before: live, after: after, dryRun: options.dryRun))
     }
+}
+
+/// Objects read before an apply: by object path, and the collections that were listed in full.
+struct Prefetched: Sendable {
+    var objects: [String: JSON] = [:]
+    var collections: Set<String> = []
 }
 
 /// Shared state of one apply: whether to use client-side apply.
@@ -390,6 +396,27 @@ public enum ApplyPlanner {
             phases[phase(ref, namespaced: namespaced(ref)).rawValue].append(o)
         }
         return phases
+    }
+
+    /// The body sent with server-side apply: list-map key defaults filled in, a null
+    /// `metadata.creationTimestamp` dropped, and `status` removed
+    /// for built-in kinds and CRDs (the server ignores it there, and 1.20 reports conflicts with the
+    /// `kube-apiserver` manager for status fields such as a CRD's `status.conditions`).
+    public static func applyBody(_ obj: JSON) -> JSON {
+        var body = ListMapDefaults.fill(obj)
+        // `creationTimestamp: null` (as controller-gen writes) would make every re-apply a write.
+        if case .object(var o) = body, case .object(var meta)? = o["metadata"], meta["creationTimestamp"] == .null {
+            meta["creationTimestamp"] = nil
+            o["metadata"] = .object(meta)
+            body = .object(o)
+        }
+        let group = splitAPIVersion(obj["apiVersion"]?.stringValue ?? "").group
+        let builtIn = !group.contains(".") || group.hasSuffix(".k8s.io")
+        if builtIn, case .object(var o) = body, o["status"] != nil {
+            o["status"] = nil
+            body = .object(o)
+        }
+        return body
     }
 
     /// Sets (or removes, with nil) `metadata.namespace`.
@@ -454,17 +481,109 @@ public enum ApplyPlanner {
         return patch.isEmpty ? nil : .object(patch)
     }
 
-    /// Whether two objects are the same once server bookkeeping is ignored (managedFields,
-    /// resourceVersion, generation, timestamps).
+    /// `unchanged` when the write kept the object's resourceVersion, or (when a controller changed
+    /// the object meanwhile, e.g. its status, or in a dry run) when nothing but status and
+    /// bookkeeping differs; else `configured`.
+    public static func action(before: JSON, after: JSON, dryRun: Bool) -> ApplyAction {
+        let rvBefore = before.at("metadata", "resourceVersion")
+        if !dryRun, rvBefore != nil, rvBefore == after.at("metadata", "resourceVersion") { return .unchanged }
+        return sameContent(before, after) ? .unchanged : .configured
+    }
+
+    /// Whether a server-side apply of `body` would change nothing: `live` has an `Apply` entry of
+    /// `fieldManager`, every value of `body` is in `live` (lists: same length, element by element),
+    /// and every object field that entry owns (down to the first list) is still in `body`.
+    public static func isNoOp(body: JSON, live: JSON, fieldManager: String) -> Bool {
+        guard let entries = live.at("metadata", "managedFields")?.arrayValue,
+              let mine = entries.first(where: { $0["manager"]?.stringValue == fieldManager && $0["operation"]?.stringValue == "Apply" }),
+              let fields = mine["fieldsV1"] else { return false }
+        // The apply entry must be for the version we apply (fields of another version differ).
+        if let v = mine["apiVersion"]?.stringValue, let bv = body["apiVersion"]?.stringValue, v != bv { return false }
+        guard isSubset(withoutTypeMeta(body), of: live) else { return false }
+        return ownedPathsPresent(fields, in: body)
+    }
+
+    /// The object without `apiVersion` and `kind` (which lists omit from their items).
+    static func withoutTypeMeta(_ body: JSON) -> JSON {
+        guard case .object(var o) = body else { return body }
+        o["apiVersion"] = nil
+        o["kind"] = nil
+        return .object(o)
+    }
+
+    /// The fieldsV1 set of a manager's `Apply` entry (empty when it has none).
+    static func ownedFields(of live: JSON, manager: String) -> JSON {
+        let entries = live.at("metadata", "managedFields")?.arrayValue ?? []
+        return entries.first(where: { $0["manager"]?.stringValue == manager && $0["operation"]?.stringValue == "Apply" })?["fieldsV1"]
+            ?? .object([:])
+    }
+
+    /// `a` ⊆ `b`: objects by key, lists by position with equal length, scalars equal
+    /// (an int equal to a double counts as equal).
+    static func isSubset(_ a: JSON, of b: JSON) -> Bool {
+        switch (a, b) {
+        case (.object(let x), .object(let y)):
+            for (k, v) in x {
+                guard let w = y[k] else {
+                    if case .null = v { continue }
+                    return false
+                }
+                if !isSubset(v, of: w) { return false }
+            }
+            return true
+        case (.array(let x), .array(let y)):
+            guard x.count == y.count else { return false }
+            return zip(x, y).allSatisfy { isSubset($0, of: $1) }
+        case (.int(let i), .double(let d)), (.double(let d), .int(let i)):
+            return Double(i) == d
+        default:
+            return a == b
+        }
+    }
+
+    /// Every `f:` path of a fieldsV1 set (followed through objects only) exists in `body`.
+    static func ownedPathsPresent(_ fields: JSON, in body: JSON) -> Bool {
+        guard case .object(let set) = fields else { return true }
+        for (k, sub) in set {
+            guard k.hasPrefix("f:") else { continue }  // list members (k:, v:, i:) and "." are checked by isSubset
+            let key = String(k.dropFirst(2))
+            guard let child = body[key] else { return false }
+            if case .object = child, !ownedPathsPresent(sub, in: child) { return false }
+        }
+        return true
+    }
+
+    /// Whether two objects are the same once status and server bookkeeping are ignored (kind and
+    /// apiVersion, which lists omit; resourceVersion; managedFields, which the server may rewrite
+    /// without any change of content).
     public static func sameContent(_ a: JSON?, _ b: JSON?) -> Bool {
         func strip(_ j: JSON?) -> JSON? {
             guard case .object(var o)? = j else { return j }
+            o["status"] = nil
+            o["kind"] = nil
+            o["apiVersion"] = nil
             if case .object(var meta)? = o["metadata"] {
-                for k in ["managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink"] { meta[k] = nil }
+                meta["resourceVersion"] = nil
+                meta["selfLink"] = nil
+                meta["managedFields"] = nil
                 o["metadata"] = .object(meta)
             }
-            return .object(o)
+            return o.isEmpty ? nil : canonical(.object(o))
         }
         return strip(a) == strip(b)
+    }
+}
+
+/// The value with object keys sorted recursively, for order-insensitive comparison.
+public func canonical(_ value: JSON) -> JSON {
+    switch value {
+    case .object(let o):
+        var out = OrderedDictionary<String, JSON>()
+        for k in o.keys.sorted() { out[k] = o[k].map(canonical) }
+        return .object(out)
+    case .array(let a):
+        return .array(a.map(canonical))
+    default:
+        return value
     }
 }

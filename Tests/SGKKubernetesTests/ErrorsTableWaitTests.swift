@@ -105,12 +105,12 @@ import Testing
     @Test func jsonPathSubset() throws {
         let o = try obj("""
         metadata: {name: a, labels: {app.kubernetes.io/name: web}}
-        items: [{n: 1}, {n: 2}]
+        items: [{num: 1}, {num: 2}]
         status: {conditions: [{type: Ready, status: "True"}, {type: Other, status: "False"}]}
         """)
         #expect(try JSONPath.evaluate("{.metadata.name}", on: o) == [.string("a")])
-        #expect(try JSONPath.evaluate("{.items[*].n}", on: o) == [.int(1), .int(2)])
-        #expect(try JSONPath.evaluate("{.items[-1].n}", on: o) == [.int(2)])
+        #expect(try JSONPath.evaluate("{.items[*].num}", on: o) == [.int(1), .int(2)])
+        #expect(try JSONPath.evaluate("{.items[-1].num}", on: o) == [.int(2)])
         #expect(try JSONPath.evaluate(#"{.status.conditions[?(@.type=="Ready")].status}"#, on: o) == [.string("True")])
         #expect(try JSONPath.evaluate(#"{.metadata.labels['app.kubernetes.io/name']}"#, on: o) == [.string("web")])
         #expect(try JSONPath.evaluate(#"{.metadata.labels.app\.kubernetes\.io/name}"#, on: o) == [.string("web")])
