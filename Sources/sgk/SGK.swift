@@ -32,6 +32,25 @@ func report(_ error: any Error, _ session: Session) -> Int32 {
     return REPL.exitCode(for: error)
 }
 
+/// Quotes a shell argument as an sgk word or string.
+func commandLineWord(_ a: String) -> String {
+    if a.hasSuffix(":") || a.hasPrefix("-") { return a }
+    let plain = a.first.map { $0.isLetter || $0.isNumber || $0 == "_" } == true
+        && a.allSatisfy { $0.isLetter || $0.isNumber || "_-./:@=+,%".contains($0) }
+    if plain { return a }
+    var out = "\""
+    for ch in a {
+        switch ch {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "$": out += "\\$"
+        case "\n": out += "\\n"
+        default: out.append(ch)
+        }
+    }
+    return out + "\""
+}
+
 func bootstrapLogging(verbose: Bool) {
     LoggingSystem.bootstrap { label in
         var h = StreamLogHandler.standardError(label: label)
@@ -57,6 +76,36 @@ struct SGK: ParsableCommand {
         version: sgkVersion,
         subcommands: [Run.self, Check.self]
     )
+
+    /// `sgk eks token demo` and other command lines run one command and print its
+    /// result as JSON — so `sgk` can serve as a kubeconfig exec plugin.
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        if let first = args.first, !first.hasPrefix("-"), !["run", "check", "help"].contains(first) {
+            var registry = CommandRegistry()
+            registry.register(CoreCommands.self)
+            Primitives.register(into: &registry)
+            if registry.topLevelWords.contains(first) {
+                bootstrapLogging(verbose: false)
+                let session = makeSession(libPaths: [], options: RunOptions())
+                let code: Int32 = Session.onLargeStack {
+                    do {
+                        let line = args.map(commandLineWord).joined(separator: " ")
+                        if let v = try session.evaluate(SourceFile(name: "<command line>", text: line)), !v.isNull {
+                            session.context.output.write(try Formatter.format(v, as: "json"))
+                        }
+                        session.context.output.flush()
+                        return 0
+                    } catch {
+                        return report(error, session)
+                    }
+                }
+                session.context.shutdown()
+                Foundation.exit(code)
+            }
+        }
+        Self.main(nil)
+    }
 
     @Option(name: .short, help: "Run CODE and exit.")
     var c: String?
@@ -91,6 +140,7 @@ struct SGK: ParsableCommand {
         } else {
             code = Session.onLargeStack { REPL(session: session).run() }
         }
+        session.context.shutdown()
         session.context.output.flush()
         if code != 0 { throw ExitCode(code) }
     }
@@ -191,6 +241,7 @@ struct Run: ParsableCommand {
                 return report(error, session)
             }
         }
+        session.context.shutdown()
         if code != 0 { throw ExitCode(code) }
     }
 }

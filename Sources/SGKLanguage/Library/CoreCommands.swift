@@ -26,6 +26,11 @@ public enum CoreCommands: CommandLibrary {
                 if let v = inv.context.environment[name] { return .string(v) }
                 return inv.args.positional(1) ?? .null
             },
+            NativeCommand(CommandSignature("type", positionals: [.init("value", optional: true, "the value (or pipe it in)")], input: .subject,
+                                           summary: "The type of a value: null, bool, int, double, string, duration, list, map or function.",
+                                           example: "type $provider   # \"map\"")) { inv in
+                .string((inv.args.input ?? .null).typeName)
+            },
         ]
     }
 }

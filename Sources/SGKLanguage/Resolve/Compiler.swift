@@ -754,11 +754,13 @@ final class Compiler {
             }
         case .map(let entries, _):
             var seen = Set<String>()
-            for en in entries where !seen.insert(en.key).inserted { report("duplicate key '\(en.key)' in map", en.keyRange) }
-            let evals = entries.map { ($0.key, compileExpr($0.value)) }
+            for en in entries where en.keyExpr == nil && !seen.insert(en.key).inserted { report("duplicate key '\(en.key)' in map", en.keyRange) }
+            let evals = entries.map { ($0.key, $0.keyExpr.map { compileExpr($0) }, compileExpr($0.value)) }
             return { f in
                 var m = OrderedDictionary<String, Value>(minimumCapacity: evals.count)
-                for (k, e) in evals { m[k] = try e(f) }
+                for (k, ke, e) in evals {
+                    if let ke { m[try ke(f).text] = try e(f) } else { m[k] = try e(f) }
+                }
                 return .map(m)
             }
         case .block(let b):

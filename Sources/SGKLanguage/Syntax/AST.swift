@@ -39,6 +39,11 @@ public struct MapEntry: Sendable {
     public var key: String
     public var keyRange: SourceRange
     public var value: Expr
+    /// An interpolated key (`"${host}:aud": …`), evaluated at run time.
+    public var keyExpr: Expr?
+    public init(key: String, keyRange: SourceRange, value: Expr, keyExpr: Expr? = nil) {
+        self.key = key; self.keyRange = keyRange; self.value = value; self.keyExpr = keyExpr
+    }
 }
 
 public enum UnaryOp: String, Sendable { case neg = "-", not = "not" }

@@ -68,7 +68,7 @@ public enum ASTDump {
         case .word(let w, _): return "'" + w
         case .variable(let v, _): return "$" + v
         case .list(let l, _): return "[" + l.map(expr).joined(separator: " ") + "]"
-        case .map(let m, _): return "{" + m.map { "\($0.key): \(expr($0.value))" }.joined(separator: " ") + "}"
+        case .map(let m, _): return "{" + m.map { "\($0.keyExpr.map(expr) ?? $0.key): \(expr($0.value))" }.joined(separator: " ") + "}"
         case .block(let b): return "(lambda " + block(b.body) + ")"
         case .member(let b, let k, _): return "(. \(expr(b)) \(k))"
         case .index(let b, let i, _): return "([] \(expr(b)) \(expr(i)))"

@@ -593,20 +593,23 @@ public struct Parser {
             let k = try peek()
             if k.isPunct("}") { advance(k); return .map(entries, open.range.to(k.range)) }
             var key: String
+            var keyExpr: Expr?
             switch k.kind {
             case .word(let w): key = w
             case .string(let parts, _):
-                guard parts.count <= 1, case .text(let s)? = parts.first ?? .text("") else {
-                    throw error("map keys cannot be interpolated", k.range)
+                if parts.count <= 1, case .text(let s)? = parts.first ?? .text("") {
+                    key = s
+                } else {
+                    key = file.slice(k.range)
+                    keyExpr = .string(try interpolate(parts), k.range)
                 }
-                key = s
             default: throw unexpected(k, expecting: "a key in the map")
             }
             advance(k)
             _ = try expectPunct(":", "':' after the key '\(key)'")
             try skipNewlines()
             let v = try parseExpr()
-            entries.append(MapEntry(key: key, keyRange: k.range, value: v))
+            entries.append(MapEntry(key: key, keyRange: k.range, value: v, keyExpr: keyExpr))
             try skipNewlines()
             let sep = try peek()
             if sep.isPunct(",") { advance(sep); continue }

@@ -1,0 +1,142 @@
+import Foundation
+import OrderedCollections
+import SGKAWS
+import SGKData
+import SGKLanguage
+
+extension AWSError: UserFacingError {
+    public var errorCode: String? { code }
+    public var errorMessage: String { message }
+    public var errorHint: String? { hint }
+    public var errorData: [String: Value] {
+        var d: [String: Value] = ["service": .string(service), "operation": .string(operation), "status": .int(statusCode)]
+        if let requestID { d["requestId"] = .string(requestID) }
+        return d
+    }
+}
+
+/// The run's AWS clients, one per region, made on first use.
+final class AWSClients: @unchecked Sendable {
+    let context: CallContext
+    let lock = NSLock()
+    var clients: [String: AWSClient] = [:]
+    var identities: [String: CallerIdentity] = [:]
+
+    init(context: CallContext) { self.context = context }
+
+    static func of(_ context: CallContext) -> AWSClients { context.service(AWSClients.self) { AWSClients(context: context) } }
+
+    func configuration(region: String?) -> AWSConfiguration {
+        AWSConfiguration.load(environment: context.environment, homeDirectory: context.environment["HOME"], region: region)
+    }
+
+    func client(region: String?) -> AWSClient {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = region ?? ""
+        if let c = clients[key] { return c }
+        var logger = context.logger
+        logger[metadataKey: "service"] = "aws"
+        if context.options.verbose { logger.logLevel = .debug }
+        let c = AWSClient(configuration: configuration(region: region), logger: logger)
+        clients[key] = c
+        context.onShutdown { try? await c.shutdown() }
+        return c
+    }
+
+    /// The caller's identity (cached per region for the run).
+    func identity(region: String?) throws -> CallerIdentity {
+        lock.lock()
+        if let i = identities[region ?? ""] { lock.unlock(); return i }
+        lock.unlock()
+        let c = client(region: region)
+        let i = try context.wait { try await c.sts.getCallerIdentity() }
+        lock.lock(); identities[region ?? ""] = i; lock.unlock()
+        return i
+    }
+
+    func requireRegion(_ region: String?, for command: String) throws -> String {
+        if let r = region ?? configuration(region: nil).region { return r }
+        throw CommandError("no AWS region is set", code: "NoRegion",
+                           hint: "pass region: us-west-2, or set AWS_REGION (or a region in your AWS profile)", argument: .keyword("region"))
+    }
+}
+
+// MARK: values
+
+extension Value {
+    static func ordered(_ pairs: [(String, Value?)]) -> Value {
+        var m = OrderedDictionary<String, Value>()
+        for (k, v) in pairs { if let v { m[k] = v } }
+        return .map(m)
+    }
+}
+
+enum AWSValues {
+    static func tags(_ tags: [IAMTag]) -> Value { .list(tags.map { .ordered([("Key", .string($0.key)), ("Value", .string($0.value))]) }) }
+
+    static func document(_ text: String?) -> Value? {
+        guard let text else { return nil }
+        if let j = try? JSONCodec.parse(text) { return Value(json: j) }
+        return .string(text)
+    }
+
+    static func role(_ r: IAMRole) -> Value {
+        .ordered([
+            ("RoleName", .string(r.name)), ("Arn", .string(r.arn)), ("RoleId", .string(r.roleID)), ("Path", .string(r.path)),
+            ("CreateDate", .string(r.createDate)), ("AssumeRolePolicyDocument", document(r.assumeRolePolicyDocument)),
+            ("Description", r.description.map(Value.string)), ("MaxSessionDuration", r.maxSessionDuration.map(Value.int)),
+            ("Tags", tags(r.tags)),
+        ])
+    }
+
+    static func plannedRole(name: String, arn: String, trust: Value, description: String?) -> Value {
+        .ordered([("RoleName", .string(name)), ("Arn", .string(arn)), ("RoleId", .string("(planned)")), ("Path", .string("/")),
+                  ("AssumeRolePolicyDocument", trust), ("Description", description.map(Value.string)), ("Tags", .list([]))])
+    }
+
+    static func provider(_ p: OIDCProvider, cluster: String? = nil) -> Value {
+        .ordered([
+            ("Arn", .string(p.arn)), ("Url", .string(p.url)), ("Issuer", .string("https://" + p.url)),
+            ("ClientIDList", .list(p.clientIDs.map(Value.string))), ("ThumbprintList", .list(p.thumbprints.map(Value.string))),
+            ("CreateDate", p.createDate.map(Value.string)), ("Cluster", cluster.map(Value.string)), ("Tags", tags(p.tags)),
+        ])
+    }
+
+    static func policy(_ p: IAMPolicy, document: String?) -> Value {
+        .ordered([
+            ("PolicyName", .string(p.name)), ("Arn", .string(p.arn)), ("PolicyId", .string(p.policyID)), ("Path", .string(p.path)),
+            ("DefaultVersionId", .string(p.defaultVersionID)), ("AttachmentCount", .int(p.attachmentCount)),
+            ("Description", p.description.map(Value.string)), ("CreateDate", .string(p.createDate)),
+            ("Document", AWSValues.document(document)),
+        ])
+    }
+
+    /// A policy document given as a map or as JSON text → (compact JSON text, value).
+    static func policyDocument(_ v: Value, _ what: String, _ ref: CommandError.ArgumentRef) throws -> (String, Value) {
+        switch v {
+        case .map: return (JSONCodec.serialize(v.json, pretty: false), v)
+        case .string(let s):
+            guard let j = try? JSONCodec.parse(s) else {
+                throw CommandError("\(what) is not valid JSON", hint: "pass a map, e.g. (irsa trust …), or JSON text", argument: ref)
+            }
+            return (JSONCodec.serialize(j, pretty: false), Value(json: j))
+        default:
+            throw CommandError("\(what) must be a map or JSON text, not \(v.typeName)", argument: ref)
+        }
+    }
+
+    /// Lines of a pretty JSON diff: `- ` only in `old`, `+ ` only in `new`.
+    static func diff(_ old: Value, _ new: Value) -> String {
+        let a = JSONCodec.serialize(old.json, pretty: true).split(separator: "\n").map(String.init)
+        let b = JSONCodec.serialize(new.json, pretty: true).split(separator: "\n").map(String.init)
+        var out: [String] = []
+        for change in b.difference(from: a) {
+            switch change {
+            case .remove(_, let line, _): out.append("- " + line)
+            case .insert(_, let line, _): out.append("+ " + line)
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite on a fresh machine: installs what is missing,
+# builds sgk (debug) and its tests, starts the local peers on loopback (moto and
+# two real kube-apiservers: default, and one without apiextensions v1beta1),
+# runs every test (Swift Testing suites, the REPL on a real terminal), and stops
+# only what it started. Exit status is non-zero when any test failed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$ROOT"
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+export AWS_EC2_METADATA_DISABLED=true
+export NO_COLOR=1
+
+tools/setup.sh --build-peer
+
+STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-test.XXXXXX")
+cleanup() {
+  local rc=$?
+  tools/moto.sh stop "$STATE/moto" >/dev/null 2>&1 || true
+  tools/kube-peer.sh stop "$STATE/kube" >/dev/null 2>&1 || true
+  tools/kube-peer.sh stop "$STATE/kube-nov1beta1" >/dev/null 2>&1 || true
+  rm -rf "$STATE"
+  exit "$rc"
+}
+trap cleanup EXIT INT TERM
+
+log "building (debug) …"
+swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || { log "build failed"; exit 1; }
+
+log "starting the local peers …"
+tools/moto.sh start "$STATE/moto" >/dev/null
+tools/kube-peer.sh start "$STATE/kube" >/dev/null
+tools/kube-peer.sh start "$STATE/kube-nov1beta1" --no-v1beta1 >/dev/null
+
+# The tests read the peers from these variables; nothing else is ever contacted.
+export SGK_TEST_AWS_ENDPOINT
+SGK_TEST_AWS_ENDPOINT=$(cat "$STATE/moto/moto.url")
+export SGK_TEST_MOTO_STATE="$STATE/moto"
+export SGK_TEST_KUBECONFIG="$STATE/kube/kubeconfig"
+export SGK_TEST_KUBE_STATE="$STATE/kube"
+export SGK_TEST_KUBECONFIG_NO_V1BETA1="$STATE/kube-nov1beta1/kubeconfig"
+export SGK_TEST_KUBE_NO_V1BETA1_STATE="$STATE/kube-nov1beta1"
+export SGK_TEST_TOOLS="$ROOT/tools"
+export SGK_BIN="$ROOT/.build/debug/sgk"
+# A developer's own AWS and Kubernetes settings are never used.
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN KUBECONFIG
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-west-2 AWS_DEFAULT_REGION=us-west-2
+export AWS_CONFIG_FILE="$STATE/moto/aws-config" AWS_SHARED_CREDENTIALS_FILE="$STATE/moto/aws-credentials"
+export HOME_FOR_TESTS="$STATE/home"
+mkdir -p "$HOME_FOR_TESTS"
+
+status=0
+log "running the Swift test suites …"
+swift test --skip-build 2>&1 | tee "$STATE/swift-test.log" | grep -E '^(✘|✔ Test run|✘ Test run)|error:|passed after|failed after' | grep -Ev '^✔ Test [^r]' || true
+if ! grep -qE '^✔ Test run with [0-9]+ tests' "$STATE/swift-test.log"; then
+  status=1
+  grep -E '✘|error' "$STATE/swift-test.log" | head -80 >&2 || true
+fi
+
+for t in tools/e2e/*.sh; do
+  [ -e "$t" ] || continue
+  log "running $t …"
+  if ! bash "$t"; then status=1; log "FAILED: $t"; fi
+done
+
+if [ "$status" -eq 0 ]; then log "all tests passed"; else log "some tests FAILED"; fi
+exit "$status"
