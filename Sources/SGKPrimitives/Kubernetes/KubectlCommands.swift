@@ -487,7 +487,20 @@ enum KubectlCommands {
         if inv.args.has("namespaced") { namespacedFilter = try inv.args.bool(keyword: "namespaced") }
         let group = inv.args.keyword("api-group").map(\.text)
         let client = try o.client(inv)
-        var list = try run(inv) { try await client.apiResources() }
+        // kubectl's ServerPreferredResources: each resource of a group once, from the preferred version
+        // if it serves it, else from the first version that does (batch/v1beta1 cronjobs on 1.20).
+        // (SGKKubernetes' `apiResources()` keeps only the preferred version's resources.)
+        let snapshot = try run(inv) { try await client.discoverySnapshot() }
+        var list: [APIResource] = []
+        for g in snapshot.groups {
+            var seen = Set<String>()
+            for v in [g.preferredVersion] + g.versions.filter({ $0 != g.preferredVersion }) {
+                for r in snapshot.resources[g.name.isEmpty ? v : "\(g.name)/\(v)"] ?? [] where !r.isSubresource && !seen.contains(r.name) {
+                    seen.insert(r.name)
+                    list.append(r)
+                }
+            }
+        }
         if let namespacedFilter { list = list.filter { $0.namespaced == namespacedFilter } }
         if let group { list = list.filter { $0.group == group } }
         // kubectl's order: by group, then by name.

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -26,6 +27,14 @@ final class KubectlClients: @unchecked Sendable {
         return KubeEnvironment(variables: vars, homeDirectory: home)
     }
 
+    /// The client's logger: its notices (CRD conversions) are printed by the commands, so it only
+    /// speaks up for warnings unless the run is verbose.
+    static func clientLogger(_ context: CallContext) -> Logger {
+        var l = context.logger
+        if !context.options.verbose, l.logLevel < .warning { l.logLevel = .warning }
+        return l
+    }
+
     func client(_ context: CallContext, kubeconfig: String?, contextName: String?) throws -> KubeClient {
         let key = (kubeconfig ?? "") + "\u{0}" + (contextName ?? "")
         lock.lock()
@@ -33,7 +42,7 @@ final class KubectlClients: @unchecked Sendable {
         if let c = clients[key] { return c }
         let c = try KubeClient.fromEnvironment(KubectlClients.environment(context), kubeconfig: kubeconfig, context: contextName,
                                                execTokenProvider: KubectlLibrary.execTokenProvider,
-                                               logger: context.logger)
+                                               logger: KubectlClients.clientLogger(context))
         clients[key] = c
         if !registeredShutdown {
             registeredShutdown = true
