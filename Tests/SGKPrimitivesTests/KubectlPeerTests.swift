@@ -1,5 +1,6 @@
 import Foundation
 import SGKData
+import SGKKubernetes
 import SGKLanguage
 import Testing
 @testable import SGKPrimitives
@@ -299,6 +300,52 @@ enum KubectlInstallerScenario {
         """)
         await sgk2.close()
         #expect(code.stringValue == "Unauthorized")
+    }
+
+    @Test func execUserThroughTheInProcessTokenHook() async throws {
+        let real = try KubectlPeer.token(besides: kubeconfig)
+        let doc = try YAMLCodec.parse(String(contentsOfFile: kubeconfig, encoding: .utf8))
+        let cluster = try #require(doc["clusters"]?[0]?["cluster"])
+        let server = try #require(cluster["server"]?.stringValue)
+        let ca = try #require(cluster["certificate-authority-data"]?.stringValue)
+        let temp = try KubectlTempDir()
+        let path = try temp.write("kubeconfig", """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: peer
+          cluster:
+            server: \(server)
+            certificate-authority-data: \(ca)
+        users:
+        - name: eks
+          user:
+            exec:
+              apiVersion: client.authentication.k8s.io/v1beta1
+              command: /nonexistent/aws
+              args: [eks, get-token, --cluster-name, demo]
+        contexts:
+        - name: eks
+          context: {cluster: peer, user: eks}
+        current-context: eks
+        """)
+        // Without the hook the plugin runs, and its absence is a clear error.
+        let without = try SGKRun(kubeconfig: path)
+        let failure = try #require(await without.failure("kubectl version"))
+        await without.close()
+        #expect(failure.contains("kubectl version: ExecPluginError:"), "\(failure)")
+        // With it, the token is minted in-process.
+        KubectlLibrary.execTokenProvider = { config in
+            config.argument(after: "--cluster-name") == "demo" ? ExecCredential(token: real) : nil
+        }
+        defer { KubectlLibrary.execTokenProvider = nil }
+        let sgk = try SGKRun(kubeconfig: path)
+        let v = try await sgk.run("kubectl version")
+        #expect(v["serverVersion", "gitVersion"]?.stringValue == "v1.20.2")
+        let nss = try await sgk.run("kubectl get namespaces -o name")
+        #expect(nss.listValue?.contains { $0["metadata", "name"]?.stringValue == "default" } == true)
+        await sgk.close()
+        #expect(!sgk.out.text.contains(real) && !sgk.err.text.contains(real))
     }
 
     @Test func versionAndAPIResources() async throws {

@@ -80,10 +80,16 @@ enum KubectlCommands {
         return try body()
     }
 
+    /// A line on stderr, flushed at once (the CLI flushes stderr only when a run fails).
+    static func note(_ inv: Invocation, _ line: String) {
+        inv.context.errors.write(line + "\n")
+        inv.context.errors.flush()
+    }
+
     static func progressSink(_ inv: Invocation) -> (@Sendable (String) -> Void)? {
         guard (inv.context.errors as? FileSink)?.isTerminal == true else { return nil }
         let errors = inv.context.errors
-        return { msg in errors.write(msg + "\n") }
+        return { msg in errors.write(msg + "\n"); errors.flush() }
     }
 
     static func stripManaged(_ j: JSON) -> JSON {
@@ -155,7 +161,7 @@ enum KubectlCommands {
             }
             if !remaining.isEmpty { failure = .applyFailed(failures: remaining, results: results) }
         }
-        for n in notices { inv.context.errors.write("notice: \(n)\n") }
+        for n in notices { note(inv, "notice: \(n)") }
 
         var explainPending = true
         func explainOnce() -> [String] {
@@ -278,9 +284,9 @@ enum KubectlCommands {
             let text = table?.render(wide: format == "wide", namespaceColumn: namespaceColumn) ?? ""
             if text.isEmpty {
                 if resource.namespaced && !allNS {
-                    inv.context.errors.write("No resources found in \(namespace ?? client.defaultNamespace) namespace.\n")
+                    note(inv, "No resources found in \(namespace ?? client.defaultNamespace) namespace.")
                 } else {
-                    inv.context.errors.write("No resources found\n")
+                    note(inv, "No resources found")
                 }
             } else {
                 out.write(text)
@@ -356,7 +362,7 @@ enum KubectlCommands {
                 return ns2.map { (r, $0, ns) }
             }
             if targets.isEmpty {
-                if selector != nil { inv.context.errors.write("No resources found\n"); return .list([]) }
+                if selector != nil { note(inv, "No resources found"); return .list([]) }
                 throw CommandError("give the name of the \(typed) to delete, or -l SELECTOR", argument: .positional(0))
             }
         }
