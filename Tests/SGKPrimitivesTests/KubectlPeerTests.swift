@@ -250,6 +250,13 @@ enum KubectlInstallerScenario {
             let seen = try await waited
             #expect(seen.listValue?.first?["data", "mode"]?.stringValue == "slow")
 
+            // A dry-run delete plans and keeps the object.
+            let planned = try await sgk.run("kubectl delete cm/settings -n \(ns) --dry-run=server")
+            #expect(planned.listValue?.first?["action"]?.stringValue == "deleted")
+            #expect(sgk.out.text.hasSuffix("- delete ConfigMap \(ns)/settings\n"), "\(sgk.out.text)")
+            let kept = try await sgk.run("kubectl get cm settings -n \(ns)")
+            #expect(kept["data", "mode"]?.stringValue == "slow")
+
             // delete (waits until gone), then get with --ignore-not-found, then NotFound errors.
             let deleted = try await sgk.run("kubectl delete configmap settings -n \(ns) --timeout=30s -o name")
             #expect(deleted.listValue?.first?["action"]?.stringValue == "deleted")
