@@ -355,6 +355,42 @@ enum KubectlInstallerScenario {
         #expect(!sgk.out.text.contains(real) && !sgk.err.text.contains(real))
     }
 
+    @Test func configUseContextOnAKubeconfigCopySwitchesTheClient() async throws {
+        let temp = try KubectlTempDir()
+        var text = try String(contentsOfFile: kubeconfig, encoding: .utf8)
+        let doc = try YAMLCodec.parse(text)
+        let cluster = try #require(doc["contexts"]?[0]?["context"]?["cluster"]?.stringValue)
+        let user = try #require(doc["contexts"]?[0]?["context"]?["user"]?.stringValue)
+        let current = try #require(doc["current-context"]?.stringValue)
+        text = text.replacingOccurrences(of: "contexts:\n", with: """
+        contexts:
+        - name: system
+          context:
+            cluster: \(cluster)
+            user: \(user)
+            namespace: kube-system
+
+        """)
+        let path = try temp.write("kubeconfig", text)
+        let sgk = try SGKRun(kubeconfig: path)
+        #expect(try await sgk.run("kubectl config current-context").stringValue == current)
+        let before = try await sgk.run("kubectl get serviceaccount default")
+        #expect(before["metadata", "namespace"]?.stringValue == "default")
+        let names = try await sgk.run("kubectl config get-contexts")
+        #expect(names.listValue?.compactMap { $0["name"]?.stringValue }.sorted() == [current, "system"].sorted())
+        _ = try await sgk.run("kubectl config use-context system")
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("current-context: system"))
+        // The run's client follows the new current context (its namespace is kube-system).
+        let after = try await sgk.run("kubectl get serviceaccount default")
+        #expect(after["metadata", "namespace"]?.stringValue == "kube-system")
+        let explicit = try await sgk.run("kubectl get sa default --context \(current)")
+        #expect(explicit["metadata", "namespace"]?.stringValue == "default")
+        await sgk.close()
+        // The real kubectl reads the file the same way.
+        let (st, out, _) = try KubectlPeer.kubectl(path, ["config", "current-context"])
+        #expect(st == 0 && out == "system\n")
+    }
+
     @Test func versionAndAPIResources() async throws {
         let sgk = try SGKRun(kubeconfig: kubeconfig)
         let v = try await sgk.run("kubectl version")
