@@ -10,10 +10,12 @@ public struct DataParseError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(format) \(line):\(column): \(message)" }
 }
 
-// Implemented in JSONCodec.swift and YAMLCodec.swift:
+// Implemented in JSONCodec.swift and YAMLCodec.swift (every throw is a DataParseError):
 //   JSONCodec.parse(_ text: String) throws(DataParseError) -> JSON
-//   JSONCodec.serialize(_ value: JSON, pretty: Bool) -> String
-//   YAMLCodec.parseDocuments(_ text: String) throws -> [JSON]
-//   YAMLCodec.parse(_ text: String) throws -> JSON
+//   JSONCodec.parse(bytes: [UInt8]) throws(DataParseError) -> JSON
+//   JSONCodec.serialize(_ value: JSON, pretty: Bool = false) -> String
+//   JSONCodec.maxDepth  (1_000; deeper nesting is "nesting too deep")
+//   YAMLCodec.parseDocuments(_ text: String) throws(DataParseError) -> [JSON]
+//   YAMLCodec.parse(_ text: String) throws(DataParseError) -> JSON
 //   YAMLCodec.emit(_ value: JSON) -> String
 //   YAMLCodec.emitDocuments(_ docs: [JSON]) -> String

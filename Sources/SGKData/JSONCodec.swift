@@ -154,10 +154,15 @@ struct JSONReader {
     private enum Container { case array, object }
 
     mutating func parseDocument() throws(JSONReaderError) -> JSON {
+        // Open containers, and where each one's pending elements start in `values`.
+        // Elements (and object keys) wait on shared stacks so every finished
+        // container is built once at its exact size.
         var kinds: [Container] = []
-        var arrays: [[JSON]] = []
-        var objects: [OrderedDictionary<String, JSON>] = []
+        var starts: [Int] = []
+        var values: [JSON] = []
         var keys: [String] = []
+        values.reserveCapacity(64)
+        keys.reserveCapacity(64)
 
         while true {
             // Parse the start of a value.
@@ -180,7 +185,7 @@ struct JSONReader {
                         value = .array([])
                     } else {
                         kinds.append(.array)
-                        arrays.append([])
+                        starts.append(values.count)
                         continue
                     }
                 } else {
@@ -190,7 +195,7 @@ struct JSONReader {
                     } else {
                         keys.append(try parseKey(first: true))
                         kinds.append(.object)
-                        objects.append([:])
+                        starts.append(values.count)
                         continue
                     }
                 }
@@ -213,47 +218,72 @@ struct JSONReader {
 
             // Attach the finished value to its container(s).
             attach: while true {
-                guard let top = kinds.last else {
+                guard let top = kinds.last, let start = starts.last else {
                     skipWhitespace()
                     if i < end {
                         throw fail("unexpected \(describeCurrent()) after the JSON value")
                     }
                     return value
                 }
+                values.append(value)
+                skipWhitespace()
+                let d = byte(i)
                 switch top {
                 case .array:
-                    arrays[arrays.count - 1].append(value)
-                    skipWhitespace()
-                    let d = byte(i)
                     if i < end && d == Byte.comma {
                         i += 1
                         break attach
                     } else if i < end && d == Byte.rbracket {
                         i += 1
-                        value = .array(arrays.removeLast())
+                        value = .array(Array(values[start...]))
+                        values.removeSubrange(start...)
                         kinds.removeLast()
+                        starts.removeLast()
                     } else {
                         throw fail(i < end ? "expected ',' or ']' after array element" : "unexpected end of input: expected ',' or ']' after array element")
                     }
                 case .object:
-                    let key = keys.removeLast()
-                    objects[objects.count - 1][key] = value
-                    skipWhitespace()
-                    let d = byte(i)
                     if i < end && d == Byte.comma {
                         i += 1
                         keys.append(try parseKey(first: false))
                         break attach
                     } else if i < end && d == Byte.rbrace {
                         i += 1
-                        value = .object(objects.removeLast())
+                        let keyStart = keys.count - (values.count - start)
+                        value = .object(JSONReader.makeObject(keys: keys[keyStart...], values: values[start...]))
+                        keys.removeSubrange(keyStart...)
+                        values.removeSubrange(start...)
                         kinds.removeLast()
+                        starts.removeLast()
                     } else {
                         throw fail(i < end ? "expected ',' or '}' after object member" : "unexpected end of input: expected ',' or '}' after object member")
                     }
                 }
             }
         }
+    }
+
+    /// Builds an object; a duplicate key keeps the last value at the first key's position.
+    static func makeObject(keys: ArraySlice<String>, values: ArraySlice<JSON>) -> OrderedDictionary<String, JSON> {
+        let n = keys.count
+        if n <= 16 {
+            var unique = true
+            var a = keys.startIndex
+            outer: while a < keys.endIndex {
+                var b = a + 1
+                while b < keys.endIndex {
+                    if keys[a] == keys[b] { unique = false; break outer }
+                    b += 1
+                }
+                a += 1
+            }
+            if unique {
+                return OrderedDictionary(uncheckedUniqueKeys: keys, values: values)
+            }
+        }
+        var object = OrderedDictionary<String, JSON>(minimumCapacity: n)
+        for (k, v) in zip(keys, values) { object[k] = v }
+        return object
     }
 
     /// Parses `"key" :` (leading whitespace allowed), leaving `i` after the colon.

@@ -47,7 +47,8 @@ public enum YAMLCodec {
     }
 
     /// Block-style YAML (2-space indentation, kubectl layout) ending with "\n".
-    /// `parse(emit(x)) == x` for every value x (NaN aside, which is never equal to itself).
+    /// `parse(emit(x)) == x` for every value x, with two exceptions: NaN (never equal to
+    /// itself) and a string that begins with U+FEFF, whose leading BOM Yams drops on reading.
     public static func emit(_ value: JSON) -> String {
         var writer = YAMLWriter()
         writer.document(value)
@@ -102,6 +103,9 @@ public enum YAMLCodec {
             if let context {
                 message += " (\(context.text) started at \(context.mark.line):\(context.mark.column))"
             }
+            if character(in: text, line: mark.line, column: mark.column) == "\t" {
+                message += "; tabs cannot be used for indentation"
+            }
             return make(message, mark)
         case .reader(let problem, let offset, let value, _):
             var message = problem
@@ -121,6 +125,23 @@ public enum YAMLCodec {
         default:
             return make(String(describing: yamlError), nil)
         }
+    }
+
+    /// The Unicode scalar at a 1-based line and column, if any.
+    private static func character(in text: String, line: Int, column: Int) -> Unicode.Scalar? {
+        var currentLine = 1
+        var currentColumn = 1
+        for u in text.unicodeScalars {
+            if currentLine == line && currentColumn == column { return u }
+            if currentLine > line { return nil }
+            if u == "\n" {
+                currentLine += 1
+                currentColumn = 1
+            } else {
+                currentColumn += 1
+            }
+        }
+        return nil
     }
 
     // MARK: Scalar resolution (go-yaml v2 rules)

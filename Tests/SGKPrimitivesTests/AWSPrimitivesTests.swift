@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+import SGKLanguage
+@testable import SGKPrimitives
+
+/// The AWS primitives against a moto server (SGK_TEST_AWS_ENDPOINT), read back with the real `aws` CLI.
+@Suite(.enabled(if: awsPeer, "needs SGK_TEST_AWS_ENDPOINT (tools/test.sh starts moto)"))
+struct AWSPrimitivesTests {
+    static func unique(_ p: String) -> String { "\(p)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    /// Creates an EKS cluster in moto with the real aws CLI.
+    static func makeCluster() throws -> String {
+        let name = unique("c")
+        let (_, code) = try runProcess(["aws", "eks", "create-cluster", "--name", name, "--role-arn", "arn:aws:iam::123456789012:role/eks",
+                                        "--resources-vpc-config", "subnetIds=subnet-1", "--region", "us-west-2"])
+        #expect(code == 0)
+        return name
+    }
+
+    @Test func whoami() throws {
+        let h = Harness()
+        defer { h.close() }
+        let v = try h.run("aws whoami")
+        #expect(v?["Account"] == .string("123456789012"))
+        #expect(v?["Arn"]?.stringValue?.hasPrefix("arn:aws:") == true)
+    }
+
+    @Test func oidcAssociateIsIdempotentAndReadBack() throws {
+        let cluster = try Self.makeCluster()
+        let h = Harness()
+        defer { h.close() }
+        let p1 = try h.run("oidc associate cluster: \(cluster) region: us-west-2")
+        let p2 = try h.run("oidc associate cluster: \(cluster) region: us-west-2")
+        #expect(p1 == p2)
+        let arn = try #require(p1?["Arn"]?.stringValue)
+        #expect(arn.hasPrefix("arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/"))
+        let (listed, _) = try runProcess(["aws", "iam", "list-open-id-connect-providers"])
+        #expect(listed.contains(arn))
+        let (got, _) = try runProcess(["aws", "iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", arn])
+        #expect(got.contains("sts.amazonaws.com"))
+        #expect(try h.run("oidc provider cluster: \(cluster) region: us-west-2") == p1)
+        _ = try h.run("oidc delete \"\(arn)\"")
+        #expect(try h.run("oidc provider cluster: \(cluster) region: us-west-2") == .null)
+    }
+
+    @Test func roleCreateConvergesAndComparesTrust() throws {
+        let cluster = try Self.makeCluster()
+        let role = Self.unique("sgk-role")
+        let h = Harness()
+        defer { h.close() }
+        try h.run("""
+            use irsa
+            let p = oidc associate cluster: \(cluster) region: us-west-2
+            let t = irsa trust provider: $p namespace: ns1 service-account: sa1
+            let r1 = role create \(role) trust: $t
+            let r2 = role create \(role) trust: $t
+            """)
+        #expect(try h.run("$r1.Arn") == .string("arn:aws:iam::123456789012:role/\(role)"))
+        #expect(try h.run("$r1 == $r2") == .bool(true))
+        // The real aws CLI reads back the same trust policy.
+        let (json, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role, "--output", "json"])
+        #expect(code == 0)
+        let back = try SGKDataBridge.parseJSON(json)
+        #expect(back["Role"]?["AssumeRolePolicyDocument"] == (try h.run("$t")))
+        // A different trust is an error that shows the difference …
+        let e = h.failure("role create \(role) trust: (irsa trust provider: $p namespace: other service-account: sa1)")
+        #expect(e.contains("TrustPolicyMismatch"))
+        #expect(e.contains("system:serviceaccount:other:sa1"))
+        // … unless update: true.
+        let r3 = try h.run("role create \(role) trust: (irsa trust provider: $p namespace: other service-account: sa1) update: true")
+        #expect(r3?["AssumeRolePolicyDocument"] == (try h.run("irsa trust provider: $p namespace: other service-account: sa1")))
+        _ = try h.run("role delete \(role)")
+        #expect(try h.run("role get \(role) missing-ok: true") == .null)
+    }
+
+    @Test func attachPolicyIsIdempotentAndDeleteDetachesFirst() throws {
+        let role = Self.unique("sgk-attach")
+        let h = Harness()
+        defer { h.close() }
+        let trust = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+        try h.run("role create \(role) trust: '\(trust)'")
+        try h.run("role attach-policy \(role) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
+        try h.run("role attach-policy \(role) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
+        let (listed, _) = try runProcess(["aws", "iam", "list-attached-role-policies", "--role-name", role])
+        #expect(listed.components(separatedBy: "AmazonSageMakerFullAccess").count - 1 == 2)   // name and ARN, once
+        let pol = try h.run("role policies \(role)")
+        #expect(pol?["managed"]?.listValue?.count == 1)
+        try h.run("role delete \(role)")
+        let (_, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role])
+        #expect(code != 0)
+    }
+
+    @Test func dryRunPlansAndWritesNothing() throws {
+        let cluster = try Self.makeCluster()
+        let role = Self.unique("sgk-dry")
+        let h = Harness(dryRun: true)
+        defer { h.close() }
+        try h.run("""
+            use irsa
+            let p = oidc associate cluster: \(cluster) region: us-west-2
+            let r = role create \(role) trust: (irsa trust provider: $p namespace: ns service-account: sa)
+            role attach-policy \(role) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess
+            """)
+        #expect(h.out.text.contains("+ create oidc-provider arn:aws:iam::123456789012:oidc-provider/"))
+        #expect(h.out.text.contains("+ create role \(role)"))
+        #expect(h.out.text.contains("+ create role-policy-attachment \(role)"))
+        #expect(try h.run("$r.Arn") == .string("arn:aws:iam::123456789012:role/\(role)"))
+        let (_, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role])
+        #expect(code != 0, "a dry run must not create the role")
+        let (providers, _) = try runProcess(["aws", "iam", "list-open-id-connect-providers"])
+        #expect(!providers.contains(try #require(h.run("$p.Arn")?.stringValue)))
+    }
+
+    @Test func explainPrintsTheEquivalentCommands() throws {
+        let cluster = try Self.makeCluster()
+        let role = Self.unique("sgk-explain")
+        let h = Harness(explain: true)
+        defer { h.close() }
+        try h.run("""
+            use irsa
+            let p = oidc associate cluster: \(cluster) region: us-west-2
+            role create \(role) trust: (irsa trust provider: $p namespace: ns service-account: sa)
+            role attach-policy \(role) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess
+            """)
+        let out = h.out.text
+        #expect(out.contains("eksctl utils associate-iam-oidc-provider --cluster \(cluster) --region us-west-2 --approve"))
+        #expect(out.contains("aws iam create-role --role-name \(role) --assume-role-policy-document '{\"Version\":\"2012-10-17\""))
+        #expect(out.contains("aws iam attach-role-policy --role-name \(role) --policy-arn arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"))
+        #expect(!out.contains("testing"), "no secret in --explain")
+        try h.run("role delete \(role)")
+    }
+
+    @Test func irsaTrustIsTheDocumentedTrustJSON() throws {
+        let cluster = try Self.makeCluster()
+        let h = Harness()
+        defer { h.close() }
+        try h.run("use irsa\nlet c = eks describe-cluster \(cluster) region: us-west-2")
+        let issuer = try #require(h.run("$c.identity.oidc.issuer")?.stringValue)
+        let host = String(issuer.dropFirst("https://".count))
+        let want = try SGKDataBridge.parseJSON("""
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+              "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/\(host)"},
+              "Action": "sts:AssumeRoleWithWebIdentity",
+              "Condition": {"StringEquals": {"\(host):aud": "sts.amazonaws.com",
+                "\(host):sub": "system:serviceaccount:sagemaker-k8s-operator-system:sagemaker-k8s-operator-default"}}}]}
+            """)
+        for provider in ["$c", "\"\(issuer)\"", "(oidc associate cluster: \(cluster) region: us-west-2)"] {
+            let t = try h.run("irsa trust provider: \(provider) namespace: sagemaker-k8s-operator-system service-account: sagemaker-k8s-operator-default")
+            #expect(t == want, "provider: \(provider)")
+        }
+    }
+
+    @Test func policyCreateGetDelete() throws {
+        let name = Self.unique("sgk-policy")
+        let h = Harness()
+        defer { h.close() }
+        let doc = "{Version: \"2012-10-17\", Statement: [{Effect: \"Allow\", Action: \"sagemaker:Describe*\", Resource: \"*\"}]}"
+        let p1 = try h.run("policy create \(name) document: \(doc)")
+        let p2 = try h.run("policy create \(name) document: \(doc)")
+        #expect(p1?["Arn"] == p2?["Arn"])
+        #expect(try h.run("(policy get \(name)).Document.Statement[0].Action") == .string("sagemaker:Describe*"))
+        try h.run("policy delete \(name)")
+        #expect(h.failure("policy get \(name)").contains("NoSuchEntity"))
+    }
+
+    @Test func errorsCarryTheAWSCodeAndAHint() throws {
+        let h = Harness()
+        defer { h.close() }
+        let e = h.failure("role attach-policy no-such-role-\(UUID().uuidString.prefix(6)) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
+        #expect(e.contains("test.sgk:1:1: error: role attach-policy: NoSuchEntity"))
+        #expect(!e.contains("testing"), "no secret in errors")
+        let e2 = h.failure("eks describe-cluster nope-\(UUID().uuidString.prefix(6)) region: us-west-2")
+        #expect(e2.contains("ResourceNotFoundException"))
+    }
+
+    @Test func eksKubeconfigUsesSgkAsExecPlugin() throws {
+        let cluster = try Self.makeCluster()
+        let h = Harness()
+        defer { h.close() }
+        let k = try h.run("eks kubeconfig \(cluster) region: us-west-2")
+        #expect(k?["users"]?.listValue?.first?["user"]?["exec"]?["command"] == .string("sgk"))
+        #expect(k?["users"]?.listValue?.first?["user"]?["exec"]?["args"] == .list(["eks", "token", cluster, "region:", "us-west-2"].map(Value.string)))
+        let tok = try h.run("eks token \(cluster) region: us-west-2")
+        #expect(tok?["status"]?["token"]?.stringValue?.hasPrefix("k8s-aws-v1.") == true)
+    }
+}
