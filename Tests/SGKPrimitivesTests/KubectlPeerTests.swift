@@ -391,6 +391,39 @@ enum KubectlInstallerScenario {
         #expect(st == 0 && out == "system\n")
     }
 
+    @Test func objectsLastAppliedWithKubectlApplyAreTakenOver() async throws {
+        let ns = KubectlPeer.uniqueName("sgk-csa")
+        let temp = try KubectlTempDir()
+        let v1 = try temp.write("v1.yaml", """
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: \(ns)
+        ---
+        apiVersion: v1
+        kind: ServiceAccount
+        metadata:
+          name: runner
+          namespace: \(ns)
+          annotations:
+            eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/old
+        """)
+        let (st, out, err) = try KubectlPeer.kubectl(kubeconfig, ["apply", "-f", v1])
+        #expect(st == 0, "\(out)\(err)")
+        let sgk = try SGKRun(kubeconfig: kubeconfig)
+        let changed = try await sgk.run("""
+        let sa = {apiVersion: "v1", kind: "ServiceAccount", metadata: {name: "runner", namespace: "\(ns)",
+                  annotations: {"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/new"}}}
+        kubectl apply $sa
+        """)
+        #expect(changed.listValue?.first?["action"]?.stringValue == "configured", "\(changed)")
+        #expect(sgk.err.text.contains("was last applied client-side (kubectl apply)"), "\(sgk.err.text)")
+        let sa = try await sgk.run("kubectl get sa runner -n \(ns)")
+        #expect(sa["metadata", "annotations", "eks.amazonaws.com/role-arn"]?.stringValue == "arn:aws:iam::111122223333:role/new")
+        _ = try await sgk.run("kubectl delete namespace \(ns) --wait=false")
+        await sgk.close()
+    }
+
     @Test func versionAndAPIResources() async throws {
         let sgk = try SGKRun(kubeconfig: kubeconfig)
         let v = try await sgk.run("kubectl version")

@@ -153,8 +153,15 @@ enum KubectlCommands {
                 }
             }
             var remaining = failures
+            if !force {
+                let migrated = try takeOverClientSideApplyFields(inv, failures: remaining, docs: docs, options: applyOptions, client: client)
+                rows += migrated.rows
+                notices += migrated.notices
+                remaining = migrated.remaining
+                rows.sort { $0.index < $1.index }
+            }
             if effects.isDryRun {
-                let planned = plannedCreations(docs: docs, failures: failures, rows: rows, options: o, client: client)
+                let planned = plannedCreations(docs: docs, failures: remaining, rows: rows, options: o, client: client)
                 rows += planned.rows
                 remaining = planned.remaining
                 rows.sort { $0.index < $1.index }
@@ -182,6 +189,72 @@ enum KubectlCommands {
         if let failure { throw failure }
         try printRows(inv, rows, format: o.output)
         return .list(rows.map(\.value))
+    }
+
+    /// Field managers of client-side apply (`kubectl apply -f`, sgk's own fallback).
+    static let clientSideManagers: Set<String> = ["kubectl-client-side-apply", "kubectl-last-applied", "sgk-client-side"]
+
+    /// Objects last applied client-side (`kubectl apply -f`) conflict with a server-side apply
+    /// that changes a field. kubectl (1.26+) migrates such fields to its server-side manager
+    /// before applying; sgk does the same by re-applying exactly those objects with force when
+    /// every conflicting manager is a client-side-apply one. Other conflicts stay errors.
+    static func takeOverClientSideApplyFields(_ inv: Invocation, failures: [ApplyFailure], docs: [JSON], options: ApplyOptions,
+                                              client: KubeClient) throws -> (rows: [ObjectRow], notices: [String], remaining: [ApplyFailure]) {
+        var refs: [String: (Int, JSON)] = [:]
+        for (i, d) in docs.enumerated() { if let ref = try? ObjectRef(d) { refs[ref.description] = (i, d) } }
+        var retry: [(Int, JSON, ApplyFailure)] = []
+        var remaining: [ApplyFailure] = []
+        for f in failures {
+            guard case .api(409, let st, _, _, _) = f.error, let message = st?.message, let (i, d) = refs[f.object] else {
+                remaining.append(f); continue
+            }
+            let managers = conflictingManagers(message)
+            if !managers.isEmpty, managers.isSubset(of: clientSideManagers) { retry.append((i, d, f)) } else { remaining.append(f) }
+        }
+        guard !retry.isEmpty else { return ([], [], failures) }
+        var forced = options
+        forced.force = true
+        let pending = retry
+        let forcedOptions = forced
+        let outcomes = try run(inv) { () async -> [(Int, Result<ApplyReport, KubeError>)] in
+            var out: [(Int, Result<ApplyReport, KubeError>)] = []
+            for (i, d, _) in pending {
+                do { out.append((i, .success(try await client.apply([d], options: forcedOptions)))) } catch let e as KubeError {
+                    out.append((i, .failure(e)))
+                } catch {
+                    out.append((i, .failure(.other("\(error)"))))
+                }
+            }
+            return out
+        }
+        var rows: [ObjectRow] = []
+        var notices: [String] = []
+        for ((i, report), (_, _, original)) in zip(outcomes, retry) {
+            switch report {
+            case .success(let r):
+                for var x in r.results.map(row) {
+                    x.index = i
+                    rows.append(x)
+                    notices.append("\(x.kind) \(x.id) was last applied client-side (kubectl apply): its fields were taken over by field manager \(options.fieldManager)")
+                }
+            case .failure(let e):
+                if case .applyFailed(let fs, _) = e { remaining += fs } else { remaining.append(original) }
+            }
+        }
+        return (rows, notices, remaining)
+    }
+
+    /// The managers named in a server-side apply conflict message (`conflict with "kubectl-client-side-apply" using v1: …`).
+    static func conflictingManagers(_ message: String) -> Set<String> {
+        var out = Set<String>()
+        var rest = Substring(message)
+        while let r = rest.range(of: "with \"") {
+            let after = rest[r.upperBound...]
+            guard let close = after.firstIndex(of: "\"") else { break }
+            out.insert(String(after[..<close]))
+            rest = after[after.index(after: close)...]
+        }
+        return out
     }
 
     static func row(_ r: ApplyResult) -> ObjectRow {
