@@ -98,6 +98,17 @@ enum KubectlInstallerScenario {
             }
             #expect(lines.last?.contains("Running") == true)
 
+            // Several types at once, as kubectl prints them (tables with type/name, a blank line between).
+            let mark = sgk.out.text.count
+            let several = try await sgk.run("kubectl get deploy,svc,sa -n \(ns) -o table")
+            #expect(several.listValue?.count == 4)
+            let multi = String(sgk.out.text.dropFirst(mark))
+            let (mst, mout, _) = try KubectlPeer.kubectl(kubeconfig, ["get", "deploy,svc,sa", "-n", ns])
+            #expect(mst == 0)
+            func shape(_ t: String) -> [String] { t.split(separator: "\n", omittingEmptySubsequences: false).map { $0.split(separator: " ").first.map(String.init) ?? "" } }
+            #expect(shape(multi) == shape(mout), "sgk:\n\(multi)\nkubectl:\n\(mout)")
+            #expect(multi.contains("deployment.apps/sagemaker-k8s-operator-controller-manager "))
+
             // Clean up what this test made (the CRDs stay: other tests of the peer share them).
             _ = try await sgk.run("""
             let mine = kubectl get clusterrole | where { $it.metadata.name =~ "\(suffix)" }

@@ -327,48 +327,65 @@ enum KubectlCommands {
         let wantsTable = format == "wide" || format == "table"
         let client = try o.client(inv)
         let namespace = o.namespace
-        let result: (APIResource, [JSON], KubeTable?)
-        do {
-            result = try run(inv) {
-                let r = try await client.resolveResource(resName)
-                async let table: KubeTable? = wantsTable
-                    ? client.table(r, name: name, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
-                    : nil
-                let objects: [JSON]
-                if let name {
-                    objects = [try await client.get(r, name: name, namespace: namespace)]
-                } else {
-                    objects = try await client.list(r, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
-                }
-                return (r, objects.map(stripManaged), try await table)
+        // `deploy,svc`: several types, as kubectl allows.
+        let types = resName.split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        guard !types.isEmpty else { throw CommandError("give a resource type", argument: .positional(0)) }
+        var results: [(APIResource, [JSON], KubeTable?)] = []
+        for typed in types {
+            do {
+                results.append(try run(inv) {
+                    let r = try await client.resolveResource(typed)
+                    async let table: KubeTable? = wantsTable
+                        ? client.table(r, name: name, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
+                        : nil
+                    let objects: [JSON]
+                    if let name {
+                        objects = [try await client.get(r, name: name, namespace: namespace)]
+                    } else {
+                        objects = try await client.list(r, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
+                    }
+                    return (r, objects.map(stripManaged), try await table)
+                })
+            } catch let e as KubeError where e.isNotFound && name != nil {
+                if !ignoreNotFound { throw e }
             }
-        } catch let e as KubeError where e.isNotFound && name != nil {
-            if ignoreNotFound { return .null }
-            throw e
         }
-        let (resource, objects, table) = result
-        let value: Value = name != nil ? Value(json: objects.first ?? .null) : .list(objects.map(Value.init(json:)))
+        let objects = results.flatMap { $0.1 }
+        let single = name != nil && types.count == 1
+        let value: Value = single ? (objects.first.map { Value(json: $0) } ?? .null) : .list(objects.map(Value.init(json:)))
         guard let format else { return value }
         let out = inv.context.output
-        let doc: JSON = name != nil ? (objects.first ?? .null) : KubeText.list(objects)
+        let doc: JSON = single ? (objects.first ?? .null) : KubeText.list(objects)
         switch format {
         case "wide", "table":
-            let namespaceColumn = allNS && resource.namespaced
-            let text = table?.render(wide: format == "wide", namespaceColumn: namespaceColumn) ?? ""
-            if text.isEmpty {
-                if resource.namespaced && !allNS {
+            var texts: [String] = []
+            for (resource, _, table) in results {
+                guard var table else { continue }
+                if types.count > 1, let nameColumn = table.columns.firstIndex(where: { $0.name.lowercased() == "name" }) {
+                    // Several types: names carry their type, as kubectl prints them.
+                    for i in table.cells.indices where nameColumn < table.cells[i].count {
+                        table.cells[i][nameColumn] = .string(resource.nameOutput(KubeTable.text(table.cells[i][nameColumn])))
+                    }
+                }
+                let text = table.render(wide: format == "wide", namespaceColumn: allNS && resource.namespaced)
+                if !text.isEmpty { texts.append(text) }
+            }
+            if texts.isEmpty {
+                if results.allSatisfy({ $0.0.namespaced }) && !allNS {
                     note(inv, "No resources found in \(namespace ?? client.defaultNamespace) namespace.")
                 } else {
                     note(inv, "No resources found")
                 }
             } else {
-                out.write(text)
+                out.write(texts.joined(separator: "\n"))
             }
-        case "yaml": out.write(YAMLCodec.emit(doc))
-        case "json": out.write(JSONCodec.serialize(doc, pretty: true) + "\n")
+        case "yaml": if !single || !objects.isEmpty { out.write(YAMLCodec.emit(doc)) }
+        case "json": if !single || !objects.isEmpty { out.write(JSONCodec.serialize(doc, pretty: true) + "\n") }
         case "compact": out.write(JSONCodec.serialize(doc, pretty: false) + "\n")
         case "name":
-            for obj in objects { out.write(resource.nameOutput(obj.at("metadata", "name")?.stringValue ?? "") + "\n") }
+            for (resource, objs, _) in results {
+                for obj in objs { out.write(resource.nameOutput(obj.at("metadata", "name")?.stringValue ?? "") + "\n") }
+            }
         default:
             let path = String(format.dropFirst("jsonpath=".count))
             let found: [JSON]
