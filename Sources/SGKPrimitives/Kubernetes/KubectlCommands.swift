@@ -427,7 +427,8 @@ enum KubectlCommands {
                 }
                 return out
             }
-            targets = resolved
+            // Reverse order: namespaced objects before their Namespace, custom resources before their CRD.
+            targets = resolved.reversed()
             explainOnce = "kubectl delete\(o.explainFlags()) -f \(source == "-" ? "-" : KubeText.quote(source))"
         } else {
             let first = try inv.args.optionalString(0, "the resource type")
