@@ -23,7 +23,10 @@ enum KubectlInstallerScenario {
             for r in rows where r["kind"]?.stringValue != "CustomResourceDefinition" {
                 #expect(r["action"]?.stringValue == "created", "\(r)")
             }
-            #expect(rows.filter { $0["kind"]?.stringValue == "CustomResourceDefinition" }.count == 8)
+            let crdRows = rows.filter { $0["kind"]?.stringValue == "CustomResourceDefinition" }
+            #expect(crdRows.count == 8)
+            let crdVersion = expectConversion ? "apiextensions.k8s.io/v1" : "apiextensions.k8s.io/v1beta1"
+            #expect(crdRows.allSatisfy { $0["apiVersion"]?.stringValue == crdVersion }, "\(crdRows)")
             let conversions = sgk.err.text.components(separatedBy: "\n").filter { $0.contains("converted CustomResourceDefinition") }
             #expect(conversions.count == (expectConversion ? 8 : 0), "\(sgk.err.text)")
             let sa = try #require(rows.first { $0["kind"]?.stringValue == "ServiceAccount" })
