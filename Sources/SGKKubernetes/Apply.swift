@@ -309,6 +309,11 @@ extension KubeClient {
                 before = nil
             }
         }
+        // Nothing to write: the live object already holds every applied value and our field
+        // manager owns no field the manifest dropped. Skipping the PATCH spares the server.
+        if let before, ApplyPlanner.isNoOp(body: body, live: before, fieldManager: options.fieldManager) {
+            return (before, .unchanged)
+        }
         var q: [(String, String)] = [("fieldManager", options.fieldManager)]
         if options.force { q.append(("force", "true")) }
         if options.dryRun { q.append(("dryRun", "All")) }
@@ -321,6 +326,11 @@ extension KubeClient {
             return try await clientSideApply(obj, resource: resource, path: path, namespace: namespace, options: options)
         }
         guard let before else { return (after, .created) }
+        if ApplyPlanner.isSubset(ApplyPlanner.withoutTypeMeta(body), of: before),
+           ApplyPlanner.ownedPathsPresent(ApplyPlanner.ownedFields(of: before, manager: options.fieldManager), in: body) {
+            // Our fields already had these values (any other change is another writer's, e.g. a controller).
+            return (after, .unchanged)
+        }
         return (after, ApplyPlanner.action(before: before, after: after, dryRun: options.dryRun))
     }
 
@@ -480,8 +490,72 @@ public enum ApplyPlanner {
         return sameContent(before, after) ? .unchanged : .configured
     }
 
+    /// Whether a server-side apply of `body` would change nothing: `live` has an `Apply` entry of
+    /// `fieldManager`, every value of `body` is in `live` (lists: same length, element by element),
+    /// and every object field that entry owns (down to the first list) is still in `body`.
+    public static func isNoOp(body: JSON, live: JSON, fieldManager: String) -> Bool {
+        guard let entries = live.at("metadata", "managedFields")?.arrayValue,
+              let mine = entries.first(where: { $0["manager"]?.stringValue == fieldManager && $0["operation"]?.stringValue == "Apply" }),
+              let fields = mine["fieldsV1"] else { return false }
+        // The apply entry must be for the version we apply (fields of another version differ).
+        if let v = mine["apiVersion"]?.stringValue, let bv = body["apiVersion"]?.stringValue, v != bv { return false }
+        guard isSubset(withoutTypeMeta(body), of: live) else { return false }
+        return ownedPathsPresent(fields, in: body)
+    }
+
+    /// The object without `apiVersion` and `kind` (which lists omit from their items).
+    static func withoutTypeMeta(_ body: JSON) -> JSON {
+        guard case .object(var o) = body else { return body }
+        o["apiVersion"] = nil
+        o["kind"] = nil
+        return .object(o)
+    }
+
+    /// The fieldsV1 set of a manager's `Apply` entry (empty when it has none).
+    static func ownedFields(of live: JSON, manager: String) -> JSON {
+        let entries = live.at("metadata", "managedFields")?.arrayValue ?? []
+        return entries.first(where: { $0["manager"]?.stringValue == manager && $0["operation"]?.stringValue == "Apply" })?["fieldsV1"]
+            ?? .object([:])
+    }
+
+    /// `a` ⊆ `b`: objects by key, lists by position with equal length, scalars equal
+    /// (an int equal to a double counts as equal).
+    static func isSubset(_ a: JSON, of b: JSON) -> Bool {
+        switch (a, b) {
+        case (.object(let x), .object(let y)):
+            for (k, v) in x {
+                guard let w = y[k] else {
+                    if case .null = v { continue }
+                    return false
+                }
+                if !isSubset(v, of: w) { return false }
+            }
+            return true
+        case (.array(let x), .array(let y)):
+            guard x.count == y.count else { return false }
+            return zip(x, y).allSatisfy { isSubset($0, of: $1) }
+        case (.int(let i), .double(let d)), (.double(let d), .int(let i)):
+            return Double(i) == d
+        default:
+            return a == b
+        }
+    }
+
+    /// Every `f:` path of a fieldsV1 set (followed through objects only) exists in `body`.
+    static func ownedPathsPresent(_ fields: JSON, in body: JSON) -> Bool {
+        guard case .object(let set) = fields else { return true }
+        for (k, sub) in set {
+            guard k.hasPrefix("f:") else { continue }  // list members (k:, v:, i:) and "." are checked by isSubset
+            let key = String(k.dropFirst(2))
+            guard let child = body[key] else { return false }
+            if case .object = child, !ownedPathsPresent(sub, in: child) { return false }
+        }
+        return true
+    }
+
     /// Whether two objects are the same once status and server bookkeeping are ignored (kind and
-    /// apiVersion, which lists omit; resourceVersion; managed-fields timestamps).
+    /// apiVersion, which lists omit; resourceVersion; managedFields, which the server may rewrite
+    /// without any change of content).
     public static func sameContent(_ a: JSON?, _ b: JSON?) -> Bool {
         func strip(_ j: JSON?) -> JSON? {
             guard case .object(var o)? = j else { return j }
@@ -491,13 +565,7 @@ public enum ApplyPlanner {
             if case .object(var meta)? = o["metadata"] {
                 meta["resourceVersion"] = nil
                 meta["selfLink"] = nil
-                if case .array(let mf)? = meta["managedFields"] {
-                    meta["managedFields"] = .array(mf.map { e in
-                        guard case .object(var eo) = e else { return e }
-                        eo["time"] = nil
-                        return .object(eo)
-                    })
-                }
+                meta["managedFields"] = nil
                 o["metadata"] = .object(meta)
             }
             return o.isEmpty ? nil : canonical(.object(o))

@@ -218,10 +218,17 @@ public final class KubeClient: Sendable {
         return path + (path.contains("?") ? "&" : "?") + q
     }
 
-    static func percentEncode(_ s: String) -> String {
-        var allowed = CharacterSet.alphanumerics
+    static let unreserved: CharacterSet = {
+        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         allowed.insert(charactersIn: "-._~")
-        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+        return allowed
+    }()
+
+    static func percentEncode(_ s: String) -> String {
+        if s.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || $0 == 0x7E }) {
+            return s
+        }
+        return s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? s
     }
 
     /// Headers for authentication, and the client certificate to use (exec plugins may return one).

@@ -4,5 +4,6 @@ import SGKLanguage
 public enum Primitives {
     public static func register(into registry: inout CommandRegistry) {
         registry.register(AWSLibrary.self)
+        registry.register(KubectlLibrary.self)
     }
 }

@@ -62,6 +62,47 @@ import Testing
         #expect(ApplyPlanner.applyBody(cr)["status"] != nil)
     }
 
+    @Test func detectsNoOpApplies() throws {
+        let live = try obj("""
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: s
+          namespace: n
+          resourceVersion: "7"
+          labels: {a: b}
+          managedFields:
+          - manager: sgk
+            operation: Apply
+            apiVersion: v1
+            fieldsType: FieldsV1
+            fieldsV1:
+              f:metadata: {f:labels: {f:a: {}}}
+              f:spec:
+                f:ports: {'k:{"port":80,"protocol":"TCP"}': {.: {}, f:port: {}, f:protocol: {}}}
+        spec:
+          clusterIP: 10.0.0.1
+          ports: [{port: 80, protocol: TCP, targetPort: 80}]
+        """)
+        let body = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}}\nspec: {ports: [{port: 80, protocol: TCP}]}")
+        #expect(ApplyPlanner.isNoOp(body: body, live: live, fieldManager: "sgk"))
+        #expect(!ApplyPlanner.isNoOp(body: body, live: live, fieldManager: "other"))
+        // A changed value, a dropped owned field, an extra list element: not a no-op.
+        let changed = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: c}}\nspec: {ports: [{port: 80, protocol: TCP}]}")
+        #expect(!ApplyPlanner.isNoOp(body: changed, live: live, fieldManager: "sgk"))
+        let dropped = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n}\nspec: {ports: [{port: 80, protocol: TCP}]}")
+        #expect(!ApplyPlanner.isNoOp(body: dropped, live: live, fieldManager: "sgk"))
+        let more = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}}\nspec: {ports: [{port: 80, protocol: TCP}, {port: 81, protocol: TCP}]}")
+        #expect(!ApplyPlanner.isNoOp(body: more, live: live, fieldManager: "sgk"))
+        // Server bookkeeping and status are ignored when deciding "unchanged".
+        var after = live
+        if case .object(var o) = after, case .object(var m)? = o["metadata"] {
+            m["resourceVersion"] = .string("8"); m["managedFields"] = .array([]); o["metadata"] = .object(m)
+            o["status"] = .object(["loadBalancer": .object([:])]); after = .object(o)
+        }
+        #expect(ApplyPlanner.action(before: live, after: after, dryRun: false) == .unchanged)
+    }
+
     @Test func setsNamespaceAfterName() throws {
         let o = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {x: y}\n")
         let s = ApplyPlanner.setting(o, namespace: "ns")

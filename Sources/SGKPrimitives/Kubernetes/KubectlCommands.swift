@@ -1,0 +1,738 @@
+import Foundation
+import OrderedCollections
+import SGKData
+import SGKKubernetes
+import SGKLanguage
+
+/// Options every `kubectl` command reads.
+struct KubectlOptions {
+    var namespace: String?
+    var context: String?
+    var kubeconfig: String?
+    var output: String?
+
+    init(_ args: Arguments) throws {
+        namespace = try args.string(keyword: "namespace").flatMap { $0.isEmpty ? nil : $0 }
+        context = try args.string(keyword: "context").flatMap { $0.isEmpty ? nil : $0 }
+        kubeconfig = try args.string(keyword: "kubeconfig").flatMap { $0.isEmpty ? nil : $0 }
+        output = try args.string(keyword: "output").flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func client(_ inv: Invocation) throws -> KubeClient {
+        try KubectlClients.of(inv.context).client(inv.context, kubeconfig: kubeconfig, contextName: context)
+    }
+
+    /// `--context X --kubeconfig Y -n Z` for explain lines.
+    func explainFlags(namespace includeNamespace: Bool = true) -> String {
+        var s = ""
+        if let context { s += " --context \(KubeText.quote(context))" }
+        if let kubeconfig { s += " --kubeconfig \(KubeText.quote(kubeconfig))" }
+        if includeNamespace, let namespace { s += " -n \(KubeText.quote(namespace))" }
+        return s
+    }
+}
+
+/// One object an apply or delete reported.
+struct ObjectRow {
+    var index: Int
+    var kind: String
+    var apiVersion: String
+    var name: String
+    var namespace: String?
+    var action: String
+    var resourceName: String
+    var object: JSON?
+    var dryRun: Bool
+
+    var id: String { namespace.map { "\($0)/\(name)" } ?? name }
+
+    var value: Value {
+        kmap(["kind": .string(kind), "apiVersion": .string(apiVersion), "name": .string(name),
+              "namespace": namespace.map(Value.string) ?? .null, "action": .string(action)])
+    }
+
+    /// kubectl's line: `deployment.apps/x created`.
+    var line: String { "\(resourceName) \(action)\(dryRun ? " (server dry run)" : "")" }
+}
+
+enum KubectlCommands {
+    // MARK: shared
+
+    static func run<T: Sendable>(_ inv: Invocation, _ op: @escaping @Sendable () async throws -> T) throws -> T {
+        try inv.context.wait(op)
+    }
+
+    /// Runs `body` as a dry run when the call has `--dry-run` (server or client), leaving the run's mode otherwise.
+    static func withCallDryRun<T>(_ inv: Invocation, _ body: () throws -> T) throws -> T {
+        guard let v = inv.args.keyword("dry-run") else { return try body() }
+        let mode: String
+        switch v {
+        case .bool(let b): mode = b ? "client" : "none"
+        default: mode = v.text
+        }
+        guard ["none", "server", "client"].contains(mode) else {
+            throw CommandError("--dry-run must be server, client or none, not \(mode)", argument: .keyword("dry-run"))
+        }
+        if mode == "none" || inv.context.options.dryRun { return try body() }
+        _ = Effects.of(inv.context)  // made (with its journal) before the mode changes
+        inv.context.options.dryRun = true
+        defer { inv.context.options.dryRun = false }
+        return try body()
+    }
+
+    /// A line on stderr, flushed at once (the CLI flushes stderr only when a run fails).
+    static func note(_ inv: Invocation, _ line: String) {
+        inv.context.errors.write(line + "\n")
+        inv.context.errors.flush()
+    }
+
+    static func progressSink(_ inv: Invocation) -> (@Sendable (String) -> Void)? {
+        guard (inv.context.errors as? FileSink)?.isTerminal == true else { return nil }
+        let errors = inv.context.errors
+        return { msg in errors.write(msg + "\n"); errors.flush() }
+    }
+
+    static func stripManaged(_ j: JSON) -> JSON {
+        guard case .object(var o) = j, case .object(var meta)? = o["metadata"], meta["managedFields"] != nil else { return j }
+        meta["managedFields"] = nil
+        o["metadata"] = .object(meta)
+        return .object(o)
+    }
+
+    static func unknownFormat(_ f: String, _ formats: String) -> CommandError {
+        CommandError("unknown output format '\(f)'", hint: "formats: \(formats)", argument: .keyword("output"))
+    }
+
+    static func printRows(_ inv: Invocation, _ rows: [ObjectRow], format: String?) throws {
+        guard let format else { return }
+        let out = inv.context.output
+        switch format {
+        case "name": for r in rows { out.write(r.line + "\n") }
+        case "yaml", "json", "table", "wide", "compact": out.write(try Formatter.format(.list(rows.map(\.value)), as: format == "wide" ? "table" : format))
+        default: throw unknownFormat(format, "name, yaml, json, table")
+        }
+    }
+
+    // MARK: apply
+
+    static func apply(_ inv: Invocation) throws -> Value {
+        try withCallDryRun(inv) { try applyNow(inv) }
+    }
+
+    static func applyNow(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        guard let manifest = inv.args.positional(0) ?? inv.args.input else {
+            throw CommandError("no manifest given", hint: "kubectl apply -f FILE, kubectl apply $manifest, or $docs | kubectl apply", argument: .input)
+        }
+        let (docs, source) = try Manifests.documents(manifest, context: inv.context)
+        let client = try o.client(inv)
+        let effects = Effects.of(inv.context)
+        let force = try inv.args.bool(keyword: "force-conflicts")
+        let fieldManager = try inv.args.string(keyword: "field-manager") ?? "sgk"
+        var options = ApplyOptions(fieldManager: fieldManager, force: force, dryRun: effects.isDryRun, namespace: o.namespace)
+        options.convertCRDs = true
+        let applyOptions = options
+        var explain = "kubectl apply --server-side --field-manager=\(KubeText.quote(fieldManager))"
+        if force { explain += " --force-conflicts" }
+        explain += o.explainFlags() + " -f " + (source == "-" ? "-" : source.split(separator: " ").map { KubeText.quote(String($0)) }.joined(separator: " "))
+
+        var rows: [ObjectRow] = []
+        var failure: KubeError?
+        var notices: [String] = []
+        do {
+            let report = try run(inv) { try await client.apply(docs, options: applyOptions) }
+            notices = report.notices
+            rows = report.results.map(row)
+        } catch let e as KubeError {
+            guard case .applyFailed(let failures, let results) = e else { throw e }
+            rows = results.map(row)
+            // Conversion notices are lost with the error: say what happened.
+            if try run(inv, { try await !client.serves(CRDConversion.v1beta1) }) {
+                for d in docs where CRDConversion.isV1beta1CRD(d) {
+                    notices.append(CRDConversion.notice(name: d.at("metadata", "name")?.stringValue ?? "?"))
+                }
+            }
+            var remaining = failures
+            if !force {
+                let migrated = try takeOverClientSideApplyFields(inv, failures: remaining, docs: docs, options: applyOptions, client: client)
+                rows += migrated.rows
+                notices += migrated.notices
+                remaining = migrated.remaining
+                rows.sort { $0.index < $1.index }
+            }
+            if effects.isDryRun {
+                let planned = plannedCreations(docs: docs, failures: remaining, rows: rows, options: o, client: client)
+                rows += planned.rows
+                remaining = planned.remaining
+                rows.sort { $0.index < $1.index }
+            }
+            if !remaining.isEmpty { failure = .applyFailed(failures: remaining, results: results) }
+        }
+        for n in notices { note(inv, "notice: \(n)") }
+
+        var explainPending = true
+        func explainOnce() -> [String] {
+            defer { explainPending = false }
+            return explainPending ? [explain] : []
+        }
+        for r in rows {
+            if r.action == "unchanged" {
+                effects.unchanged(kind: r.kind, name: r.id, explain: explainOnce())
+            } else {
+                let change = Change(r.action == "created" ? .create : .update, kind: r.kind, name: r.id,
+                                    after: r.object.map { Value(json: stripManaged($0)) }, explain: explainOnce())
+                let v = r.value
+                _ = try effects.write(change, planned: v) { v }
+            }
+        }
+        if rows.isEmpty, failure == nil { effects.unchanged(kind: "manifest", name: source, detail: "no objects", explain: explainOnce()) }
+        if let failure { throw failure }
+        try printRows(inv, rows, format: o.output)
+        return .list(rows.map(\.value))
+    }
+
+    /// Field managers of client-side apply (`kubectl apply -f`, sgk's own fallback).
+    static let clientSideManagers: Set<String> = ["kubectl-client-side-apply", "kubectl-last-applied", "sgk-client-side"]
+
+    /// Objects last applied client-side (`kubectl apply -f`) conflict with a server-side apply
+    /// that changes a field. kubectl (1.26+) migrates such fields to its server-side manager
+    /// before applying; sgk does the same by re-applying exactly those objects with force when
+    /// every conflicting manager is a client-side-apply one. Other conflicts stay errors.
+    static func takeOverClientSideApplyFields(_ inv: Invocation, failures: [ApplyFailure], docs: [JSON], options: ApplyOptions,
+                                              client: KubeClient) throws -> (rows: [ObjectRow], notices: [String], remaining: [ApplyFailure]) {
+        var refs: [String: (Int, JSON)] = [:]
+        for (i, d) in docs.enumerated() { if let ref = try? ObjectRef(d) { refs[ref.description] = (i, d) } }
+        var retry: [(Int, JSON, ApplyFailure)] = []
+        var remaining: [ApplyFailure] = []
+        for f in failures {
+            guard case .api(409, let st, _, _, _) = f.error, let message = st?.message, let (i, d) = refs[f.object] else {
+                remaining.append(f); continue
+            }
+            let managers = conflictingManagers(message)
+            if !managers.isEmpty, managers.isSubset(of: clientSideManagers) { retry.append((i, d, f)) } else { remaining.append(f) }
+        }
+        guard !retry.isEmpty else { return ([], [], failures) }
+        var forced = options
+        forced.force = true
+        let pending = retry
+        let forcedOptions = forced
+        let outcomes = try run(inv) { () async -> [(Int, Result<ApplyReport, KubeError>)] in
+            var out: [(Int, Result<ApplyReport, KubeError>)] = []
+            for (i, d, _) in pending {
+                do { out.append((i, .success(try await client.apply([d], options: forcedOptions)))) } catch let e as KubeError {
+                    out.append((i, .failure(e)))
+                } catch {
+                    out.append((i, .failure(.other("\(error)"))))
+                }
+            }
+            return out
+        }
+        var rows: [ObjectRow] = []
+        var notices: [String] = []
+        for ((i, report), (_, _, original)) in zip(outcomes, retry) {
+            switch report {
+            case .success(let r):
+                for var x in r.results.map(row) {
+                    x.index = i
+                    rows.append(x)
+                    notices.append("\(x.kind) \(x.id) was last applied client-side (kubectl apply): its fields were taken over by field manager \(options.fieldManager)")
+                }
+            case .failure(let e):
+                if case .applyFailed(let fs, _) = e { remaining += fs } else { remaining.append(original) }
+            }
+        }
+        return (rows, notices, remaining)
+    }
+
+    /// The managers named in a server-side apply conflict message (`conflict with "kubectl-client-side-apply" using v1: …`).
+    static func conflictingManagers(_ message: String) -> Set<String> {
+        var out = Set<String>()
+        var rest = Substring(message)
+        while let r = rest.range(of: "with \"") {
+            let after = rest[r.upperBound...]
+            guard let close = after.firstIndex(of: "\"") else { break }
+            out.insert(String(after[..<close]))
+            rest = after[after.index(after: close)...]
+        }
+        return out
+    }
+
+    static func row(_ r: ApplyResult) -> ObjectRow {
+        ObjectRow(index: r.index, kind: r.kind, apiVersion: r.apiVersion, name: r.name, namespace: r.namespace,
+                  action: r.action.rawValue, resourceName: r.resourceName, object: r.object, dryRun: r.dryRun)
+    }
+
+    /// In a dry run, objects in a namespace the same apply would create, or of a kind whose CRD it
+    /// would create, cannot be dry-run by the server: they are planned as created.
+    static func plannedCreations(docs: [JSON], failures: [ApplyFailure], rows: [ObjectRow], options o: KubectlOptions,
+                                 client: KubeClient) -> (rows: [ObjectRow], remaining: [ApplyFailure]) {
+        let newNamespaces = Set(rows.filter { $0.kind == "Namespace" && $0.action == "created" }.map(\.name))
+        var newGroups = Set<String>()
+        for r in rows where r.kind == "CustomResourceDefinition" && r.action == "created" {
+            if let g = r.object?.at("spec", "group")?.stringValue { newGroups.insert(g) }
+        }
+        var refs: [String: (Int, ObjectRef)] = [:]
+        for (i, d) in docs.enumerated() { if let ref = try? ObjectRef(d) { refs[ref.description] = (i, ref) } }
+        var planned: [ObjectRow] = []
+        var remaining: [ApplyFailure] = []
+        for f in failures {
+            guard let (i, ref) = refs[f.object] else { remaining.append(f); continue }
+            let ns = ref.namespace ?? o.namespace ?? client.defaultNamespace
+            let group = splitAPIVersion(ref.apiVersion).group
+            var ok = false
+            switch f.error {
+            case .api(404, let st, _, _, _) where st?.detailsKind == "namespaces" && newNamespaces.contains(st?.detailsName ?? ""):
+                ok = true
+            case .api(404, _, _, _, _) where newNamespaces.contains(ns):
+                ok = true
+            case .unknownResource where newGroups.contains(group):
+                ok = true
+            default: break
+            }
+            guard ok else { remaining.append(f); continue }
+            let isNamespaced = !(ref.kind == "Namespace" && ref.apiVersion == "v1")
+            let groupPart = group.isEmpty ? "" : ".\(group)"
+            planned.append(ObjectRow(index: i, kind: ref.kind, apiVersion: ref.apiVersion, name: ref.name,
+                                     namespace: isNamespaced ? ns : nil, action: "created",
+                                     resourceName: "\(ref.kind.lowercased())\(groupPart)/\(ref.name)", object: nil, dryRun: true))
+        }
+        return (planned, remaining)
+    }
+
+    // MARK: get
+
+    static func splitTarget(_ inv: Invocation, _ what: String) throws -> (resource: String, name: String?) {
+        let first = try inv.args.string(0, what)
+        let second = try inv.args.optionalString(1, "the name")
+        if let slash = first.firstIndex(of: "/") {
+            let r = String(first[..<slash]), n = String(first[first.index(after: slash)...])
+            guard !r.isEmpty, !n.isEmpty else { throw CommandError("expected TYPE/NAME, got \(first)", argument: .positional(0)) }
+            if second != nil { throw CommandError("there is no need to give a name when using TYPE/NAME (\(first))", argument: .positional(1)) }
+            return (r, n)
+        }
+        return (first, second)
+    }
+
+    static func get(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let (resName, name) = try splitTarget(inv, "the resource type")
+        let allNS = try inv.args.bool(keyword: "all-namespaces")
+        let selector = try inv.args.string(keyword: "selector")
+        let fieldSelector = try inv.args.string(keyword: "field-selector")
+        let ignoreNotFound = try inv.args.bool(keyword: "ignore-not-found")
+        let format = o.output
+        if let format, !["yaml", "json", "name", "wide", "table", "compact"].contains(format), !format.hasPrefix("jsonpath=") {
+            throw unknownFormat(format, "yaml, json, name, wide, table, jsonpath={…}")
+        }
+        let wantsTable = format == "wide" || format == "table"
+        let client = try o.client(inv)
+        let namespace = o.namespace
+        // `deploy,svc`: several types, as kubectl allows.
+        let types = resName.split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        guard !types.isEmpty else { throw CommandError("give a resource type", argument: .positional(0)) }
+        var results: [(APIResource, [JSON], KubeTable?)] = []
+        for typed in types {
+            do {
+                results.append(try run(inv) {
+                    let r = try await client.resolveResource(typed)
+                    async let table: KubeTable? = wantsTable
+                        ? client.table(r, name: name, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
+                        : nil
+                    let objects: [JSON]
+                    if let name {
+                        objects = [try await client.get(r, name: name, namespace: namespace)]
+                    } else {
+                        objects = try await client.list(r, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
+                    }
+                    return (r, objects.map(stripManaged), try await table)
+                })
+            } catch let e as KubeError where e.isNotFound && name != nil {
+                if !ignoreNotFound { throw e }
+            }
+        }
+        let objects = results.flatMap { $0.1 }
+        let single = name != nil && types.count == 1
+        let value: Value = single ? (objects.first.map { Value(json: $0) } ?? .null) : .list(objects.map(Value.init(json:)))
+        guard let format else { return value }
+        let out = inv.context.output
+        let doc: JSON = single ? (objects.first ?? .null) : KubeText.list(objects)
+        switch format {
+        case "wide", "table":
+            var texts: [String] = []
+            for (resource, _, table) in results {
+                guard var table else { continue }
+                if types.count > 1, let nameColumn = table.columns.firstIndex(where: { $0.name.lowercased() == "name" }) {
+                    // Several types: names carry their type, as kubectl prints them.
+                    for i in table.cells.indices where nameColumn < table.cells[i].count {
+                        table.cells[i][nameColumn] = .string(resource.nameOutput(KubeTable.text(table.cells[i][nameColumn])))
+                    }
+                }
+                let text = table.render(wide: format == "wide", namespaceColumn: allNS && resource.namespaced)
+                if !text.isEmpty { texts.append(text) }
+            }
+            if texts.isEmpty {
+                if results.allSatisfy({ $0.0.namespaced }) && !allNS {
+                    note(inv, "No resources found in \(namespace ?? client.defaultNamespace) namespace.")
+                } else {
+                    note(inv, "No resources found")
+                }
+            } else {
+                out.write(texts.joined(separator: "\n"))
+            }
+        case "yaml": if !single || !objects.isEmpty { out.write(YAMLCodec.emit(doc)) }
+        case "json": if !single || !objects.isEmpty { out.write(JSONCodec.serialize(doc, pretty: true) + "\n") }
+        case "compact": out.write(JSONCodec.serialize(doc, pretty: false) + "\n")
+        case "name":
+            for (resource, objs, _) in results {
+                for obj in objs { out.write(resource.nameOutput(obj.at("metadata", "name")?.stringValue ?? "") + "\n") }
+            }
+        default:
+            let path = String(format.dropFirst("jsonpath=".count))
+            let found: [JSON]
+            do { found = try JSONPath.evaluate(path, on: doc) } catch { throw CommandError("\(error)", argument: .keyword("output")) }
+            out.write(found.map(JSONPath.text).joined(separator: " ") + "\n")
+        }
+        return value
+    }
+
+    // MARK: delete
+
+    static func delete(_ inv: Invocation) throws -> Value {
+        try withCallDryRun(inv) { try deleteNow(inv) }
+    }
+
+    static func deleteNow(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let effects = Effects.of(inv.context)
+        let waitForGone = try inv.args.bool(keyword: "wait", default: true)
+        let timeout = try inv.args.duration(keyword: "timeout") ?? 60
+        let ignoreNotFound = try inv.args.bool(keyword: "ignore-not-found")
+        let selector = try inv.args.string(keyword: "selector")
+        let client = try o.client(inv)
+        let namespace = o.namespace
+
+        // What to delete: (resource, name, namespace), and the explain line(s).
+        var targets: [(APIResource, String, String?)] = []
+        var explainOnce: String?
+        let manifest = inv.args.keyword("filename") ?? inv.args.input
+        if let manifest {
+            let (docs, source) = try Manifests.documents(manifest, context: inv.context)
+            let refs = try docs.map { try ObjectRef($0) }
+            let resolved = try run(inv) {
+                var out: [(APIResource, String, String?)] = []
+                for ref in refs {
+                    // A v1beta1 CRD is the same object as its v1 form (v1beta1 may not be served).
+                    let r = try await client.resource(kind: ref.kind, apiVersion: ref.apiVersion == CRDConversion.v1beta1 ? CRDConversion.v1 : ref.apiVersion)
+                    out.append((r, ref.name, r.namespaced ? (ref.namespace ?? namespace ?? client.defaultNamespace) : nil))
+                }
+                return out
+            }
+            // Reverse order: namespaced objects before their Namespace, custom resources before their CRD.
+            targets = resolved.reversed()
+            explainOnce = "kubectl delete\(o.explainFlags()) -f \(source == "-" ? "-" : KubeText.quote(source))"
+        } else {
+            let first = try inv.args.optionalString(0, "the resource type")
+            guard let first else {
+                throw CommandError("give a resource type and names, TYPE/NAME, -l SELECTOR, or -f FILE", hint: "kubectl delete configmap NAME -n NS")
+            }
+            var names = try (1..<max(1, inv.args.positional.count)).map { try inv.args.string($0, "a name") }
+            var resName = first
+            if let slash = first.firstIndex(of: "/") {
+                resName = String(first[..<slash])
+                names.insert(String(first[first.index(after: slash)...]), at: 0)
+            }
+            let typed = resName
+            let givenNames = names
+            targets = try run(inv) {
+                let r = try await client.resolveResource(typed)
+                let ns = r.namespaced ? (namespace ?? client.defaultNamespace) : nil
+                var ns2 = givenNames
+                if ns2.isEmpty, let selector {
+                    ns2 = try await client.list(r, namespace: ns, labelSelector: selector).compactMap { $0.at("metadata", "name")?.stringValue }
+                }
+                return ns2.map { (r, $0, ns) }
+            }
+            if targets.isEmpty {
+                if selector != nil { note(inv, "No resources found"); return .list([]) }
+                throw CommandError("give the name of the \(typed) to delete, or -l SELECTOR", argument: .positional(0))
+            }
+        }
+
+        var rows: [ObjectRow] = []
+        var deleted: [(APIResource, String, String?)] = []
+        for (r, name, ns) in targets {
+            let before = try run(inv) { try await client.getIfExists(r, name: name, namespace: ns) }
+            let id = ns.map { "\($0)/\(name)" } ?? name
+            guard let before else {
+                if ignoreNotFound { continue }
+                let status = KubeStatus(.object(["kind": .string("Status"), "status": .string("Failure"), "reason": .string("NotFound"),
+                                                 "message": .string("\(r.qualifiedName) \"\(name)\" not found"), "code": .int(404)]))
+                throw KubeError.api(httpStatus: 404, status: status, request: KubeRequestInfo(verb: "GET", path: r.objectPath(name: name, namespace: ns)),
+                                    context: client.target.contextName, body: nil)
+            }
+            var explain: [String] = []
+            if manifest == nil {
+                explain = ["kubectl delete \(r.qualifiedName) \(KubeText.quote(name))\(o.explainFlags(namespace: false))\(ns.map { " -n \(KubeText.quote($0))" } ?? "")"]
+            } else if let line = explainOnce {
+                explain = [line]; explainOnce = nil
+            }
+            let row = ObjectRow(index: rows.count, kind: r.kind, apiVersion: r.apiVersion, name: name, namespace: ns, action: "deleted",
+                                resourceName: r.nameOutput(name), object: nil, dryRun: false)
+            let v = row.value
+            _ = try effects.write(Change(.delete, kind: r.kind, name: id, before: Value(json: stripManaged(before)), explain: explain), planned: v) {
+                _ = try run(inv) { try await client.delete(r, name: name, namespace: ns, propagationPolicy: .background) }
+                deleted.append((r, name, ns))
+                return v
+            }
+            rows.append(row)
+        }
+        if waitForGone, !deleted.isEmpty {
+            let progress = progressSink(inv)
+            let list = deleted
+            try run(inv) {
+                try await withThrowingTaskGroup(of: Void.self) { g in
+                    for (r, name, ns) in list {
+                        g.addTask { _ = try await client.wait(r, name: name, namespace: ns, for: .deleted, timeout: timeout, progress: progress) }
+                    }
+                    try await g.waitForAll()
+                }
+            }
+        }
+        try printRows(inv, rows, format: o.output)
+        return .list(rows.map(\.value))
+    }
+
+    // MARK: wait
+
+    static func wait(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let (resName, name) = try splitTarget(inv, "the resource type")
+        let forText = try inv.args.requiredString(keyword: "for")
+        let condition: WaitCondition
+        do { condition = try WaitCondition.parse(forText) } catch let e as KubeError {
+            throw CommandError(e.errorMessage, argument: .keyword("for"))
+        }
+        let timeout = try inv.args.duration(keyword: "timeout") ?? 30
+        let selector = try inv.args.string(keyword: "selector")
+        let all = try inv.args.bool(keyword: "all")
+        if name == nil && selector == nil && !all {
+            throw CommandError("give TYPE/NAME, or select objects with -l SELECTOR or --all", argument: .positional(0))
+        }
+        let client = try o.client(inv)
+        let namespace = o.namespace
+        let progress = progressSink(inv)
+        let (resource, results) = try run(inv) { () async throws -> (APIResource, [(String, JSON?)]) in
+            let r = try await client.resolveResource(resName)
+            let ns = r.namespaced ? (namespace ?? client.defaultNamespace) : nil
+            var names: [String]
+            if let name {
+                names = [name]
+            } else {
+                names = try await client.list(r, namespace: ns, labelSelector: selector).compactMap { $0.at("metadata", "name")?.stringValue }
+                if names.isEmpty { throw KubeError.other("no matching resources found") }
+            }
+            let found = try await withThrowingTaskGroup(of: (String, JSON?).self) { g in
+                for n in names {
+                    g.addTask { (n, try await client.wait(r, name: n, namespace: ns, for: condition, timeout: timeout, progress: progress)) }
+                }
+                var out: [(String, JSON?)] = []
+                for try await x in g { out.append(x) }
+                return out.sorted { $0.0 < $1.0 }
+            }
+            return (r, found)
+        }
+        if let format = o.output {
+            let verb = "condition met"
+            switch format {
+            case "name": for (n, _) in results { inv.context.output.write("\(resource.nameOutput(n)) \(verb)\n") }
+            case "yaml", "json":
+                let docs = results.compactMap { $0.1 }.map(stripManaged)
+                let doc = name != nil ? (docs.first ?? .null) : KubeText.list(docs)
+                inv.context.output.write(format == "yaml" ? YAMLCodec.emit(doc) : JSONCodec.serialize(doc, pretty: true) + "\n")
+            default: throw unknownFormat(format, "name, yaml, json")
+            }
+        }
+        let values = results.map { $0.1.map { Value(json: stripManaged($0)) } ?? .null }
+        return name != nil ? (values.first ?? .null) : .list(values)
+    }
+
+    // MARK: rollout status
+
+    static func rolloutStatus(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let (resName, n) = try splitTarget(inv, "deployment/NAME")
+        guard let name = n else { throw CommandError("give deployment/NAME", argument: .positional(0)) }
+        guard ["deployment", "deployments", "deploy", "deployment.apps", "deployments.apps"].contains(resName.lowercased()) else {
+            throw CommandError("rollout status supports Deployments only, not \(resName)", argument: .positional(0))
+        }
+        let timeout = try inv.args.duration(keyword: "timeout") ?? 300
+        let client = try o.client(inv)
+        let namespace = o.namespace
+        let progress = progressSink(inv)
+        let message = try run(inv) {
+            try await client.rolloutStatus(deployment: name, namespace: namespace, timeout: timeout, progress: progress)
+        }
+        if o.output != nil { inv.context.output.write(message + "\n") }
+        return .string(message)
+    }
+
+    // MARK: api-resources
+
+    static func apiResources(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        var namespacedFilter: Bool?
+        if inv.args.has("namespaced") { namespacedFilter = try inv.args.bool(keyword: "namespaced") }
+        let group = inv.args.keyword("api-group").map(\.text)
+        let client = try o.client(inv)
+        // kubectl's ServerPreferredResources: each resource of a group once, from the preferred version
+        // if it serves it, else from the first version that does (batch/v1beta1 cronjobs on 1.20).
+        // (SGKKubernetes' `apiResources()` keeps only the preferred version's resources.)
+        let snapshot = try run(inv) { try await client.discoverySnapshot() }
+        var list: [APIResource] = []
+        for g in snapshot.groups {
+            var seen = Set<String>()
+            for v in [g.preferredVersion] + g.versions.filter({ $0 != g.preferredVersion }) {
+                for r in snapshot.resources[g.name.isEmpty ? v : "\(g.name)/\(v)"] ?? [] where !r.isSubresource && !seen.contains(r.name) {
+                    seen.insert(r.name)
+                    list.append(r)
+                }
+            }
+        }
+        if let namespacedFilter { list = list.filter { $0.namespaced == namespacedFilter } }
+        if let group { list = list.filter { $0.group == group } }
+        // kubectl's order: by group, then by name.
+        list = list.enumerated().sorted { a, b in
+            a.element.group != b.element.group ? a.element.group < b.element.group
+                : (a.element.name != b.element.name ? a.element.name < b.element.name : a.offset < b.offset)
+        }.map(\.element)
+        let rows: [Value] = list.map { r in
+            kmap(["name": .string(r.name), "shortNames": .list(r.shortNames.map(Value.string)), "apiVersion": .string(r.apiVersion),
+                  "namespaced": .bool(r.namespaced), "kind": .string(r.kind), "verbs": .list(r.verbs.map(Value.string)),
+                  "categories": .list(r.categories.map(Value.string))])
+        }
+        if let format = o.output {
+            let out = inv.context.output
+            switch format {
+            case "table": out.write(renderAPIResources(list))
+            case "wide":
+                let cells = list.map {
+                    [$0.name, $0.shortNames.joined(separator: ","), $0.apiVersion, $0.namespaced ? "true" : "false", $0.kind,
+                     "[" + $0.verbs.joined(separator: " ") + "]", $0.categories.joined(separator: ",")]
+                }
+                out.write(TableRenderer.render(headers: ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND", "VERBS", "CATEGORIES"], rows: cells))
+            case "name": for r in list { out.write(r.qualifiedName + "\n") }
+            case "yaml", "json", "compact": out.write(try Formatter.format(.list(rows), as: format))
+            default: throw unknownFormat(format, "wide, table, name, yaml, json")
+            }
+        }
+        return .list(rows)
+    }
+
+    // MARK: version
+
+    static func version(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let clientOnly = try inv.args.bool(keyword: "client")
+        #if os(Linux)
+        let os = "linux"
+        #else
+        let os = "darwin"
+        #endif
+        #if arch(arm64)
+        let arch = "arm64"
+        #else
+        let arch = "amd64"
+        #endif
+        let clientVersion: Value = kmap(["gitVersion": .string(KubectlLibrary.clientVersion), "platform": .string("\(os)/\(arch)")])
+        var result: [(String, Value)] = [("clientVersion", clientVersion)]
+        if !clientOnly {
+            let client = try o.client(inv)
+            let server = try run(inv) { try await client.serverVersion() }
+            result.append(("serverVersion", Value(json: server)))
+        }
+        var m = OrderedDictionary<String, Value>()
+        for (k, v) in result { m[k] = v }
+        let value = Value.map(m)
+        if let format = o.output {
+            switch format {
+            case "yaml", "json", "compact": inv.context.output.write(try Formatter.format(value, as: format))
+            case "table", "wide", "text":
+                var s = "Client Version: \(KubectlLibrary.clientVersion)\n"
+                if let sv = m["serverVersion"]?["gitVersion"]?.stringValue { s += "Server Version: \(sv)\n" }
+                inv.context.output.write(s)
+            default: throw unknownFormat(format, "yaml, json, text")
+            }
+        }
+        return value
+    }
+
+    // MARK: config
+
+    static func loadConfig(_ inv: Invocation, _ o: KubectlOptions) throws -> KubeConfig {
+        try KubeConfig.load(environment: KubectlClients.environment(inv.context), explicitPath: o.kubeconfig)
+    }
+
+    static func currentContext(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let config = try loadConfig(inv, o)
+        guard let c = config.currentContext, !c.isEmpty else {
+            throw CommandError("current-context is not set", code: "ConfigError",
+                               hint: "kubectl config use-context NAME sets it; kubectl config get-contexts lists them")
+        }
+        if o.output != nil { inv.context.output.write(c + "\n") }
+        return .string(c)
+    }
+
+    static func getContexts(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let only = try inv.args.optionalString(0, "the context name")
+        let config = try loadConfig(inv, o)
+        var rows = config.contextRows()
+        if let only {
+            rows = rows.filter { $0.name == only }
+            if rows.isEmpty { throw CommandError("context \(only) not found", code: "NotFound", argument: .positional(0)) }
+        }
+        let values: [Value] = rows.map {
+            kmap(["current": .bool($0.current), "name": .string($0.name), "cluster": .string($0.cluster),
+                  "authInfo": .string($0.user), "namespace": .string($0.namespace)])
+        }
+        if let format = o.output {
+            let out = inv.context.output
+            switch format {
+            case "table", "wide":
+                let cells = rows.map { [$0.current ? "*" : "", $0.name, $0.cluster, $0.user, $0.namespace] }
+                out.write(TableRenderer.render(headers: ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"], rows: cells))
+            case "name": for r in rows { out.write(r.name + "\n") }
+            case "yaml", "json", "compact": out.write(try Formatter.format(.list(values), as: format))
+            default: throw unknownFormat(format, "table, name, yaml, json")
+            }
+        }
+        return .list(values)
+    }
+
+    static func useContext(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let name = try inv.args.string(0, "the context name")
+        let config = try loadConfig(inv, o)
+        guard config.contexts[name] != nil else {
+            throw CommandError("no context exists with the name: \"\(name)\"", code: "NotFound",
+                               hint: "contexts: \(config.contexts.keys.sorted().joined(separator: ", "))", argument: .positional(0))
+        }
+        let file = config.destinationFile ?? "~/.kube/config"
+        let explain = ["kubectl config use-context \(KubeText.quote(name))" + (o.kubeconfig.map { " --kubeconfig \(KubeText.quote($0))" } ?? "")]
+        let effects = Effects.of(inv.context)
+        if config.currentContext == name {
+            effects.unchanged(kind: "kubeconfig", name: file, detail: "current-context \(name)", explain: explain)
+        } else {
+            let change = Change(.update, kind: "kubeconfig", name: file, detail: "current-context \(name)",
+                                before: config.currentContext.map(Value.string) ?? .null, after: .string(name), explain: explain)
+            _ = try effects.write(change, planned: .string(name)) {
+                try config.useContext(name)
+                KubectlClients.of(inv.context).forgetCurrentContextClients(inv.context, kubeconfig: o.kubeconfig)
+                return .string(name)
+            }
+        }
+        if o.output != nil { inv.context.output.write("Switched to context \"\(name)\".\n") }
+        return .string(name)
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import SGKData
+import SGKKubernetes
+import SGKLanguage
+
+/// `kubectl …` primitives: apply, get, delete, wait, rollout status, api-resources, version and
+/// config, performed natively through `SGKKubernetes` (no kubectl binary). Every write goes through
+/// the Effects seam.
+public enum KubectlLibrary: CommandLibrary {
+    private static let hook = HookBox()
+
+    /// In-process exec credential hook: consulted before an exec plugin of a kubeconfig user is run
+    /// (e.g. `aws eks get-token` / `sgk eks token`), so the AWS side can mint the token without a
+    /// sub-process. Return nil to let the plugin run. Set it before the first `kubectl` command of a run.
+    public static var execTokenProvider: ExecTokenProvider? {
+        get { hook.get() }
+        set { hook.set(newValue) }
+    }
+
+    /// What `kubectl version` reports as the client.
+    public static let clientVersion = "sgk"
+
+    // Keywords shared by the commands, with kubectl's spellings.
+    static let namespaceKW = CommandSignature.Keyword("namespace", flags: ["-n", "--namespace"], "the namespace (default: the context's)")
+    static let contextKW = CommandSignature.Keyword("context", flags: ["--context"], "the kubeconfig context (default: current-context)")
+    static let kubeconfigKW = CommandSignature.Keyword("kubeconfig", flags: ["--kubeconfig"], isPath: true,
+                                                       "the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+    static let outputKW = CommandSignature.Keyword("output", flags: ["-o", "--output"], "print the result: yaml, json, name, wide, table")
+    static let selectorKW = CommandSignature.Keyword("selector", flags: ["-l", "--selector"], "a label selector, e.g. app=web")
+    static let dryRunKW = CommandSignature.Keyword("dry-run", isSwitch: true, flags: ["--dry-run"],
+                                                   "server (or client): plan this call only; reads and server dry runs happen, nothing is written")
+    static let timeoutKW = CommandSignature.Keyword("timeout", flags: ["--timeout"], "how long to wait, e.g. 60s")
+    static let common = [namespaceKW, contextKW, kubeconfigKW, outputKW]
+
+    public static var commands: [NativeCommand] {
+        [
+            NativeCommand(CommandSignature(
+                "kubectl apply",
+                positionals: [.init("manifest", optional: true, flags: ["-f", "--filename"], isPath: true,
+                                    "a file, directory or URL of YAML/JSON, or a map or list of maps")],
+                keywords: common + [
+                    dryRunKW,
+                    .init("server-side", isSwitch: true, flags: ["--server-side"], "accepted for habit: apply is always server-side"),
+                    .init("force-conflicts", isSwitch: true, flags: ["--force-conflicts"], "take ownership of fields other managers own"),
+                    .init("field-manager", flags: ["--field-manager"], "the field manager (default sgk)"),
+                ],
+                input: .subject,
+                summary: "Apply manifests with server-side apply (CRDs first and waited for; v1beta1 CRDs converted when the server lacks v1beta1). Returns [{kind, apiVersion, name, namespace, action}].",
+                example: "kubectl apply -f installer.yaml", isWrite: true), KubectlCommands.apply),
+
+            NativeCommand(CommandSignature(
+                "kubectl get",
+                positionals: [.init("resource", "a resource type (pods, deploy, crd, trainingjobs.sagemaker.aws.amazon.com) or TYPE/NAME"),
+                              .init("name", optional: true, "an object's name")],
+                keywords: common + [
+                    .init("all-namespaces", isSwitch: true, flags: ["-A", "--all-namespaces"], "list across all namespaces"),
+                    selectorKW,
+                    .init("field-selector", flags: ["--field-selector"], "a field selector, e.g. status.phase=Running"),
+                    .init("ignore-not-found", isSwitch: true, flags: ["--ignore-not-found"], "return null instead of failing when NAME does not exist"),
+                ],
+                summary: "Get one object (with NAME) or the list of objects. -o wide|table prints kubectl's table; -o yaml|json|name print those.",
+                example: "kubectl -n $namespace get pods -o wide"), KubectlCommands.get),
+
+            NativeCommand(CommandSignature(
+                "kubectl delete",
+                positionals: [.init("resource", optional: true, "a resource type, or TYPE/NAME"),
+                              .init("names", variadic: true, "names of objects")],
+                keywords: common + [
+                    .init("filename", flags: ["-f", "--filename"], isPath: true, "delete the objects of a file, URL, map or list of maps"),
+                    selectorKW,
+                    .init("wait", isSwitch: true, flags: ["--wait"], "wait until the objects are gone (default true)"),
+                    timeoutKW,
+                    .init("ignore-not-found", isSwitch: true, flags: ["--ignore-not-found"], "treat absent objects as deleted"),
+                    dryRunKW,
+                ],
+                summary: "Delete objects by name, selector, file or value (propagation Background); waits, bounded by --timeout, until they are gone.",
+                example: "kubectl delete configmap settings -n demo --timeout=60s", isWrite: true), KubectlCommands.delete),
+
+            NativeCommand(CommandSignature(
+                "kubectl wait",
+                positionals: [.init("target", "TYPE/NAME or TYPE"), .init("name", optional: true, "an object's name")],
+                keywords: common + [
+                    .init("for", required: true, flags: ["--for"], "condition=NAME[=VALUE], delete, or jsonpath={.path}=VALUE"),
+                    timeoutKW, selectorKW,
+                    .init("all", isSwitch: true, flags: ["--all"], "every object of the type in the namespace"),
+                ],
+                summary: "Wait (watch-based, bounded by --timeout, default 30s) until objects meet a condition; returns the object(s).",
+                example: "kubectl wait deployment/web --for=condition=Available -n demo --timeout=120s"), KubectlCommands.wait),
+
+            NativeCommand(CommandSignature(
+                "kubectl rollout status",
+                positionals: [.init("target", "deployment/NAME"), .init("name", optional: true, "the Deployment's name")],
+                keywords: common + [timeoutKW],
+                summary: "Wait until a Deployment's rollout is complete (default timeout 5m); returns kubectl's final message.",
+                example: "kubectl rollout status deployment/web -n demo --timeout=2m"), KubectlCommands.rolloutStatus),
+
+            NativeCommand(CommandSignature(
+                "kubectl api-resources",
+                keywords: [contextKW, kubeconfigKW, outputKW,
+                           .init("namespaced", isSwitch: true, flags: ["--namespaced"], "only namespaced (true) or cluster-scoped (false) types"),
+                           .init("api-group", flags: ["--api-group"], "only this API group (\"\" for the core group)")],
+                summary: "The resource types the server serves (preferred versions): [{name, shortNames, apiVersion, namespaced, kind, verbs}].",
+                example: "kubectl api-resources -o wide"), KubectlCommands.apiResources),
+
+            NativeCommand(CommandSignature(
+                "kubectl version",
+                keywords: [contextKW, kubeconfigKW, outputKW,
+                           .init("client", isSwitch: true, flags: ["--client"], "the client version only (no server call)")],
+                summary: "Client and server versions: {clientVersion, serverVersion}.",
+                example: "(kubectl version).serverVersion.gitVersion"), KubectlCommands.version),
+
+            NativeCommand(CommandSignature(
+                "kubectl config current-context",
+                keywords: [kubeconfigKW, outputKW],
+                summary: "The kubeconfig's current-context.",
+                example: "kubectl config current-context"), KubectlCommands.currentContext),
+
+            NativeCommand(CommandSignature(
+                "kubectl config get-contexts",
+                positionals: [.init("name", optional: true, "only this context")],
+                keywords: [kubeconfigKW, outputKW],
+                summary: "The kubeconfig's contexts: [{current, name, cluster, authInfo, namespace}].",
+                example: "kubectl config get-contexts -o table"), KubectlCommands.getContexts),
+
+            NativeCommand(CommandSignature(
+                "kubectl config use-context",
+                positionals: [.init("name", "the context to make current")],
+                keywords: [kubeconfigKW, outputKW],
+                summary: "Set current-context in the kubeconfig file (a write, through --dry-run/--explain).",
+                example: "kubectl config use-context staging", isWrite: true), KubectlCommands.useContext),
+        ]
+    }
+}

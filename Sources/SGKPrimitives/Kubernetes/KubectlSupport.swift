@@ -1,0 +1,276 @@
+import Foundation
+import Logging
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import OrderedCollections
+import SGKData
+import SGKKubernetes
+import SGKLanguage
+
+// MARK: - Clients
+
+/// The run's Kubernetes clients: one per (kubeconfig, context), made on first use from the
+/// run's environment (so scripts and tests control `KUBECONFIG`), shut down at the end of the run.
+final class KubectlClients: @unchecked Sendable {
+    private let lock = NSLock()
+    private var clients: [String: KubeClient] = [:]
+    private var registeredShutdown = false
+
+    static func of(_ context: CallContext) -> KubectlClients {
+        context.service(KubectlClients.self) { KubectlClients() }
+    }
+
+    static func environment(_ context: CallContext) -> KubeEnvironment {
+        let vars = context.environment
+        let home = vars["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return KubeEnvironment(variables: vars, homeDirectory: home)
+    }
+
+    /// The client's logger: its notices (CRD conversions) are printed by the commands, so it only
+    /// speaks up for warnings unless the run is verbose.
+    static func clientLogger(_ context: CallContext) -> Logger {
+        var l = context.logger
+        if !context.options.verbose, l.logLevel < .warning { l.logLevel = .warning }
+        return l
+    }
+
+    func client(_ context: CallContext, kubeconfig: String?, contextName: String?) throws -> KubeClient {
+        let key = (kubeconfig ?? "") + "\u{0}" + (contextName ?? "")
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = clients[key] { return c }
+        let c = try KubeClient.fromEnvironment(KubectlClients.environment(context), kubeconfig: kubeconfig, context: contextName,
+                                               execTokenProvider: KubectlLibrary.execTokenProvider,
+                                               logger: KubectlClients.clientLogger(context))
+        clients[key] = c
+        if !registeredShutdown {
+            registeredShutdown = true
+            context.onShutdown { [self] in await self.shutdownAll() }
+        }
+        return c
+    }
+
+    /// Forgets the clients that follow the current context of `kubeconfig` (after `use-context`).
+    func forgetCurrentContextClients(_ context: CallContext, kubeconfig: String?) {
+        let key = (kubeconfig ?? "") + "\u{0}"
+        lock.lock()
+        let c = clients.removeValue(forKey: key)
+        lock.unlock()
+        if let c { _ = try? context.wait { await c.shutdown() } }
+    }
+
+    func shutdownAll() async {
+        for c in takeAll() { await c.shutdown() }
+    }
+
+    private func takeAll() -> [KubeClient] {
+        lock.lock()
+        defer { lock.unlock() }
+        let all = Array(clients.values)
+        clients = [:]
+        return all
+    }
+}
+
+/// A lock-protected box for the exec-token hook.
+final class HookBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: ExecTokenProvider?
+    func get() -> ExecTokenProvider? { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: ExecTokenProvider?) { lock.lock(); value = v; lock.unlock() }
+}
+
+// MARK: - Errors
+
+extension KubeError: UserFacingError {
+    public var errorCode: String? {
+        switch self {
+        case .api(let code, let st, _, _, _):
+            if let r = st?.reason, !r.isEmpty { return r }
+            return KubeError.reasonForHTTP(code)
+        case .transport: return "ConnectionError"
+        case .config: return "ConfigError"
+        case .execPlugin: return "ExecPluginError"
+        case .unknownResource: return "UnknownResource"
+        case .invalidObject: return "Invalid"
+        case .timeout: return "Timeout"
+        case .applyFailed(let failures, _): return failures.first?.error.errorCode ?? "ApplyFailed"
+        case .other: return nil
+        }
+    }
+
+    public var errorMessage: String {
+        switch self {
+        case .api(let code, let st, let req, let ctx, let body):
+            var m: String
+            if code == 401 {
+                m = "the server rejected the credentials of context \(ctx ?? "?") (HTTP 401 on \(req.verb) \(req.path))"
+            } else if let sm = st?.message, !sm.isEmpty {
+                m = sm
+            } else if let b = body, !b.isEmpty {
+                m = "HTTP \(code) on \(req.verb) \(req.path): \(b.prefix(300))"
+            } else {
+                m = "HTTP \(code) on \(req.verb) \(req.path)"
+            }
+            if let st, code == 422, !st.causes.isEmpty, !(st.message ?? "").contains(st.causes.first?.message ?? "\u{0}") {
+                m += " [" + st.causes.map { "\($0.field ?? "?"): \($0.message ?? $0.reason ?? "")" }.joined(separator: "; ") + "]"
+            }
+            return Redaction.redact(m)
+        case .applyFailed(let failures, let results):
+            let each = failures.map { f -> String in
+                let code = f.error.errorCode.map { "\($0): " } ?? ""
+                return "\(f.object): \(code)\(f.error.errorMessage)"
+            }
+            return Redaction.redact("\(failures.count) object(s) failed (\(results.count) applied): " + each.joined(separator: "; "))
+        case .timeout(let m): return m
+        default:
+            return description
+        }
+    }
+
+    public var errorHint: String? {
+        if case .applyFailed(let failures, _) = self { return failures.first?.error.hint }
+        if case .unknownResource = self { return "kubectl api-resources lists the resource types the server knows" }
+        return hint
+    }
+
+    public var errorData: [String: Value] {
+        var d: [String: Value] = [:]
+        if let s = httpStatus { d["status"] = .int(s) }
+        return d
+    }
+
+    static func reasonForHTTP(_ code: Int) -> String {
+        switch code {
+        case 400: return "BadRequest"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "NotFound"
+        case 405: return "MethodNotAllowed"
+        case 409: return "Conflict"
+        case 410: return "Expired"
+        case 415: return "UnsupportedMediaType"
+        case 422: return "Invalid"
+        case 429: return "TooManyRequests"
+        case 500: return "InternalError"
+        case 503: return "ServiceUnavailable"
+        case 504: return "Timeout"
+        default: return "HTTP\(code)"
+        }
+    }
+}
+
+// MARK: - Manifests
+
+/// Manifests given as values, files, directories, URLs or YAML text.
+enum Manifests {
+    /// The documents of `value`, and the name kubectl's `-f` would show (`-` for a value).
+    static func documents(_ value: Value, context: CallContext) throws -> (docs: [JSON], source: String) {
+        switch value {
+        case .string(let s):
+            if s.contains("\n") { return (try parse(s, name: "-"), "-") }
+            return (try read(s, context: context), s)
+        case .map:
+            return ([value.json], "-")
+        case .list(let items):
+            var docs: [JSON] = []
+            var sources: [String] = []
+            for item in items {
+                let (d, src) = try documents(item, context: context)
+                docs += d
+                if !sources.contains(src) { sources.append(src) }
+            }
+            return (docs, sources.isEmpty ? "-" : sources.joined(separator: " -f "))
+        case .null:
+            throw CommandError("no manifest given", hint: "pass a file, a URL, a map or a list of maps: kubectl apply -f installer.yaml")
+        default:
+            throw CommandError("a manifest must be a file name, URL, map or list of maps, not \(value.typeName)")
+        }
+    }
+
+    static func parse(_ text: String, name: String) throws -> [JSON] {
+        let docs: [JSON]
+        do {
+            docs = try YAMLCodec.parseDocuments(text)
+        } catch {
+            throw CommandError("cannot parse \(name): \(error)", code: "ParseError")
+        }
+        return docs.filter {
+            switch $0 {
+            case .null: return false
+            case .object(let o): return !o.isEmpty
+            default: return true
+            }
+        }
+    }
+
+    static func read(_ location: String, context: CallContext) throws -> [JSON] {
+        let lower = location.lowercased()
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
+            return try parse(fetch(location, context: context), name: location)
+        }
+        var path = location
+        if lower.hasPrefix("file://") { path = String(location.dropFirst("file://".count)) }
+        if path.hasPrefix("~/") {
+            path = (context.environment["HOME"] ?? NSHomeDirectory()) + path.dropFirst(1)
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw CommandError("the path \"\(location)\" does not exist", code: "NotFound")
+        }
+        if isDir.boolValue {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }
+            var docs: [JSON] = []
+            for n in names { docs += try read((path as NSString).appendingPathComponent(n), context: context) }
+            return docs
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandError("cannot read \(location)")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), name: location)
+    }
+
+    static func fetch(_ url: String, context: CallContext) throws -> String {
+        guard let u = URL(string: url) else { throw CommandError("invalid URL \(url)") }
+        let (status, body) = try context.wait { () async throws -> (Int, String) in
+            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<(Int, String), Error>) in
+                var req = URLRequest(url: u)
+                req.timeoutInterval = 60
+                URLSession.shared.dataTask(with: req) { data, response, error in
+                    if let error { cont.resume(throwing: CommandError("cannot fetch \(url): \(error.localizedDescription)")); return }
+                    let code = (response as? HTTPURLResponse)?.statusCode ?? 0
+                    cont.resume(returning: (code, String(decoding: data ?? Data(), as: UTF8.self)))
+                }.resume()
+            }
+        }
+        guard (200..<300).contains(status) else { throw CommandError("cannot fetch \(url): HTTP \(status)") }
+        return body
+    }
+}
+
+// MARK: - Helpers
+
+/// A map value with keys in the order given.
+func kmap(_ pairs: KeyValuePairs<String, Value>) -> Value { Value.map(pairs) }
+
+enum KubeText {
+    /// `-o name` text of a resource and object name.
+    static func kindLower(_ kind: String) -> String { kind.lowercased() }
+
+    /// kubectl's `List` wrapper for `-o yaml|json` of several objects.
+    static func list(_ items: [JSON]) -> JSON {
+        var o = OrderedDictionary<String, JSON>()
+        o["apiVersion"] = .string("v1")
+        o["items"] = .array(items)
+        o["kind"] = .string("List")
+        o["metadata"] = .object(["resourceVersion": .string("")])
+        return .object(o)
+    }
+
+    static func quote(_ s: String) -> String {
+        if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=@,+%".contains($0) }) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
