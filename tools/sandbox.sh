@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# sandbox.sh — the main job on a machine with no cloud: installs what is
+# missing, builds sgk, starts moto (AWS) and a real kube-apiserver on loopback,
+# creates an EKS cluster in moto, runs the bundled SageMaker operator install
+# against them, makes the operator pod Ready (the peer has no kubelet), runs
+# the install a second time (it must change nothing), and stops what it started.
+#
+#   tools/sandbox.sh [--installer FILE|URL] [--dry-run] [--explain]
+#   tools/sandbox.sh up      # start the peers and keep them (prints the env to use)
+#   tools/sandbox.sh down    # stop peers started with `up`
+#
+# The installer comes from --installer or $SGK_INSTALLER; otherwise from the
+# fixtures beside the checkout when present; otherwise the upstream URL.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$ROOT"
+say() { printf '\033[1msandbox:\033[0m %s\n' "$*" >&2; }
+[ -t 2 ] && [ -z "${NO_COLOR:-}" ] || say() { printf 'sandbox: %s\n' "$*" >&2; }
+
+KEEP_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/sgk/sandbox"
+mode=run
+extra=()
+installer="${SGK_INSTALLER:-}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    up) mode=up ;;
+    down) mode=down ;;
+    --installer) installer="$2"; shift ;;
+    --installer=*) installer="${1#--installer=}" ;;
+    --dry-run|--explain) extra+=("$1") ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "sandbox.sh: unknown argument '$1'" >&2; exit 64 ;;
+  esac
+  shift
+done
+
+export AWS_EC2_METADATA_DISABLED=true
+
+if [ "$mode" = down ]; then
+  tools/moto.sh stop "$KEEP_DIR/moto" >/dev/null 2>&1 || true
+  tools/kube-peer.sh stop "$KEEP_DIR/kube" >/dev/null 2>&1 || true
+  say "stopped the sandbox peers in $KEEP_DIR"
+  exit 0
+fi
+
+tools/setup.sh --build-peer
+say "building sgk …"
+swift build 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]|^Building|^Build complete' || true
+SGK="$ROOT/.build/debug/sgk"
+[ -x "$SGK" ] || { say "the build failed"; exit 1; }
+
+if [ "$mode" = up ]; then STATE="$KEEP_DIR"; mkdir -p "$STATE"; else STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-sandbox.XXXXXX"); fi
+stop_all() {
+  tools/moto.sh stop "$STATE/moto" >/dev/null 2>&1 || true
+  tools/kube-peer.sh stop "$STATE/kube" >/dev/null 2>&1 || true
+  rm -rf "$STATE"
+}
+[ "$mode" = run ] && trap stop_all EXIT INT TERM
+
+say "starting moto (AWS) and a kube-apiserver v1.20 on 127.0.0.1 …"
+tools/moto.sh start "$STATE/moto" >/dev/null
+tools/kube-peer.sh start "$STATE/kube" >/dev/null
+# shellcheck disable=SC1091
+. "$STATE/moto/moto.env"
+# shellcheck disable=SC1091
+. "$STATE/kube/env"
+
+CLUSTER=sandbox
+say "creating the EKS cluster '$CLUSTER' in moto …"
+aws eks create-cluster --name "$CLUSTER" --role-arn arn:aws:iam::123456789012:role/eks-cluster \
+  --resources-vpc-config subnetIds=subnet-00000001 >/dev/null
+
+if [ "$mode" = up ]; then
+  say "the sandbox is up. To use it from a shell:"
+  echo ". $STATE/moto/moto.env; . $STATE/kube/env"
+  echo "sgk    # then: let c = eks describe-cluster $CLUSTER"
+  say "stop it with: tools/sandbox.sh down"
+  exit 0
+fi
+
+if [ -z "$installer" ] && [ -f "$ROOT/../shared/fixtures/sagemaker-operator/installer.yaml" ]; then
+  installer="$ROOT/../shared/fixtures/sagemaker-operator/installer.yaml"
+fi
+args=(--cluster "$CLUSTER" --region "$AWS_REGION")
+[ -n "$installer" ] && args+=(--installer "$installer")
+
+say "installing the SageMaker operator: sgk run install-sagemaker-operator ${args[*]} ${extra[*]:-}"
+start=$(date +%s.%N)
+"$SGK" run install-sagemaker-operator "${args[@]}" "${extra[@]}"
+end=$(date +%s.%N)
+say "install took $(python3 -c "print(round($end - $start, 2))") s"
+
+if [ "${#extra[@]}" -eq 0 ]; then
+  say "the local API server has no kubelet: marking the operator pod Ready by patching its status (as KUBE-PEER.md describes) …"
+  tools/kube-peer.sh ready-pod "$STATE/kube" sagemaker-k8s-operator-system control-plane=controller-manager >/dev/null
+  "$SGK" -c 'kubectl wait deployment --all -n sagemaker-k8s-operator-system --for=condition=Available --timeout=60s
+print "operator deployment: Available"'
+  say "running the install again (it must change nothing) …"
+  "$SGK" run install-sagemaker-operator "${args[@]}"
+fi
+say "done; stopping the peers"
