@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
 done
 
 export AWS_EC2_METADATA_DISABLED=true
+export KUBE_PEER_READY_TIMEOUT="${KUBE_PEER_READY_TIMEOUT:-180}"
 
 if [ "$mode" = down ]; then
   tools/moto.sh stop "$KEEP_DIR/moto" >/dev/null 2>&1 || true

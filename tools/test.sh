@@ -11,6 +11,7 @@ cd "$ROOT"
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 export AWS_EC2_METADATA_DISABLED=true
+export KUBE_PEER_READY_TIMEOUT="${KUBE_PEER_READY_TIMEOUT:-180}"
 export NO_COLOR=1
 
 tools/setup.sh --build-peer
