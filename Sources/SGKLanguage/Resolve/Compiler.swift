@@ -139,11 +139,42 @@ final class Compiler {
             let slot = scope.declare(name)
             return { f in f.slots[slot] = try e(f); return .next }
         case .assign(let name, let nr, let p, _):
-            let e = compilePipeline(p)
             guard let (depth, slot) = lookupVariable(name) else {
+                _ = compilePipeline(p)
                 report("undefined variable '\(name)'", nr, hint: "declare it first: let \(name) = …")
                 return { _ in .next }
             }
+            // `x = $x + …` appends in place (amortized O(1)) when x is a local list, map or string.
+            if depth == 0, p.stages.count == 1, case .expr(.binary(.add, .variable(let v, _), let rhs, let r)) = p.stages[0], v == name {
+                let re = compileExpr(rhs)
+                let file = self.file
+                return { f in
+                    let right = try re(f)
+                    var left = f.slots[slot]
+                    f.slots[slot] = .null
+                    switch (left, right) {
+                    case (.list(var a), .list(let b)):
+                        left = .null
+                        a.append(contentsOf: b)
+                        f.slots[slot] = .list(a)
+                    case (.map(var a), .map(let b)):
+                        left = .null
+                        for (k, x) in b { a[k] = x }
+                        f.slots[slot] = .map(a)
+                    case (.string(var a), .string(let b)):
+                        left = .null
+                        a += b
+                        f.slots[slot] = .string(a)
+                    default:
+                        do { f.slots[slot] = try Operators.binary(.add, left, right, file: file, range: r) } catch {
+                            f.slots[slot] = left
+                            throw error
+                        }
+                    }
+                    return .next
+                }
+            }
+            let e = compilePipeline(p)
             if depth == 0 { return { f in f.slots[slot] = try e(f); return .next } }
             return { f in let v = try e(f); f.ancestor(depth).slots[slot] = v; return .next }
         case .pipeline(let p):
