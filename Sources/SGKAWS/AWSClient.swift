@@ -40,6 +40,7 @@ final class AWSTransport: Sendable {
     let http: HTTPClient
     let ownsClient: Bool
     let requestTimeout: TimeAmount
+    private let isShutDown = LockedFlag()
 
     init(httpClient: HTTPClient?, connectTimeout: TimeAmount = .seconds(10), requestTimeout: TimeAmount = .seconds(60)) {
         if let httpClient {
@@ -49,6 +50,9 @@ final class AWSTransport: Sendable {
             var cfg = HTTPClient.Configuration()
             cfg.timeout = .init(connect: connectTimeout, read: requestTimeout)
             cfg.connectionPool = .init(idleTimeout: .seconds(60))
+            // Our standard-mode retry loop handles failed connects (with backoff and a bounded number
+            // of attempts); AsyncHTTPClient's own retrying would stretch each attempt to the connect timeout.
+            cfg.connectionPool.retryConnectionEstablishment = false
             cfg.decompression = .disabled
             http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: cfg)
             ownsClient = true
@@ -67,7 +71,29 @@ final class AWSTransport: Sendable {
     }
 
     func shutdown() async throws {
-        if ownsClient { try await http.shutdown() }
+        guard ownsClient, isShutDown.setOnce() else { return }
+        try await http.shutdown()
+    }
+
+    deinit {
+        // A client dropped without `shutdown()` must not crash the process (AsyncHTTPClient traps
+        // in its deinit): shut it down in the background instead.
+        if ownsClient, isShutDown.setOnce() {
+            http.shutdown(queue: .global()) { _ in }
+        }
+    }
+}
+
+/// A flag that can be set once, safely from any thread.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    /// Sets the flag; true if this call set it.
+    func setOnce() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if value { return false }
+        value = true
+        return true
     }
 }
 
@@ -180,13 +206,13 @@ public final class AWSClient: Sendable {
         var bytes: [UInt8] = []
         if let body {
             headers.append(("Content-Type", "application/json"))
-            bytes = Array(MiniJSON.serialize(body).utf8)
+            bytes = Array(JSONCodec.serialize(body).utf8)
         }
         let spec = AWSRequestSpec(service: service, operation: operation, method: method, path: path, query: query, headers: headers, body: bytes)
         let resp = try await send(spec)
         if resp.body.isEmpty { return .null }
         do {
-            return try MiniJSON.parse(resp.body)
+            return try JSONCodec.parse(bytes: resp.body)
         } catch {
             throw AWSResponseError(service: service.rawValue, operation: operation, message: "invalid JSON: \(error.message)")
         }

@@ -189,8 +189,8 @@ public struct AWSConfiguration: Sendable {
         return shared.value("endpoint_url", profile: profile)
     }
 
-    /// The endpoint to call for `service`. IAM is global per partition; STS and EKS are regional.
-    /// Throws when a regional service has no region.
+    /// The endpoint to call for `service`. IAM is global per partition; STS and EKS are regional
+    /// (STS without a region uses the global `sts.amazonaws.com`). Throws when EKS has no region.
     public func endpoint(for service: AWSService) throws(AWSConfigurationError) -> AWSEndpoint {
         let custom = customEndpoint(for: service).map { u in u.hasSuffix("/") ? String(u.dropLast()) : u }
         switch service {
@@ -201,6 +201,10 @@ public struct AWSConfiguration: Sendable {
         case .sts, .eks:
             guard let region else {
                 if let custom { return AWSEndpoint(url: custom, signingRegion: "us-east-1", signingName: service.signingName, isCustom: true) }
+                if service == .sts {
+                    // Without a region, STS falls back to its global endpoint (as botocore's legacy mode does).
+                    return AWSEndpoint(url: "https://sts.amazonaws.com", signingRegion: "us-east-1", signingName: "sts", isCustom: false)
+                }
                 throw AWSConfigurationError.noRegion(profile: profile)
             }
             let host = "\(service.rawValue).\(region).\(AWSPartition.of(region: region).dnsSuffix)"

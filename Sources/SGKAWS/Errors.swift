@@ -103,7 +103,7 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
             code = root.find("Code")?.text
             message = root.find("Message")?.text ?? root.find("message")?.text
             rid = root.find("RequestId")?.text ?? root.find("RequestID")?.text ?? rid
-        } else if trimmed.hasPrefix("{"), let json = try? MiniJSON.parse(trimmed) {
+        } else if trimmed.hasPrefix("{"), let json = try? JSONCodec.parse(trimmed) {
             code = json["__type"]?.stringValue ?? json["code"]?.stringValue ?? json["Code"]?.stringValue
             message = json["message"]?.stringValue ?? json["Message"]?.stringValue
         }

@@ -22,7 +22,7 @@ public struct IAMRole: Sendable, Hashable {
     public var tags: [IAMTag]
 
     /// The trust policy parsed, or nil if absent or not JSON.
-    public var assumeRolePolicy: JSON? { assumeRolePolicyDocument.flatMap { try? MiniJSON.parse($0) } }
+    public var assumeRolePolicy: JSON? { assumeRolePolicyDocument.flatMap { try? JSONCodec.parse($0) } }
 }
 
 /// A managed policy attached to a role.

@@ -21,10 +21,12 @@ public enum OIDCThumbprint {
     /// Connects to `host:port` over TLS and returns the thumbprint of the last presented certificate.
     /// Contacts the network: call only when asked.
     ///
+    /// The chain is not verified (the thumbprint is what IAM will pin; eksctl does the same).
+    ///
     /// - Parameters:
-    ///   - issuer: an issuer URL (`https://oidc.eks…/id/X`) or a bare host.
-    ///   - trustRoots: override the trust roots (tests); default: the system's. Verification is
-    ///     not required for the thumbprint, but hostname/chain problems are reported in `verified`.
+    ///   - issuer: an issuer URL (`https://oidc.eks…/id/X`, its port wins over `port`) or a bare host.
+    ///   - port: default 443.
+    ///   - timeout: connect and handshake timeout.
     public static func fetch(issuer: String, port: Int = 443, timeout: TimeAmount = .seconds(10)) async throws -> String {
         var host = issuer
         var p = port

@@ -57,7 +57,7 @@ enum Behaviour {
     }
 
     /// Runs a script file; returns (stdout, error text or nil, error line or nil).
-    static func run(path: String, params: [String: String], env: [String: String]) -> (String, String?, Int?) {
+    static func run(path: String, params: [String: String], env: [String: String]) async -> (String, String?, Int?) {
         var registry = CommandRegistry()
         registry.register(CoreCommands.self)
         let out = StringSink(), err = StringSink()
@@ -68,8 +68,11 @@ enum Behaviour {
         let loader = ModuleLoader(searchPaths: [dir + "/lib", repoRoot.appendingPathComponent("stdlib").path], environment: [:])
         let session = Session(registry: registry, context: context, loader: loader)
         guard let data = FileManager.default.contents(atPath: path) else { return ("", "cannot read \(path)", nil) }
-        let file = SourceFile(name: (path as NSString).lastPathComponent, bytes: Array(data))
-        return Session.onLargeStack {
+        let file = SourceFile(name: path, bytes: Array(data))
+        let box = SessionRef(session)
+        return await Session.onLargeStackAsync {
+            let session = box.session
+            defer { session.context.shutdown() }
             do {
                 try session.run(file, arguments: params)
                 return (out.text, nil, nil)
@@ -89,10 +92,10 @@ enum Behaviour {
 
 @Suite struct BehaviourTests {
     @Test("behaviour", arguments: Behaviour.cases)
-    func behaviour(_ c: BehaviourCase) throws {
+    func behaviour(_ c: BehaviourCase) async throws {
         let text = try String(contentsOfFile: c.path, encoding: .utf8)
         let x = Behaviour.expectations(text)
-        let (out, error, line) = Behaviour.run(path: c.path, params: x.params, env: x.env)
+        let (out, error, line) = await Behaviour.run(path: c.path, params: x.params, env: x.env)
         var lines = out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         #expect(lines == x.output, "stdout of \(c.relative)")
@@ -112,4 +115,9 @@ enum Behaviour {
     @Test func thereAreEnoughCases() {
         #expect(Behaviour.cases.count >= 150)
     }
+}
+
+final class SessionRef: @unchecked Sendable {
+    let session: Session
+    init(_ s: Session) { session = s }
 }

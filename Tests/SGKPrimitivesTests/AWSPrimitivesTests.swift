@@ -4,7 +4,9 @@ import SGKLanguage
 @testable import SGKPrimitives
 
 /// The AWS primitives against a moto server (SGK_TEST_AWS_ENDPOINT), read back with the real `aws` CLI.
-@Suite(.enabled(if: awsPeer, "needs SGK_TEST_AWS_ENDPOINT (tools/test.sh starts moto)"))
+// Serialized: moto gives every cluster of a region the same OIDC issuer, so
+// tests that create and delete the provider must not overlap.
+@Suite(.serialized, .enabled(if: awsPeer, "needs SGK_TEST_AWS_ENDPOINT (tools/test.sh starts moto)"))
 struct AWSPrimitivesTests {
     static func unique(_ p: String) -> String { "\(p)-\(UUID().uuidString.prefix(8).lowercased())" }
 
@@ -17,20 +19,20 @@ struct AWSPrimitivesTests {
         return name
     }
 
-    @Test func whoami() throws {
+    @Test func whoami() async throws {
         let h = Harness()
-        defer { h.close() }
-        let v = try h.run("aws whoami")
+        defer { Task { await h.close() } }
+        let v = try await h.run("aws whoami")
         #expect(v?["Account"] == .string("123456789012"))
         #expect(v?["Arn"]?.stringValue?.hasPrefix("arn:aws:") == true)
     }
 
-    @Test func oidcAssociateIsIdempotentAndReadBack() throws {
+    @Test func oidcAssociateIsIdempotentAndReadBack() async throws {
         let cluster = try Self.makeCluster()
         let h = Harness()
-        defer { h.close() }
-        let p1 = try h.run("oidc associate cluster: \(cluster) region: us-west-2")
-        let p2 = try h.run("oidc associate cluster: \(cluster) region: us-west-2")
+        defer { Task { await h.close() } }
+        let p1 = try await h.run("oidc associate cluster: \(cluster) region: us-west-2")
+        let p2 = try await h.run("oidc associate cluster: \(cluster) region: us-west-2")
         #expect(p1 == p2)
         let arn = try #require(p1?["Arn"]?.stringValue)
         #expect(arn.hasPrefix("arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/"))
@@ -38,64 +40,67 @@ struct AWSPrimitivesTests {
         #expect(listed.contains(arn))
         let (got, _) = try runProcess(["aws", "iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", arn])
         #expect(got.contains("sts.amazonaws.com"))
-        #expect(try h.run("oidc provider cluster: \(cluster) region: us-west-2") == p1)
-        _ = try h.run("oidc delete \"\(arn)\"")
-        #expect(try h.run("oidc provider cluster: \(cluster) region: us-west-2") == .null)
+        #expect(try await h.run("oidc provider cluster: \(cluster) region: us-west-2") == p1)
+        _ = try await h.run("oidc delete \"\(arn)\"")
+        #expect(try await h.run("oidc provider cluster: \(cluster) region: us-west-2") == .null)
     }
 
-    @Test func roleCreateConvergesAndComparesTrust() throws {
+    @Test func roleCreateConvergesAndComparesTrust() async throws {
         let cluster = try Self.makeCluster()
         let role = Self.unique("sgk-role")
         let h = Harness()
-        defer { h.close() }
-        try h.run("""
+        defer { Task { await h.close() } }
+        try await h.run("""
             use irsa
             let p = oidc associate cluster: \(cluster) region: us-west-2
             let t = irsa trust provider: $p namespace: ns1 service-account: sa1
             let r1 = role create \(role) trust: $t
             let r2 = role create \(role) trust: $t
             """)
-        #expect(try h.run("$r1.Arn") == .string("arn:aws:iam::123456789012:role/\(role)"))
-        #expect(try h.run("$r1 == $r2") == .bool(true))
+        #expect(try await h.run("$r1.Arn") == .string("arn:aws:iam::123456789012:role/\(role)"))
+        #expect(try await h.run("$r1 == $r2") == .bool(true))
         // The real aws CLI reads back the same trust policy.
         let (json, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role, "--output", "json"])
         #expect(code == 0)
         let back = try SGKDataBridge.parseJSON(json)
-        #expect(back["Role"]?["AssumeRolePolicyDocument"] == (try h.run("$t")))
+        #expect(back["Role"]?["AssumeRolePolicyDocument"] == (try await h.run("$t")))
         // A different trust is an error that shows the difference …
-        let e = h.failure("role create \(role) trust: (irsa trust provider: $p namespace: other service-account: sa1)")
+        let e = await h.failure("role create \(role) trust: (irsa trust provider: $p namespace: other service-account: sa1)")
         #expect(e.contains("TrustPolicyMismatch"))
         #expect(e.contains("system:serviceaccount:other:sa1"))
         // … unless update: true.
-        let r3 = try h.run("role create \(role) trust: (irsa trust provider: $p namespace: other service-account: sa1) update: true")
-        #expect(r3?["AssumeRolePolicyDocument"] == (try h.run("irsa trust provider: $p namespace: other service-account: sa1")))
-        _ = try h.run("role delete \(role)")
-        #expect(try h.run("role get \(role) missing-ok: true") == .null)
+        let r3 = try await h.run("role create \(role) trust: (irsa trust provider: $p namespace: other service-account: sa1) update: true")
+        #expect(r3?["AssumeRolePolicyDocument"] == (try await h.run("irsa trust provider: $p namespace: other service-account: sa1")))
+        _ = try await h.run("role delete \(role)")
+        #expect(try await h.run("role get \(role) missing-ok: true") == .null)
     }
 
-    @Test func attachPolicyIsIdempotentAndDeleteDetachesFirst() throws {
+    @Test func attachPolicyIsIdempotentAndDeleteDetachesFirst() async throws {
         let role = Self.unique("sgk-attach")
         let h = Harness()
-        defer { h.close() }
+        defer { Task { await h.close() } }
         let trust = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
-        try h.run("role create \(role) trust: '\(trust)'")
-        try h.run("role attach-policy \(role) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
-        try h.run("role attach-policy \(role) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
+        try await h.run("role create \(role) trust: '\(trust)'")
+        try await h.run("role attach-policy \(role) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
+        try await h.run("role attach-policy \(role) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
         let (listed, _) = try runProcess(["aws", "iam", "list-attached-role-policies", "--role-name", role])
         #expect(listed.components(separatedBy: "AmazonSageMakerFullAccess").count - 1 == 2)   // name and ARN, once
-        let pol = try h.run("role policies \(role)")
+        let pol = try await h.run("role policies \(role)")
         #expect(pol?["managed"]?.listValue?.count == 1)
-        try h.run("role delete \(role)")
+        try await h.run("role delete \(role)")
         let (_, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role])
         #expect(code != 0)
     }
 
-    @Test func dryRunPlansAndWritesNothing() throws {
+    @Test func dryRunPlansAndWritesNothing() async throws {
         let cluster = try Self.makeCluster()
         let role = Self.unique("sgk-dry")
+        let cleanup = Harness()
+        try await cleanup.run("let old = oidc provider cluster: \(cluster) region: us-west-2\nif $old { oidc delete $old.Arn }")
+        await cleanup.close()
         let h = Harness(dryRun: true)
-        defer { h.close() }
-        try h.run("""
+        defer { Task { await h.close() } }
+        try await h.run("""
             use irsa
             let p = oidc associate cluster: \(cluster) region: us-west-2
             let r = role create \(role) trust: (irsa trust provider: $p namespace: ns service-account: sa)
@@ -104,19 +109,19 @@ struct AWSPrimitivesTests {
         #expect(h.out.text.contains("+ create oidc-provider arn:aws:iam::123456789012:oidc-provider/"))
         #expect(h.out.text.contains("+ create role \(role)"))
         #expect(h.out.text.contains("+ create role-policy-attachment \(role)"))
-        #expect(try h.run("$r.Arn") == .string("arn:aws:iam::123456789012:role/\(role)"))
+        #expect(try await h.run("$r.Arn") == .string("arn:aws:iam::123456789012:role/\(role)"))
         let (_, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role])
         #expect(code != 0, "a dry run must not create the role")
         let (providers, _) = try runProcess(["aws", "iam", "list-open-id-connect-providers"])
-        #expect(!providers.contains(try #require(h.run("$p.Arn")?.stringValue)))
+        #expect(!providers.contains(try #require(await h.run("$p.Arn")?.stringValue)))
     }
 
-    @Test func explainPrintsTheEquivalentCommands() throws {
+    @Test func explainPrintsTheEquivalentCommands() async throws {
         let cluster = try Self.makeCluster()
         let role = Self.unique("sgk-explain")
         let h = Harness(explain: true)
-        defer { h.close() }
-        try h.run("""
+        defer { Task { await h.close() } }
+        try await h.run("""
             use irsa
             let p = oidc associate cluster: \(cluster) region: us-west-2
             role create \(role) trust: (irsa trust provider: $p namespace: ns service-account: sa)
@@ -127,15 +132,15 @@ struct AWSPrimitivesTests {
         #expect(out.contains("aws iam create-role --role-name \(role) --assume-role-policy-document '{\"Version\":\"2012-10-17\""))
         #expect(out.contains("aws iam attach-role-policy --role-name \(role) --policy-arn arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"))
         #expect(!out.contains("testing"), "no secret in --explain")
-        try h.run("role delete \(role)")
+        try await h.run("role delete \(role)")
     }
 
-    @Test func irsaTrustIsTheDocumentedTrustJSON() throws {
+    @Test func irsaTrustIsTheDocumentedTrustJSON() async throws {
         let cluster = try Self.makeCluster()
         let h = Harness()
-        defer { h.close() }
-        try h.run("use irsa\nlet c = eks describe-cluster \(cluster) region: us-west-2")
-        let issuer = try #require(h.run("$c.identity.oidc.issuer")?.stringValue)
+        defer { Task { await h.close() } }
+        try await h.run("use irsa\nlet c = eks describe-cluster \(cluster) region: us-west-2")
+        let issuer = try #require(await h.run("$c.identity.oidc.issuer")?.stringValue)
         let host = String(issuer.dropFirst("https://".count))
         let want = try SGKDataBridge.parseJSON("""
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
@@ -145,42 +150,42 @@ struct AWSPrimitivesTests {
                 "\(host):sub": "system:serviceaccount:sagemaker-k8s-operator-system:sagemaker-k8s-operator-default"}}}]}
             """)
         for provider in ["$c", "\"\(issuer)\"", "(oidc associate cluster: \(cluster) region: us-west-2)"] {
-            let t = try h.run("irsa trust provider: \(provider) namespace: sagemaker-k8s-operator-system service-account: sagemaker-k8s-operator-default")
+            let t = try await h.run("irsa trust provider: \(provider) namespace: sagemaker-k8s-operator-system service-account: sagemaker-k8s-operator-default")
             #expect(t == want, "provider: \(provider)")
         }
     }
 
-    @Test func policyCreateGetDelete() throws {
+    @Test func policyCreateGetDelete() async throws {
         let name = Self.unique("sgk-policy")
         let h = Harness()
-        defer { h.close() }
+        defer { Task { await h.close() } }
         let doc = "{Version: \"2012-10-17\", Statement: [{Effect: \"Allow\", Action: \"sagemaker:Describe*\", Resource: \"*\"}]}"
-        let p1 = try h.run("policy create \(name) document: \(doc)")
-        let p2 = try h.run("policy create \(name) document: \(doc)")
+        let p1 = try await h.run("policy create \(name) document: \(doc)")
+        let p2 = try await h.run("policy create \(name) document: \(doc)")
         #expect(p1?["Arn"] == p2?["Arn"])
-        #expect(try h.run("(policy get \(name)).Document.Statement[0].Action") == .string("sagemaker:Describe*"))
-        try h.run("policy delete \(name)")
-        #expect(h.failure("policy get \(name)").contains("NoSuchEntity"))
+        #expect(try await h.run("(policy get \(name)).Document.Statement[0].Action") == .string("sagemaker:Describe*"))
+        try await h.run("policy delete \(name)")
+        #expect(await h.failure("policy get \(name)").contains("NoSuchEntity"))
     }
 
-    @Test func errorsCarryTheAWSCodeAndAHint() throws {
+    @Test func errorsCarryTheAWSCodeAndAHint() async throws {
         let h = Harness()
-        defer { h.close() }
-        let e = h.failure("role attach-policy no-such-role-\(UUID().uuidString.prefix(6)) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
+        defer { Task { await h.close() } }
+        let e = await h.failure("role attach-policy no-such-role-\(UUID().uuidString.prefix(6)) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
         #expect(e.contains("test.sgk:1:1: error: role attach-policy: NoSuchEntity"))
         #expect(!e.contains("testing"), "no secret in errors")
-        let e2 = h.failure("eks describe-cluster nope-\(UUID().uuidString.prefix(6)) region: us-west-2")
+        let e2 = await h.failure("eks describe-cluster nope-\(UUID().uuidString.prefix(6)) region: us-west-2")
         #expect(e2.contains("ResourceNotFoundException"))
     }
 
-    @Test func eksKubeconfigUsesSgkAsExecPlugin() throws {
+    @Test func eksKubeconfigUsesSgkAsExecPlugin() async throws {
         let cluster = try Self.makeCluster()
         let h = Harness()
-        defer { h.close() }
-        let k = try h.run("eks kubeconfig \(cluster) region: us-west-2")
+        defer { Task { await h.close() } }
+        let k = try await h.run("eks kubeconfig \(cluster) region: us-west-2")
         #expect(k?["users"]?.listValue?.first?["user"]?["exec"]?["command"] == .string("sgk"))
         #expect(k?["users"]?.listValue?.first?["user"]?["exec"]?["args"] == .list(["eks", "token", cluster, "region:", "us-west-2"].map(Value.string)))
-        let tok = try h.run("eks token \(cluster) region: us-west-2")
+        let tok = try await h.run("eks token \(cluster) region: us-west-2")
         #expect(tok?["status"]?["token"]?.stringValue?.hasPrefix("k8s-aws-v1.") == true)
     }
 }

@@ -3,7 +3,7 @@ import SGKLanguage
 @testable import SGKPrimitives
 
 /// Runs sgk code with every command library, capturing output, as the CLI does.
-struct Harness {
+final class Harness: @unchecked Sendable {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let fixtures = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
 
@@ -30,18 +30,18 @@ struct Harness {
 
     /// Evaluates code; returns its value or throws the sgk error.
     @discardableResult
-    func run(_ code: String) throws -> Value? {
-        let s = session
-        let r: Result<Value?, any Error> = Session.onLargeStack {
-            do { return .success(try s.evaluate(SourceFile(name: "test.sgk", text: code))) } catch { return .failure(error) }
+    func run(_ code: String) async throws -> Value? {
+        let s = SessionBox(session)
+        let r: Result<Value?, any Error> = await Session.onLargeStackAsync {
+            do { return .success(try s.session.evaluate(SourceFile(name: "test.sgk", text: code))) } catch { return .failure(error) }
         }
         return try r.get()
     }
 
     /// Evaluates code that must fail; returns the rendered error.
-    func failure(_ code: String) -> String {
+    func failure(_ code: String) async -> String {
         do {
-            _ = try run(code)
+            _ = try await run(code)
             return ""
         } catch let e as RuntimeError {
             return e.render(color: false)
@@ -52,7 +52,10 @@ struct Harness {
         }
     }
 
-    func close() { session.context.shutdown() }
+    func close() async {
+        let c = SessionBox(session)
+        await Session.onLargeStackAsync { c.session.context.shutdown() }
+    }
 }
 
 /// Runs a program and returns its stdout (for cross-checks with the real `aws` and `kubectl`).
@@ -71,6 +74,11 @@ func runProcess(_ args: [String], environment: [String: String]? = nil) throws -
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (String(decoding: data, as: UTF8.self), p.terminationStatus)
+}
+
+final class SessionBox: @unchecked Sendable {
+    let session: Session
+    init(_ s: Session) { session = s }
 }
 
 let awsPeer = ProcessInfo.processInfo.environment["SGK_TEST_AWS_ENDPOINT"] != nil

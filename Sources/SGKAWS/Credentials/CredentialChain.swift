@@ -159,6 +159,10 @@ struct Resolver: Sendable {
         tried.append("credential_process: none in profile \(profile)")
         if let c = try staticKeys(profile, fromCredentialsFileOnly: false) { return (c, .profile(profile)) }
         tried.append("config file: no keys for profile \(profile)")
+        if has("sso_session") || has("sso_start_url") {
+            tried.append("sso: profile \(profile) uses IAM Identity Center, which sgk does not support; "
+                + "use `credential_process = aws configure export-credentials --profile \(profile) --format process` in another profile")
+        }
         // 7. container
         if let c = try await containerCredentials() { return (c, .container) }
         tried.append("container: AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI not set")
@@ -325,7 +329,7 @@ struct Resolver: Sendable {
             throw CredentialsError(message: "credential_process exited with status \(status): \(msg)")
         }
         let json: JSON
-        do { json = try MiniJSON.parse(Array(out)) } catch {
+        do { json = try JSONCodec.parse(bytes: Array(out)) } catch {
             throw CredentialsError(message: "credential_process output is not JSON")
         }
         guard json["Version"]?.intValue == 1 else {
@@ -379,7 +383,7 @@ struct Resolver: Sendable {
     }
 
     func parseCredentialJSON(_ body: [UInt8], source: String, what: String) throws -> AWSCredentials {
-        guard let json = try? MiniJSON.parse(body),
+        guard let json = try? JSONCodec.parse(bytes: body),
               let id = json["AccessKeyId"]?.stringValue, let secret = json["SecretAccessKey"]?.stringValue else {
             throw CredentialsError(message: "\(what): response lacks AccessKeyId/SecretAccessKey")
         }

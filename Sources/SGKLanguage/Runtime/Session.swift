@@ -246,4 +246,17 @@ public final class Session {
     }
 }
 
+extension Session {
+    /// `onLargeStack` for async callers (tests, servers): the caller's task is
+    /// suspended, not blocked, so commands that wait on async work (HTTP,
+    /// `sleep`) never starve the cooperative thread pool.
+    public static func onLargeStackAsync<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (k: CheckedContinuation<T, Never>) in
+            let t = Thread { k.resume(returning: body()) }
+            t.stackSize = 1 << 29
+            t.start()
+        }
+    }
+}
+
 final class UnsafeBox<T>: @unchecked Sendable { var value: T? }
