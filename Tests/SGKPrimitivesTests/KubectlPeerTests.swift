@@ -58,6 +58,11 @@ enum KubectlInstallerScenario {
             let count = try await sgk.run(#"kubectl get crd | where { $it.metadata.name =~ "sagemaker" } | count"#)
             #expect(count.intValue == 8)
 
+            // A custom resource type by its full name (none exist yet).
+            let jobs = try await sgk.run("kubectl get trainingjobs.sagemaker.aws.amazon.com -n \(ns) -o wide")
+            #expect(jobs.listValue?.isEmpty == true)
+            #expect(sgk.err.text.hasSuffix("No resources found in \(ns) namespace.\n"), "\(sgk.err.text)")
+
             // What sgk applied is what the real kubectl reads back.
             let dep = try await sgk.run("kubectl get deployment sagemaker-k8s-operator-controller-manager -n \(ns)")
             let svc = try await sgk.run("kubectl -n \(ns) get svc/sagemaker-k8s-operator-controller-manager-metrics-service")
