@@ -89,7 +89,7 @@ struct SGK: ParsableCommand {
                 }
             }
         } else {
-            code = Session.onLargeStack { REPL(session: session).run() }
+            code = Session.onLargeStack { REPL.start(session: session) }
         }
         session.context.output.flush()
         if code != 0 { throw ExitCode(code) }
