@@ -17,6 +17,8 @@ public final class REPL {
     let errorColor: Bool
     /// Declarations of the functions entered in this session (keyword completion, `:help`).
     var userFunctions: [String: FunctionDecl] = [:]
+    /// Reading from a terminal (not a scripted reader).
+    var interactive: Bool { !(reader is ScriptedReader) }
 
     public static let prompt = "sgk> "
     public static let continuationPrompt = "...> "
@@ -108,11 +110,13 @@ public final class REPL {
             return .incomplete
         } catch is CancellationError {
             output.flush()
-            errors.write("interrupted\n")
+            errors.write(interactive ? "\ninterrupted\n" : "interrupted\n")
             return .failed
         } catch {
             output.flush()
-            errors.write(REPL.describe(error, color: errorColor) + "\n")
+            // After Ctrl-C the terminal has echoed `^C`: start the report on a line of its own.
+            let lead = (error as? RuntimeError)?.cancelled == true && interactive ? "\n" : ""
+            errors.write(lead + REPL.describe(error, color: errorColor) + "\n")
             return .failed
         }
     }

@@ -17,14 +17,14 @@ import Testing
         let (reader, _) = h.run([
             "fn add(a, b) {", "return $a + $b", "}",
             "add 1 2",
-            "let s = \"a", "b\"",
+            "let s = \"\"\"", "a", "\"\"\"",
             "[1,", "2]",
             "(1 +", "2)",
         ])
         #expect(h.err.text == "")
         #expect(h.out.text == "3\n[1, 2]\n3\n")
         #expect(reader.prompts.prefix(4) == ["sgk> ", "...> ", "...> ", "sgk> "])
-        #expect(reader.prompts.filter { $0 == REPL.continuationPrompt }.count == 5)
+        #expect(reader.prompts.filter { $0 == REPL.continuationPrompt }.count == 6)
     }
 
     @Test func trailingPipeContinues() {
@@ -105,8 +105,8 @@ import Testing
     }
 
     @Test func longMapAsYAML() {
-        let v = obj(["description": .string(String(repeating: "x", count: 90)), "name": .string("n")])
-        #expect(Display().render(v) == "description: \(String(repeating: "x", count: 90))\nname: n\n")
+        let v = obj(["description": .string(String(repeating: "x", count: 90)), "name": .string("demo")])
+        #expect(Display().render(v) == "description: \(String(repeating: "x", count: 90))\nname: demo\n")
     }
 
     @Test func uniformMapsAsTable() {
