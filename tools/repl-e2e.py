@@ -170,19 +170,27 @@ def main():
         return t
 
     try:
-        # --- Start-up time: spawn to first prompt (median of 7).
+        # --- Start-up time: spawn to first prompt (min and median of 9), against a
+        # baseline of the same binary starting and exiting (`sgk --version`).
         times = []
-        for _ in range(7):
+        for _ in range(9):
             t = spawn()
             if t.expect(PROMPT, timeout=10):
                 times.append((time.monotonic() - t.started) * 1000)
             t.send("\x04")
             t.wait_exit(5)
             t.close()
+        base = []
+        for _ in range(9):
+            t0 = time.monotonic()
+            subprocess.run([sgk, "--version"], capture_output=True, timeout=20, env=env)
+            base.append((time.monotonic() - t0) * 1000)
         times.sort()
-        median = times[len(times) // 2] if times else None
-        s.check(f"start-up to first prompt: median {median:.1f} ms of {len(times)} runs" if median is not None else "start-up",
-                median is not None and len(times) == 7, f"times: {times}")
+        base.sort()
+        if times:
+            print(f"info  start-up to first prompt: min {times[0]:.1f} ms, median {times[len(times) // 2]:.1f} ms "
+                  f"(process start+exit baseline `sgk --version`: min {base[0]:.1f} ms, median {base[len(base) // 2]:.1f} ms; goal < 50 ms)")
+        s.check("first prompt appears", len(times) == 9, f"times: {times}")
         if os.path.exists(hist):
             os.unlink(hist)
 

@@ -66,6 +66,7 @@ public final class EditLineReader: LineReader {
         free(prompt)
         prompt = strdup(p) ?? prompt
         _ = Interrupts.shared.consume()
+        el_resize(el)  // the window may have changed while a command ran (no SIGWINCH handler)
         var count: Int32 = 0
         guard let cs = el_gets(el, &count) else {
             if Interrupts.shared.consume() {
