@@ -1,5 +1,9 @@
-import CEditLine
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What one read of a line gave.
 public enum ReadResult: Equatable, Sendable {
@@ -35,14 +39,26 @@ public final class PlainReader: LineReader {
 
     public func readLine(prompt: String) -> ReadResult {
         if let output { output.write(Data(prompt.utf8)) }
-        guard let line = Swift.readLine(strippingNewline: true) else {
-            // getline fails with EINTR on Ctrl-C (the handler has no SA_RESTART).
-            guard Interrupts.shared.consume() else { return .eof }
-            clearerr(sgk_stdin())
-            output?.write(Data("^C\n".utf8))
-            return .interrupted
+        _ = Interrupts.shared.consume()
+        // Byte reads straight from fd 0: an EINTR from Ctrl-C is seen here, not retried inside stdio.
+        var bytes: [UInt8] = []
+        while true {
+            var b: UInt8 = 0
+            let n = read(0, &b, 1)
+            if n == 1 {
+                if b == UInt8(ascii: "\n") { return .line(String(decoding: bytes, as: UTF8.self)) }
+                bytes.append(b)
+            } else if n == 0 {
+                return bytes.isEmpty ? .eof : .line(String(decoding: bytes, as: UTF8.self))
+            } else if errno == EINTR {
+                if Interrupts.shared.consume() {
+                    output?.write(Data("\n".utf8))
+                    return .interrupted
+                }
+            } else {
+                return .eof
+            }
         }
-        return .line(line)
     }
 }
 
