@@ -84,6 +84,12 @@ class Term:
             if not self._pump(quiet):
                 return
 
+    def ready(self, timeout=5.0):
+        """Waits for the prompt, then for the output to go quiet (the line editor is reading)."""
+        m = self.expect(PROMPT, timeout)
+        self.settle(0.15)
+        return m
+
     def send(self, s):
         os.write(self.fd, s.encode() if isinstance(s, str) else s)
 
@@ -195,93 +201,93 @@ def main():
             os.unlink(hist)
 
         t = spawn()
-        s.check("prompt shown", t.expect(PROMPT, 10) is not None, repr(t.text[-300:]))
+        s.check("prompt shown", t.ready(10) is not None, repr(t.text[-300:]))
 
         # --- Evaluation and state across lines.
         t.send("let x = 40\r")
-        t.expect(PROMPT)
+        t.ready()
         t.send("$x + 2\r")
         s.check("evaluates an expression with state", t.expect(line("42")) is not None, repr(t.text[-300:]))
         t.send('"https://oidc.example/id/ABC"\r')
         s.check("strings are shown quoted", t.expect(line('"https://oidc.example/id/ABC"')) is not None, repr(t.text[-300:]))
 
         # --- A multi-line fn: continuation prompt, then a call.
-        t.expect(PROMPT)
+        t.ready()
         t.send("fn add(a, b) {\r")
         cont = t.expect(r"\.\.\.> ")
         t.send("return $a + $b\r")
         t.expect(r"\.\.\.> ")
         t.send("}\r")
-        t.expect(PROMPT)
+        t.ready()
         t.send("add 20 3\r")
         s.check("multi-line fn with continuation prompt", cont is not None and t.expect(line("23")) is not None, repr(t.text[-400:]))
 
         # --- An error keeps the session.
-        t.expect(PROMPT)
+        t.ready()
         t.send("$nope + 1\r")
         err = t.expect(r"error", 5)
-        t.expect(PROMPT)
+        t.ready()
         t.send("add 1 1\r")
         s.check("an error is reported and the session goes on", err is not None and t.expect(line("2")) is not None, repr(t.text[-400:]))
 
         # --- Tab completes a command name.
-        t.expect(PROMPT)
+        t.ready()
         t.send("pri\t")
         time.sleep(0.3)
         t.send('"tab-ok"\r')
         s.check("Tab completes a command (pri -> print)", t.expect(line("tab-ok")) is not None, repr(t.text[-400:]))
 
         # --- Tab completes a keyword of the command being typed.
-        t.expect(PROMPT)
+        t.ready()
         t.send('fn greet(name, greeting: "hello") { return $greeting + ", " + $name }\r')
-        t.expect(PROMPT)
+        t.ready()
         t.send("greet bob gre\t")
         time.sleep(0.3)
         t.send('"hey"\r')
         s.check("Tab completes a keyword (gre -> greeting:)", t.expect(line('"hey, bob"')) is not None, repr(t.text[-400:]))
 
         # --- Ctrl-C while typing clears the line.
-        t.expect(PROMPT)
+        t.ready()
         t.send("garbage that would fail")
         time.sleep(0.2)
         t.send("\x03")
-        t.expect(PROMPT)
+        t.ready()
         t.send("5 + 5\r")
         ok = t.expect(line("10")) is not None
         s.check("Ctrl-C while typing clears the line", ok and "unknown" not in t.text[-200:] and "garbage" not in t.text.split("^C")[-1], repr(t.text[-400:]))
 
         # --- Ctrl-C in a continuation drops the buffer.
-        t.expect(PROMPT)
+        t.ready()
         t.send("fn half(x) {\r")
         t.expect(r"\.\.\.> ")
         t.send("\x03")
-        t.expect(PROMPT)
+        t.ready()
         t.send("6 + 1\r")
         s.check("Ctrl-C in a continuation drops the buffer", t.expect(line("7")) is not None, repr(t.text[-400:]))
 
         # --- Ctrl-C cancels a running loop and returns to the prompt.
-        t.expect(PROMPT)
+        t.ready()
         t.send("while true { }\r")
         time.sleep(0.5)
         t0 = time.monotonic()
         t.send("\x03")
         intr = t.expect(r"interrupted", 5)
-        back = t.expect(PROMPT, 5)
+        back = t.ready(5)
         dt = (time.monotonic() - t0) * 1000
         t.send("7 * 6\r")
         s.check(f"Ctrl-C cancels a running loop ({dt:.0f} ms)", intr is not None and back is not None and t.expect(line("42")) is not None,
                 repr(t.text[-400:]))
 
         # --- Ctrl-C cancels `sleep` when the command exists.
-        t.expect(PROMPT)
+        t.ready()
         t.send(":help sleep\r")
-        t.expect(PROMPT)
+        t.ready()
         if "usage: sleep" in t.text[-2000:]:
             t.send("sleep 30s\r")
             time.sleep(0.5)
             t0 = time.monotonic()
             t.send("\x03")
-            back = t.expect(PROMPT, 5)
+            back = t.ready(5)
             dt = (time.monotonic() - t0) * 1000
             s.check(f"Ctrl-C cancels sleep 30s ({dt:.0f} ms)", back is not None and dt < 3000, repr(t.text[-300:]))
         else:
@@ -290,17 +296,17 @@ def main():
         # --- History: a leading space and a secret are not recorded.
         t.send(" 99 + 1\r")
         t.expect(line("100"))
-        t.expect(PROMPT)
+        t.ready()
         t.send('let tok = "Bearer abcdefghijklmnopqrstuvwxyz012345"\r')
-        t.expect(PROMPT)
+        t.ready()
         t.send("40 + 2\r")
         t.expect(line("42"))
-        t.expect(PROMPT)
+        t.ready()
 
         # --- Ctrl-D on an empty line exits 0.
         t.send("\x04")
-        code = t.wait_exit(5)
-        s.check("Ctrl-D on an empty line exits with status 0", code == 0, f"status {code}")
+        code = t.wait_exit(10)
+        s.check("Ctrl-D on an empty line exits with status 0", code == 0, f"status {code}; output {t.text[-300:]!r}")
 
         mode = stat.S_IMODE(os.stat(hist).st_mode) if os.path.exists(hist) else None
         s.check("history file created with mode 0600", mode == 0o600, f"mode {oct(mode) if mode is not None else None}")
@@ -311,12 +317,12 @@ def main():
 
         # --- A new session loads the history: Ctrl-R finds an entry, up-arrow recalls the last one.
         t = spawn()
-        t.expect(PROMPT, 10)
+        t.ready(10)
         t.send("\x1b[A")
         time.sleep(0.3)
         t.send("\r")
         up = t.expect(line("42"), 5)
-        t.expect(PROMPT)
+        t.ready()
         s.check("up-arrow recalls the last entry of the previous session", up is not None, repr(t.text[-400:]))
         t.send("\x12")
         time.sleep(0.2)
@@ -335,7 +341,7 @@ def main():
 
         # --- Colours: on a terminal without NO_COLOR, none with it.
         t = spawn({"NO_COLOR": None})
-        t.expect(PROMPT, 10)
+        t.ready(10)
         t.send('"coloured"\r')
         t.expect(line('"coloured"'))
         t.send("\x04")
