@@ -16,7 +16,11 @@ public final class REPL {
     public var display: Display
     let errorColor: Bool
     /// Declarations of the functions entered in this session (keyword completion, `:help`).
-    var userFunctions: [String: FunctionDecl] = [:]
+    let declared = DeclaredFunctions()
+    var userFunctions: [String: FunctionDecl] {
+        get { declared.decls }
+        set { declared.decls = newValue }
+    }
     /// Reading from a terminal (not a scripted reader).
     var interactive: Bool { !(reader is ScriptedReader) }
 
@@ -63,8 +67,9 @@ public final class REPL {
     /// Runs the loop until `:quit` or Ctrl-D; returns the exit status (0).
     public func run() -> Int32 {
         let session = self.session
-        reader.setCompletion { [unowned self] line, cursor in
-            Completer(session: session, functionKeywords: self.functionKeywords).complete(line, cursor: cursor)
+        let declared = self.declared
+        reader.setCompletion { line, cursor in
+            Completer(session: session, functionKeywords: declared.keywords).complete(line, cursor: cursor)
         }
         var pending: [String] = []
         while true {
@@ -127,9 +132,6 @@ public final class REPL {
         for s in stmts { if case .fn(let d) = s { userFunctions[d.name] = d } }
     }
 
-    var functionKeywords: [String: [String]] {
-        userFunctions.mapValues { d in d.params.filter { $0.keywordOnly || $0.defaultValue != nil }.map(\.name) }
-    }
 
     /// Records an entered statement unless it starts with a space or looks secret.
     func record(_ entry: String) {
@@ -338,5 +340,14 @@ public final class REPL {
         case is UsageError: return 64
         default: return 70
         }
+    }
+}
+
+/// The declarations of the functions entered in a session, shared with the completer.
+final class DeclaredFunctions {
+    var decls: [String: FunctionDecl] = [:]
+    /// Keyword parameters (those with a default, or keyword-only) by function.
+    var keywords: [String: [String]] {
+        decls.mapValues { d in d.params.filter { $0.keywordOnly || $0.defaultValue != nil }.map(\.name) }
     }
 }

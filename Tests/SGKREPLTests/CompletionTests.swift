@@ -106,3 +106,17 @@ import Testing
         #expect(d.insertion == "uster_")
     }
 }
+
+@Suite struct SessionCompletionTests {
+    @Test func loopInstallsCompleterOverTheSession() throws {
+        let h = Harness()
+        let (reader, _) = h.run(["let cluster = {identity: {oidc: {issuer: \"x\"}}}",
+                                 "fn greet(name, greeting: \"hi\") { return $greeting + \" \" + $name }",
+                                 ":help greet"])
+        let complete = try #require(reader.completer)
+        #expect(complete("$cluster.identity.", 18).candidates == ["$cluster.identity.oidc"])
+        #expect(complete("greet bob gr", 12).insertion == "eeting: ")
+        #expect(complete("role c", 6).insertion == "reate ")
+        #expect(h.out.text.contains("usage: greet NAME [greeting: VALUE]"))
+    }
+}
