@@ -69,9 +69,15 @@ let package = Package(
             name: "SGKPrimitives",
             dependencies: ["SGKLanguage", "SGKAWS", "SGKKubernetes", "SGKData"]
         ),
+        // libedit: static inline wrappers of its variadic calls (Swift cannot call C varargs).
+        .systemLibrary(
+            name: "CEditLine",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"]), .brew(["libedit"])]
+        ),
         .target(
             name: "SGKREPL",
-            dependencies: ["SGKLanguage"]
+            dependencies: ["SGKLanguage", "CEditLine"]
         ),
         // Embeds stdlib/*.sgk and scripts/*.sgk into the binary.
         .executableTarget(name: "SGKEmbed", path: "Sources/SGKEmbed"),

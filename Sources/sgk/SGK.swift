@@ -138,7 +138,7 @@ struct SGK: ParsableCommand {
                 }
             }
         } else {
-            code = Session.onLargeStack { REPL(session: session).run() }
+            code = Session.onLargeStack { REPL.start(session: session) }
         }
         session.context.shutdown()
         session.context.output.flush()

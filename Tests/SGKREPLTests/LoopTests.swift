@@ -1,0 +1,133 @@
+import Foundation
+import SGKLanguage
+import Testing
+@testable import SGKREPL
+
+@Suite struct LoopTests {
+    @Test func evaluatesAndKeepsState() {
+        let h = Harness()
+        let (reader, code) = h.run(["let x = 40", "$x + 2", "\"hi\""])
+        #expect(code == 0)
+        #expect(h.out.text == "42\n\"hi\"\n")
+        #expect(reader.prompts == ["sgk> ", "sgk> ", "sgk> ", "sgk> "])
+    }
+
+    @Test func continuationForOpenBlockStringAndPipe() {
+        let h = Harness()
+        let (reader, _) = h.run([
+            "fn add(a, b) {", "return $a + $b", "}",
+            "add 1 2",
+            "let s = \"\"\"", "a", "\"\"\"",
+            "[1,", "2]",
+            "(1 +", "2)",
+        ])
+        #expect(h.err.text == "")
+        #expect(h.out.text == "3\n[1, 2]\n3\n")
+        #expect(reader.prompts.prefix(4) == ["sgk> ", "...> ", "...> ", "sgk> "])
+        #expect(reader.prompts.filter { $0 == REPL.continuationPrompt }.count == 6)
+    }
+
+    @Test func trailingPipeContinues() {
+        let h = Harness()
+        let (reader, _) = h.run(["[1, 2] |", "print"])
+        #expect(reader.prompts.prefix(2) == ["sgk> ", "...> "])
+        #expect(h.err.text == "")
+    }
+
+    @Test func errorKeepsSession() {
+        let h = Harness()
+        h.run(["let x = 1", "$x +* 2", "$nope", "$x"])
+        #expect(h.out.text == "1\n")
+        #expect(h.err.text.contains("<repl>:1:"))
+        #expect(h.err.text.contains("error"))
+        #expect(h.err.text.contains("^"))
+    }
+
+    @Test func interruptDropsContinuation() {
+        let h = Harness()
+        let reader = ScriptedReader([.line("fn f() {"), .interrupted, .line("1")])
+        _ = REPL(session: h.session, reader: reader).run()
+        #expect(h.out.text == "1\n")
+        #expect(reader.prompts == ["sgk> ", "...> ", "sgk> ", "sgk> "])
+    }
+
+    @Test func eofExitsZero() {
+        let h = Harness()
+        let (_, code) = h.run([])
+        #expect(code == 0)
+    }
+
+    @Test func nullIsNotShown() {
+        let h = Harness()
+        h.run(["null", "env NOPE_NOT_SET"])
+        #expect(h.out.text == "")
+    }
+
+    @Test func cancelledRunReturnsToPrompt() throws {
+        let h = Harness()
+        let cancel = h.session.context.cancellation
+        let reader = ScriptedReader(lines: ["spin", "1"])
+        let repl = REPL(session: h.session, reader: reader)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { cancel.cancel() }
+        let code = repl.run()
+        #expect(code == 0)
+        #expect(h.out.text == "1\n")
+    }
+
+    @Test func whileLoopIsCancelled() {
+        let h = Harness()
+        let cancel = h.session.context.cancellation
+        let reader = ScriptedReader(lines: ["while true { }", "2"])
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { cancel.cancel() }
+        _ = REPL(session: h.session, reader: reader).run()
+        #expect(h.err.text.contains("interrupted"))
+        #expect(h.out.text == "2\n")
+    }
+}
+
+@Suite struct DisplayTests {
+    let rows: Value = .list([
+        obj(["name": .string("a"), "age": .int(1)]),
+        obj(["name": .string("bb"), "age": .int(22)]),
+    ])
+
+    @Test func scalarsPlainly() {
+        let d = Display()
+        #expect(d.render(.string("https://oidc.example/id/X")) == "\"https://oidc.example/id/X\"\n")
+        #expect(d.render(.int(3)) == "3\n")
+        #expect(d.render(.bool(true)) == "true\n")
+        #expect(d.render(.null) == nil)
+    }
+
+    @Test func shortMapInline() {
+        let v: Value = obj(["Account": .string("123"), "Arn": .string("arn:aws:iam::123:user/ops")])
+        #expect(Display().render(v) == "{Account: \"123\", Arn: \"arn:aws:iam::123:user/ops\"}\n")
+    }
+
+    @Test func longMapAsYAML() {
+        let v = obj(["description": .string(String(repeating: "x", count: 90)), "name": .string("demo")])
+        #expect(Display().render(v) == "description: \(String(repeating: "x", count: 90))\nname: demo\n")
+    }
+
+    @Test func uniformMapsAsTable() {
+        let text = Display().render(rows) ?? ""
+        #expect(text == "NAME   AGE\na      1\nbb     22\n")
+    }
+
+    @Test func kubernetesObjectsAsTable() {
+        let pod: Value = obj(["apiVersion": .string("v1"), "kind": .string("Pod"),
+                               "metadata": obj(["name": .string("p1"), "namespace": .string("ns")])])
+        #expect(Display().render(.list([pod])) == "KIND   NAMESPACE   NAME\nPod    ns          p1\n")
+    }
+
+    @Test func formatsSwitch() {
+        #expect(Display(format: .inline).render(rows) == "[{name: \"a\", age: 1}, {name: \"bb\", age: 22}]\n")
+        #expect(Display(format: .json).render(obj(["a": .int(1)])) == "{\n  \"a\": 1\n}\n")
+        #expect(Display(format: .yaml).render(obj(["a": .int(1)])) == "a: 1\n")
+    }
+
+    @Test func colourOnlyWhenAsked() {
+        #expect(Display(color: false).render(.string("x"))?.contains("\u{1B}") == false)
+        #expect(Display(color: true).render(.string("x"))?.contains("\u{1B}[32m") == true)
+    }
+}
