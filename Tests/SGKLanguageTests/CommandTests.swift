@@ -179,7 +179,7 @@ final class LocalHTTPServer: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: 0.05)
             }
             if ready { chosen = port; processBox = p; break }
-            if p.isRunning { p.terminate() }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         }
         guard chosen != 0 else { throw CocoaError(.featureUnsupported) }
         port = chosen
@@ -201,7 +201,8 @@ final class LocalHTTPServer: @unchecked Sendable {
     var base: String { "http://127.0.0.1:\(port)" }
 
     func stop() {
-        if let p = processBox, p.isRunning { p.terminate(); p.waitUntilExit() }
+        // SIGKILL: children of the test runner may inherit an ignored SIGTERM.
+        if let p = processBox, p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
     }
 }
 

@@ -343,7 +343,8 @@ public enum IOCommands: CommandLibrary {
         } catch {
             throw CommandError("cannot run '\(program)': \(error.localizedDescription)", argument: .positional(0))
         }
-        let cancelID = ctx.cancellation.register { if process.isRunning { process.terminate() } }
+        let pid = process.processIdentifier
+        let cancelID = ctx.cancellation.register { if pid > 0 { kill(pid, SIGKILL) } }
         defer { ctx.cancellation.unregister(cancelID) }
         let group = DispatchGroup()
         let out = DataBox(), err = DataBox()
