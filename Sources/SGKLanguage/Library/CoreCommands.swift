@@ -37,9 +37,9 @@ public enum CoreCommands: CommandLibrary {
                 guard let c = inv.args.positional(0) else { throw CommandError("missing CONDITION", argument: .positional(0)) }
                 if c.isTruthy { return .null }
                 if let m = inv.args.positional(1), !m.isNull {
-                    throw CommandError(m.text, code: "AssertionFailed", argument: .positional(0))
+                    throw CommandError(m.text, argument: .positional(0))
                 }
-                throw CommandError("assertion failed (the condition is \(c.description))", code: "AssertionFailed", argument: .positional(0))
+                throw CommandError("assertion failed (the condition is \(c.description))", argument: .positional(0))
             },
             NativeCommand(CommandSignature("help", positionals: [.init("command", variadic: true, "a command, e.g. get or role create")],
                                            summary: "List the commands, or show how to call one.",

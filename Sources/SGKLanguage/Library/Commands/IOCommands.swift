@@ -26,11 +26,11 @@ public enum IOCommands: CommandLibrary {
         guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
             let dir = (path as NSString).deletingLastPathComponent
             let hint = !dir.isEmpty && !fm.fileExists(atPath: dir) ? "the folder '\(dir)' does not exist either" : "paths are relative to the current folder (\(fm.currentDirectoryPath))"
-            throw CommandError("no such file '\(path)'", code: "NotFound", hint: hint, argument: ref)
+            throw CommandError("no such file '\(path)'", hint: hint, argument: ref)
         }
         if isDir.boolValue { throw CommandError("'\(path)' is a folder, not a file", argument: ref) }
         guard fm.isReadableFile(atPath: path) else {
-            throw CommandError("permission denied reading '\(path)'", code: "PermissionDenied", argument: ref)
+            throw CommandError("permission denied reading '\(path)'", argument: ref)
         }
         guard let data = fm.contents(atPath: path) else {
             throw CommandError("cannot read '\(path)'", argument: ref)
@@ -87,14 +87,14 @@ public enum IOCommands: CommandLibrary {
         }
         let dir = (p as NSString).deletingLastPathComponent
         if !dir.isEmpty, !fm.fileExists(atPath: dir) {
-            throw CommandError("cannot write '\(p)': no such folder '\(dir)'", code: "NotFound", argument: .positional(0))
+            throw CommandError("cannot write '\(p)': no such folder '\(dir)'", argument: .positional(0))
         }
         let flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC)
         let fd = open(p, flags, 0o644)
         if fd < 0 {
             let err = errno
             if err == EACCES || err == EPERM || err == EROFS {
-                throw CommandError("permission denied writing '\(p)'", code: "PermissionDenied", argument: .positional(0))
+                throw CommandError("permission denied writing '\(p)'", argument: .positional(0))
             }
             throw CommandError("cannot write '\(p)': \(String(cString: strerror(err)))", argument: .positional(0))
         }
@@ -209,12 +209,12 @@ public enum IOCommands: CommandLibrary {
             } else {
                 why = "cannot reach \(host): \(text)"
             }
-            throw CommandError(why, code: "NetworkError",
+            throw CommandError(why,
                                hint: "check the network (or proxy); offline, download the file elsewhere and pass its local path: fetch ./file.yaml",
                                argument: .positional(0))
         }
         guard let result else {
-            throw CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)", code: "Timeout",
+            throw CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)",
                                hint: "give more time with timeout: 2m, or download the file and pass its local path", argument: .positional(0))
         }
         guard (200..<300).contains(result.status) else {
@@ -226,7 +226,7 @@ public enum IOCommands: CommandLibrary {
             case 500...: hint = "the server failed; try again later, or use a local copy of the file"
             default: hint = "check the URL"
             }
-            throw CommandError("HTTP \(result.status) \(result.reason) from \(url)", code: "HTTP\(result.status)", hint: hint,
+            throw CommandError("HTTP \(result.status) \(result.reason) from \(url)", hint: hint,
                                data: ["status": .int(result.status)], argument: .positional(0))
         }
         return .string(result.body)
@@ -238,16 +238,16 @@ public enum IOCommands: CommandLibrary {
         case .redirectLimitReached, .redirectCycleDetected:
             return CommandError("too many redirects fetching \(url)", hint: "the server redirects in a loop or more than 10 times", argument: .positional(0))
         case .connectTimeout:
-            return CommandError("cannot connect to \(host): timed out", code: "Timeout", hint: offline, argument: .positional(0))
+            return CommandError("cannot connect to \(host): timed out", hint: offline, argument: .positional(0))
         case .deadlineExceeded, .readTimeout:
-            return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)", code: "Timeout",
+            return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)",
                                 hint: "give more time with timeout: 2m, or download the file and pass its local path", argument: .positional(0))
         case .invalidURL, .emptyHost, .emptyScheme:
             return CommandError("invalid URL '\(url)'", argument: .positional(0))
         case .cancelled:
             return CommandError("fetch of \(url) was cancelled", argument: .positional(0))
         default:
-            return CommandError("cannot fetch \(url): \(e)", code: "NetworkError", hint: offline, argument: .positional(0))
+            return CommandError("cannot fetch \(url): \(e)", hint: offline, argument: .positional(0))
         }
     }
 
@@ -301,7 +301,7 @@ public enum IOCommands: CommandLibrary {
         let ctx = inv.context
         guard let exe = resolveProgram(program, ctx) else {
             throw CommandError("program '\(program)' not found\(program.contains("/") ? " or not executable" : " on PATH")",
-                               code: "NotFound", hint: "sh runs a program directly, not a shell command line; for a pipeline use sh bash \"-c\" \"…\"",
+                               hint: "sh runs a program directly, not a shell command line; for a pipeline use sh bash \"-c\" \"…\"",
                                argument: .positional(0))
         }
         var stdinText: String?
@@ -343,7 +343,8 @@ public enum IOCommands: CommandLibrary {
         } catch {
             throw CommandError("cannot run '\(program)': \(error.localizedDescription)", argument: .positional(0))
         }
-        let cancelID = ctx.cancellation.register { if process.isRunning { process.terminate() } }
+        let pid = process.processIdentifier
+        let cancelID = ctx.cancellation.register { if pid > 0 { kill(pid, SIGKILL) } }
         defer { ctx.cancellation.unregister(cancelID) }
         let group = DispatchGroup()
         let out = DataBox(), err = DataBox()
@@ -383,7 +384,7 @@ public enum IOCommands: CommandLibrary {
             let detail = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             let shown = detail.count > 2000 ? String(detail.prefix(2000)) + "…" : detail
             throw CommandError("'\(argv.joined(separator: " "))' exited with code \(code)\(shown.isEmpty ? "" : ": " + shown)",
-                               data: ["code": .int(code), "stdout": .string(stdout), "stderr": .string(stderr)])
+                               data: ["exit_code": .int(code), "stdout": .string(stdout), "stderr": .string(stderr)])
         }
         var result = OrderedDictionary<String, Value>()
         result["stdout"] = .string(stdout)
