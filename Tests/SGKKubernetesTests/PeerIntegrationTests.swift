@@ -318,6 +318,12 @@ enum Peer {
                 let available = try await c.wait(deployRes, name: "web", namespace: ns,
                                                  for: .condition(type: "Available", status: "True"), timeout: 30)
                 #expect(available?.at("status", "availableReplicas")?.intValue == 1)
+                let byLabel = try await c.wait(deployRes, labelSelector: "app=web", namespace: ns,
+                                               for: .condition(type: "Available", status: "True"), timeout: 30)
+                #expect(byLabel.count == 1)
+                await #expect(throws: KubeError.self) {
+                    try await c.wait(deployRes, labelSelector: "app=none", namespace: ns, for: .condition(type: "Available", status: "True"), timeout: 5)
+                }
                 let pods = try await c.resolveResource("po")
                 let pod = try #require(try await c.list(pods, namespace: ns, labelSelector: "app=web").first)
                 let podName = try #require(pod.at("metadata", "name")?.stringValue)
