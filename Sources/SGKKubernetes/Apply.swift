@@ -53,6 +53,9 @@ public struct ApplyOptions: Sendable {
     public var crdEstablishedTimeout: TimeInterval = 60
     /// Namespace for namespaced objects that name none (default: the context's).
     public var namespace: String?
+    /// Wait until applied CRDs are Established and discoverable even when no object of their kinds
+    /// follows in the same apply (by default the wait happens only for such objects).
+    public var waitForCRDs: Bool = false
     /// Convert v1beta1 CRDs to v1 when the server does not serve v1beta1.
     public var convertCRDs: Bool = true
     /// Called as each object is applied.
@@ -89,7 +92,8 @@ extension KubeClient {
     /// Applies manifests (e.g. every document of a YAML stream) as `kubectl apply --server-side` does,
     /// ordered: Namespaces and CRDs first; then other cluster-scoped objects, then namespaced ones,
     /// objects of a phase concurrently. Objects whose kind one of the applied CRDs defines wait until
-    /// that CRD is Established and discoverable (bounded); the others do not wait for it.
+    /// the CRDs are Established and discoverable (bounded); the others do not wait for it
+    /// (`options.waitForCRDs` makes apply wait for the CRDs in any case).
     /// Falls back to client-side apply when the server does not support server-side apply.
     /// Throws `KubeError.applyFailed` (with the objects that did apply) when some fail.
     public func apply(_ documents: [JSON], options: ApplyOptions = ApplyOptions()) async throws -> ApplyReport {
@@ -151,7 +155,7 @@ extension KubeClient {
         let dependent = rest.filter { newKinds.contains("\(splitAPIVersion($0.2.apiVersion).group)/\($0.2.kind)") }
         let independent = rest.filter { !newKinds.contains("\(splitAPIVersion($0.2.apiVersion).group)/\($0.2.kind)") }
         if !crds.isEmpty { await discovery.invalidate() }
-        let waitForCRDs = !crds.isEmpty && !options.dryRun
+        let waitForCRDs = !crds.isEmpty && !options.dryRun && (options.waitForCRDs || !dependent.isEmpty)
         let crdWait = Task {
             guard waitForCRDs else { return }
             try await withThrowingTaskGroup(of: Void.self) { g in

@@ -396,7 +396,9 @@ enum InstallerScenario {
             let servesV1beta1 = try await c.serves("apiextensions.k8s.io/v1beta1")
             #expect(servesV1beta1 == !expectConversion)
             let started = Date()
-            let first = try await c.apply(docs)
+            var waitOpts = ApplyOptions()
+            waitOpts.waitForCRDs = true
+            let first = try await c.apply(docs, options: waitOpts)
             let elapsed = Date().timeIntervalSince(started)
             #expect(first.results.count == 18)
             #expect(first.notices.filter { $0.hasPrefix("converted CustomResourceDefinition") }.count == (expectConversion ? 8 : 0))
