@@ -53,6 +53,9 @@ public struct ApplyOptions: Sendable {
     public var crdEstablishedTimeout: TimeInterval = 60
     /// Namespace for namespaced objects that name none (default: the context's).
     public var namespace: String?
+    /// Wait until applied CRDs are Established and discoverable even when no object of their kinds
+    /// follows in the same apply (by default the wait happens only for such objects).
+    public var waitForCRDs: Bool = false
     /// Convert v1beta1 CRDs to v1 when the server does not serve v1beta1.
     public var convertCRDs: Bool = true
     /// Called as each object is applied.
@@ -87,8 +90,10 @@ public let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configura
 
 extension KubeClient {
     /// Applies manifests (e.g. every document of a YAML stream) as `kubectl apply --server-side` does,
-    /// ordered: Namespaces and CRDs first (waiting until each CRD is Established and discoverable),
-    /// then other cluster-scoped objects, then namespaced ones; objects of a phase concurrently.
+    /// ordered: Namespaces and CRDs first; then other cluster-scoped objects, then namespaced ones,
+    /// objects of a phase concurrently. Objects whose kind one of the applied CRDs defines wait until
+    /// the CRDs are Established and discoverable (bounded); the others do not wait for it
+    /// (`options.waitForCRDs` makes apply wait for the CRDs in any case).
     /// Falls back to client-side apply when the server does not support server-side apply.
     /// Throws `KubeError.applyFailed` (with the objects that did apply) when some fail.
     public func apply(_ documents: [JSON], options: ApplyOptions = ApplyOptions()) async throws -> ApplyReport {
@@ -141,39 +146,61 @@ extension KubeClient {
         if !failures.isEmpty { throw KubeError.applyFailed(failures: failures, results: results.sorted { $0.index < $1.index }) }
 
         let crds = r0.filter { $0.kind == "CustomResourceDefinition" }
-        if !crds.isEmpty {
-            await discovery.invalidate()
-            if !options.dryRun {
-                try await withThrowingTaskGroup(of: Void.self) { g in
-                    for crd in crds {
-                        g.addTask { try await self.waitForCRD(crd.object, timeout: options.crdEstablishedTimeout) }
-                    }
-                    try await g.waitForAll()
+        // Objects whose kind a CRD of this apply defines wait until it is Established and
+        // discoverable; the others are applied meanwhile.
+        let newKinds = Set(crds.compactMap { c -> String? in
+            guard let g = c.object.at("spec", "group")?.stringValue, let k = c.object.at("spec", "names", "kind")?.stringValue else { return nil }
+            return "\(g)/\(k)"
+        })
+        let dependent = rest.filter { newKinds.contains("\(splitAPIVersion($0.2.apiVersion).group)/\($0.2.kind)") }
+        let independent = rest.filter { !newKinds.contains("\(splitAPIVersion($0.2.apiVersion).group)/\($0.2.kind)") }
+        if !crds.isEmpty { await discovery.invalidate() }
+        let waitForCRDs = !crds.isEmpty && !options.dryRun && (options.waitForCRDs || !dependent.isEmpty)
+        let crdWait = Task {
+            guard waitForCRDs else { return }
+            try await withThrowingTaskGroup(of: Void.self) { g in
+                for crd in crds {
+                    g.addTask { try await self.waitForCRD(crd.object, timeout: options.crdEstablishedTimeout) }
                 }
+                try await g.waitForAll()
             }
         }
+        let (ri, fi) = await applyInScopeOrder(independent, options: options, state: state)
+        results += ri
+        failures += fi
+        do {
+            try await crdWait.value
+        } catch let e as KubeError {
+            throw KubeError.applyFailed(failures: failures + [ApplyFailure(object: "CustomResourceDefinitions", error: e)],
+                                        results: results.sorted { $0.index < $1.index })
+        }
+        let (rd, fd) = await applyInScopeOrder(dependent, options: options, state: state)
+        results += rd
+        failures += fd
+        results.sort { $0.index < $1.index }
+        if await state.fellBack { notices.append("the server does not support server-side apply: used client-side apply") }
+        if !failures.isEmpty { throw KubeError.applyFailed(failures: failures, results: results) }
+        return ApplyReport(results: results, notices: notices)
+    }
 
-        // Resolve scope of the rest, then phases 1 and 2.
+    /// Applies cluster-scoped objects, then namespaced ones (scope from discovery).
+    func applyInScopeOrder(_ items: [(Int, JSON, ObjectRef)], options: ApplyOptions, state: ApplyState) async -> ([ApplyResult], [ApplyFailure]) {
         var cluster: [(Int, JSON, ObjectRef)] = []
         var namespaced: [(Int, JSON, ObjectRef)] = []
-        for p in rest {
+        var failures: [ApplyFailure] = []
+        for p in items {
             do {
                 let r = try await resource(kind: p.2.kind, apiVersion: p.2.apiVersion)
                 if r.namespaced { namespaced.append(p) } else { cluster.append(p) }
             } catch let e as KubeError {
                 failures.append(ApplyFailure(object: p.2.description, error: e))
+            } catch {
+                failures.append(ApplyFailure(object: p.2.description, error: .other("\(error)")))
             }
         }
         let (r1, f1) = await applyConcurrently(cluster, options: options, state: state)
-        results += r1
-        failures += f1
         let (r2, f2) = await applyConcurrently(namespaced, options: options, state: state)
-        results += r2
-        failures += f2
-        results.sort { $0.index < $1.index }
-        if await state.fellBack { notices.append("the server does not support server-side apply: used client-side apply") }
-        if !failures.isEmpty { throw KubeError.applyFailed(failures: failures, results: results) }
-        return ApplyReport(results: results, notices: notices)
+        return (r1 + r2, failures + f1 + f2)
     }
 
     /// Waits until a CRD is Established and its kind is discoverable in every served version.

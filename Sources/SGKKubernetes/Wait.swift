@@ -199,6 +199,30 @@ extension KubeClient {
         }
     }
 
+    /// `kubectl wait -l SELECTOR --for=…`: waits for every object matching the selector (concurrently,
+    /// within one overall timeout). Throws when nothing matches, except for `.deleted`.
+    @discardableResult
+    public func wait(_ resource: APIResource, labelSelector: String, namespace: String? = nil, for condition: WaitCondition,
+                     timeout: TimeInterval, progress: (@Sendable (String) -> Void)? = nil) async throws -> [JSON] {
+        let items = try await list(resource, namespace: namespace, labelSelector: labelSelector)
+        if items.isEmpty {
+            if condition == .deleted { return [] }
+            throw KubeError.other("no matching resources found for \(resource.qualifiedName) -l \(labelSelector)")
+        }
+        let names = items.compactMap { $0.at("metadata", "name")?.stringValue }
+        let ns = effectiveNamespace(resource, namespace)
+        return try await withThrowingTaskGroup(of: JSON?.self) { g in
+            for n in names {
+                g.addTask {
+                    try await self.wait(resource, name: n, namespace: ns, for: condition, timeout: timeout, progress: progress)
+                }
+            }
+            var out: [JSON] = []
+            for try await r in g { if let r { out.append(r) } }
+            return out
+        }
+    }
+
     /// Watches one object until `check` says done (it may throw to abort), bounded by `timeout`.
     /// `check` receives nil when the object does not exist.
     public func waitUntil(_ resource: APIResource, name: String, namespace: String? = nil, timeout: TimeInterval,

@@ -73,7 +73,8 @@ final class ScriptedServer: @unchecked Sendable {
         port = p
     }
 
-    func stop() { process.terminate(); process.waitUntilExit() }
+    /// Stops the server (the script also exits by itself after a minute).
+    func stop() { process.terminate() }
 
     func client(token: String? = "secret-token-123456", maxRetryAfter: Double = 10) throws -> KubeClient {
         let target = KubeTarget(contextName: "scripted", cluster: ClusterConfig(name: "s", server: "http://127.0.0.1:\(port)"),
@@ -84,8 +85,7 @@ final class ScriptedServer: @unchecked Sendable {
     }
 }
 
-/// Gated: under investigation (the first request to the scripted server hangs in this environment).
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["SGK_TEST_SCRIPTED_HTTP"] != nil)) struct HTTPBehaviourTests {
+@Suite(.serialized) struct HTTPBehaviourTests {
     @Test func retriesHonourRetryAfterAndMapStatuses() async throws {
         let server = try ScriptedServer()
         defer { server.stop() }

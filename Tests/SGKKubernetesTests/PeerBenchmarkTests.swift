@@ -3,7 +3,8 @@ import SGKData
 import Testing
 @testable import SGKKubernetes
 
-/// Timing against the real kubectl (run with `SGK_TEST_BENCH=1` and a peer): the installer
+/// Timing against the real kubectl (run alone, `--filter PeerBenchmarkTests`, with `SGK_TEST_BENCH=1`
+/// and a peer; it re-creates the installer objects, so not concurrently with PeerInstallerTests): the installer
 /// (vs `kubectl apply -f`) and a 1,000-object manifest (vs `kubectl apply --server-side`).
 @Suite(.enabled(if: Peer.enabled && ProcessInfo.processInfo.environment["SGK_TEST_BENCH"] != nil), .serialized)
 struct PeerBenchmarkTests {

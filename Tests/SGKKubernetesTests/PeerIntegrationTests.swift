@@ -176,6 +176,34 @@ enum Peer {
         #expect(!FileManager.default.fileExists(atPath: calls))
     }
 
+    @Test func tlsServerNameAndInsecureSkipVerify() async throws {
+        let path = try #require(Peer.kubeconfig)
+        let base = try KubeConfig.parseFile(path).resolve()
+        let env = KubeClientOptions(environment: Peer.environment())
+        func tryVersion(_ t: KubeTarget) async -> Result<JSON, Error> {
+            do {
+                let c = try KubeClient(target: t, options: env)
+                do {
+                    let v = try await c.serverVersion()
+                    await c.shutdown()
+                    return .success(v)
+                } catch { await c.shutdown(); return .failure(error) }
+            } catch { return .failure(error) }
+        }
+        // The serving certificate names localhost: verify against it while connecting to 127.0.0.1.
+        var named = base
+        named.cluster.tlsServerName = "localhost"
+        if case .failure(let e) = await tryVersion(named) { Issue.record("tls-server-name localhost: \(e)") }
+        // (A wrong name cannot be shown to fail here: NIOSSL also accepts the certificate's IP SAN
+        // when it matches the connected address, and the peer's certificate has IP:127.0.0.1.)
+        // No CA: verification fails; with insecure-skip-tls-verify it succeeds.
+        var noCA = base
+        noCA.cluster.certificateAuthorityData = nil
+        if case .success = await tryVersion(noCA) { Issue.record("the peer's CA is not a system root") }
+        noCA.cluster.insecureSkipTLSVerify = true
+        if case .failure(let e) = await tryVersion(noCA) { Issue.record("insecure-skip-tls-verify: \(e)") }
+    }
+
     @Test func mergedKubeconfigList() async throws {
         let path = try #require(Peer.kubeconfig)
         let base = try KubeConfig.parseFile(path)
@@ -318,6 +346,12 @@ enum Peer {
                 let available = try await c.wait(deployRes, name: "web", namespace: ns,
                                                  for: .condition(type: "Available", status: "True"), timeout: 30)
                 #expect(available?.at("status", "availableReplicas")?.intValue == 1)
+                let byLabel = try await c.wait(deployRes, labelSelector: "app=web", namespace: ns,
+                                               for: .condition(type: "Available", status: "True"), timeout: 30)
+                #expect(byLabel.count == 1)
+                await #expect(throws: KubeError.self) {
+                    try await c.wait(deployRes, labelSelector: "app=none", namespace: ns, for: .condition(type: "Available", status: "True"), timeout: 5)
+                }
                 let pods = try await c.resolveResource("po")
                 let pod = try #require(try await c.list(pods, namespace: ns, labelSelector: "app=web").first)
                 let podName = try #require(pod.at("metadata", "name")?.stringValue)
@@ -362,7 +396,9 @@ enum InstallerScenario {
             let servesV1beta1 = try await c.serves("apiextensions.k8s.io/v1beta1")
             #expect(servesV1beta1 == !expectConversion)
             let started = Date()
-            let first = try await c.apply(docs)
+            var waitOpts = ApplyOptions()
+            waitOpts.waitForCRDs = true
+            let first = try await c.apply(docs, options: waitOpts)
             let elapsed = Date().timeIntervalSince(started)
             #expect(first.results.count == 18)
             #expect(first.notices.filter { $0.hasPrefix("converted CustomResourceDefinition") }.count == (expectConversion ? 8 : 0))
