@@ -60,6 +60,9 @@ if ! grep -qE '^✔ Test run with [0-9]+ tests' "$STATE/swift-test.log"; then
   grep -E '✘|error' "$STATE/swift-test.log" | head -80 >&2 || true
 fi
 
+log "running the REPL on a pseudo-terminal …"
+if ! python3 tools/repl-e2e.py --sgk "$SGK_BIN"; then status=1; log "FAILED: tools/repl-e2e.py"; fi
+
 for t in tools/e2e/*.sh; do
   [ -e "$t" ] || continue
   log "running $t …"

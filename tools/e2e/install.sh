@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# End to end: the bundled install against the suite's moto and kube-apiserver
+# (started by tools/test.sh), read back with the real aws and kubectl clients;
+# a second run must change nothing; --dry-run on a fresh cluster writes nothing.
+set -uo pipefail
+: "${SGK_BIN:?run from tools/test.sh}" "${SGK_TEST_KUBECONFIG:?}" "${SGK_TEST_AWS_ENDPOINT:?}"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
+INSTALLER="$ROOT/../shared/fixtures/sagemaker-operator/installer.yaml"
+export KUBECONFIG="$SGK_TEST_KUBECONFIG" AWS_ENDPOINT_URL="$SGK_TEST_AWS_ENDPOINT"
+pass=0; fail=0
+check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $1" >&2; fi; }
+
+cluster="e2e-$$"
+aws eks create-cluster --name "$cluster" --role-arn arn:aws:iam::123456789012:role/eks \
+  --resources-vpc-config subnetIds=subnet-1 >/dev/null
+run() { "$SGK_BIN" run install-sagemaker-operator --cluster "$cluster" --region us-west-2 --installer "$INSTALLER" "$@"; }
+
+dry=$(run --dry-run 2>&1)
+check "dry run plans the role" '[[ "$dry" == *"+ create role sagemaker-k8s-operator-$cluster"* ]]'
+check "dry run creates no role" '! aws iam get-role --role-name "sagemaker-k8s-operator-$cluster" >/dev/null 2>&1'
+
+first=$(run 2>&1); code=$?
+check "install succeeds" '[ "$code" -eq 0 ]'
+check "install reports 8 CRDs" '[[ "$first" == *"sagemaker CRDs: 8"* ]]'
+role_arn=$(aws iam get-role --role-name "sagemaker-k8s-operator-$cluster" --query Role.Arn --output text 2>/dev/null)
+check "aws reads back the role" '[ "$role_arn" = "arn:aws:iam::123456789012:role/sagemaker-k8s-operator-$cluster" ]'
+attached=$(aws iam list-attached-role-policies --role-name "sagemaker-k8s-operator-$cluster" --query 'AttachedPolicies[].PolicyArn' --output text 2>/dev/null)
+check "aws reads back the attached policy" '[ "$attached" = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess" ]'
+sub=$(aws iam get-role --role-name "sagemaker-k8s-operator-$cluster" --output json | python3 -c 'import json,sys; d=json.load(sys.stdin)["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]; print([v for k,v in d.items() if k.endswith(":sub")][0])')
+check "trust names the operator's service account" '[ "$sub" = "system:serviceaccount:sagemaker-k8s-operator-system:sagemaker-k8s-operator-default" ]'
+check "aws lists the OIDC provider" 'aws iam list-open-id-connect-providers --output text | grep -q oidc.eks.us-west-2.amazonaws.com'
+ann=$(kubectl -n sagemaker-k8s-operator-system get sa sagemaker-k8s-operator-default -o jsonpath='{.metadata.annotations.eks\.amazonaws\.com/role-arn}')
+check "kubectl reads back the role annotation" '[ "$ann" = "$role_arn" ]'
+check "kubectl sees 8 sagemaker CRDs" '[ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 8 ]'
+
+second=$(run 2>&1)
+check "second run changes nothing" '[[ "$second" == *"objects: 0 created, 0 configured, 18 unchanged"* ]]'
+again=$(run --dry-run 2>&1)
+check "dry run after install plans no change" '! grep -qE "^[+~-] " <<<"$again"'
+
+echo "install e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
