@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# bench.sh — builds sgk in release mode and runs the side-by-side benchmarks
+# (bench/run.py): start-up against kubectl, interpreter work against python3
+# and tclsh, and — with the local peers, started and stopped here — 50 role
+# reads against 50 aws CLI processes and the installer apply against kubectl.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$ROOT"
+export AWS_EC2_METADATA_DISABLED=true KUBE_PEER_READY_TIMEOUT="${KUBE_PEER_READY_TIMEOUT:-180}"
+tools/setup.sh --build-peer
+command -v tclsh >/dev/null || { apt-get install -y -qq tcl >/dev/null 2>&1 || true; }
+swift build -c release --product sgk 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
+STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-bench.XXXXXX")
+trap 'tools/moto.sh stop "$STATE/moto" >/dev/null 2>&1; tools/kube-peer.sh stop "$STATE/kube" >/dev/null 2>&1; rm -rf "$STATE"' EXIT INT TERM
+tools/moto.sh start "$STATE/moto" >/dev/null
+tools/kube-peer.sh start "$STATE/kube" >/dev/null
+python3 bench/run.py "$ROOT/.build/release/sgk" --peers "$STATE"
