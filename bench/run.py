@@ -54,7 +54,7 @@ def main():
         row(goal, s, [("python3", p), ("tclsh", t)], "goal ≤ 1.0× python3")
     if os.path.exists(INSTALLER):
         s = timed([sgk, "run", os.path.join(HERE, "yaml.sgk"), "--file", INSTALLER])
-        p = timed([sys.executable, os.path.join(HERE, "yaml.py"), INSTALLER])
+        p = timed([sys.executable, os.path.join(HERE, "yaml_parse.py"), INSTALLER])
         row("parse installer.yaml ×100", s, [("python3+PyYAML", p), ("tclsh", None)], "goal ≤ 1.0× python3")
 
     if not peers:

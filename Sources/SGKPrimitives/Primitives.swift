@@ -8,6 +8,10 @@ public enum Primitives {
     public static func register(into registry: inout CommandRegistry) {
         registry.register(AWSLibrary.self)
         registry.register(KubectlLibrary.self)
+    }
+
+    /// Lets `kubectl` primitives make EKS tokens in-process (the executable calls this once).
+    public static func installEKSTokenHook() {
         KubectlLibrary.execTokenProvider = eksExecToken
     }
 

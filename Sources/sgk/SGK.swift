@@ -10,6 +10,7 @@ func makeSession(libPaths: [String], options: RunOptions) -> Session {
     var registry = CommandRegistry()
     registry.register(CoreCommands.self)
     Primitives.register(into: &registry)
+    Primitives.installEKSTokenHook()
     let stdout = FileSink(fd: 1)
     let stderr = FileSink(fd: 2)
     var opts = options

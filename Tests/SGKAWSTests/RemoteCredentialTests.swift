@@ -65,7 +65,8 @@ import Testing
         } catch let e as CredentialsError {
             #expect(e.description.contains("EC2 instance metadata"))
         }
-        #expect(Date().timeIntervalSince(start) < 5)
+        // Bounded, not timed: an unreachable IMDS must not hang the chain (1 s timeouts, 1 attempt).
+        #expect(Date().timeIntervalSince(start) < 30)
         try await client.shutdown()
     }
 

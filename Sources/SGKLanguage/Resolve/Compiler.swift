@@ -150,27 +150,8 @@ final class Compiler {
                 let file = self.file
                 return { f in
                     let right = try re(f)
-                    var left = f.slots[slot]
-                    f.slots[slot] = .null
-                    switch (left, right) {
-                    case (.list(var a), .list(let b)):
-                        left = .null
-                        a.append(contentsOf: b)
-                        f.slots[slot] = .list(a)
-                    case (.map(var a), .map(let b)):
-                        left = .null
-                        for (k, x) in b { a[k] = x }
-                        f.slots[slot] = .map(a)
-                    case (.string(var a), .string(let b)):
-                        left = .null
-                        a += b
-                        f.slots[slot] = .string(a)
-                    default:
-                        do { f.slots[slot] = try Operators.binary(.add, left, right, file: file, range: r) } catch {
-                            f.slots[slot] = left
-                            throw error
-                        }
-                    }
+                    if f.slots[slot].appendInPlace(right) { return .next }
+                    f.slots[slot] = try Operators.binary(.add, f.slots[slot], right, file: file, range: r)
                     return .next
                 }
             }

@@ -99,6 +99,12 @@ public final class CallContext: @unchecked Sendable {
         lock.lock(); shutdownHooks.append(hook); lock.unlock()
     }
 
+    /// A context dropped without `shutdown()` still closes its clients, in the background.
+    deinit {
+        let hooks = shutdownHooks
+        if !hooks.isEmpty { Task { for h in hooks.reversed() { await h() } } }
+    }
+
     /// Runs the shutdown hooks once (the CLI and tests call it at the end of a run).
     public func shutdown() {
         lock.lock()

@@ -244,3 +244,47 @@ extension Value: CustomStringConvertible {
         }
     }
 }
+
+extension Value {
+    /// `self = self + r` without copying when self is a uniquely held list, map
+    /// or string of the same kind as r; returns false (unchanged) otherwise.
+    /// The payload is taken out in its own statement, so no pattern-match
+    /// temporary keeps a second reference while it is appended to.
+    mutating func appendInPlace(_ r: Value) -> Bool {
+        switch r {
+        case .list(let b):
+            guard var a = Value.takeList(&self) else { return false }
+            a.append(contentsOf: b)
+            self = .list(a)
+        case .map(let b):
+            guard var a = Value.takeMap(&self) else { return false }
+            for (k, x) in b { a[k] = x }
+            self = .map(a)
+        case .string(let b):
+            guard var a = Value.takeString(&self) else { return false }
+            a += b
+            self = .string(a)
+        default:
+            return false
+        }
+        return true
+    }
+
+    static func takeList(_ v: inout Value) -> [Value]? {
+        guard case .list(let a) = v else { return nil }
+        v = .null
+        return a
+    }
+
+    static func takeMap(_ v: inout Value) -> OrderedDictionary<String, Value>? {
+        guard case .map(let a) = v else { return nil }
+        v = .null
+        return a
+    }
+
+    static func takeString(_ v: inout Value) -> String? {
+        guard case .string(let a) = v else { return nil }
+        v = .null
+        return a
+    }
+}

@@ -131,7 +131,6 @@ public enum IOCommands: CommandLibrary {
             config.connectionPool.retryConnectionEstablishment = false
             client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
         }
-        deinit { try? client.syncShutdown() }
     }
 
     struct FetchResult: Sendable {
@@ -166,7 +165,13 @@ public enum IOCommands: CommandLibrary {
         let timeout = try inv.args.duration(keyword: "timeout") ?? 30
         guard timeout > 0 else { throw CommandError("'timeout:' must be positive", argument: .keyword("timeout")) }
         let host = URL(string: url)?.host ?? url
-        let service = inv.context.service(HTTPService.self) { HTTPService() }
+        let context = inv.context
+        let service = context.service(HTTPService.self) {
+            let s = HTTPService()
+            let client = s.client
+            context.onShutdown { try? await client.shutdown() }
+            return s
+        }
         let client = service.client
         let result: FetchResult?
         do {
