@@ -90,7 +90,7 @@ public final class CallContext: @unchecked Sendable {
     public var options: RunOptions
     public let cancellation: Cancellation
     public var logger: Logger
-    private let lock = NSLock()
+    private let lock = NSRecursiveLock()   // a service's maker may register a shutdown hook
     private var services: [ObjectIdentifier: AnyObject] = [:]
     private var shutdownHooks: [@Sendable () async -> Void] = []
 
@@ -102,7 +102,7 @@ public final class CallContext: @unchecked Sendable {
     /// A context dropped without `shutdown()` still closes its clients, in the background.
     deinit {
         let hooks = shutdownHooks
-        if !hooks.isEmpty { Task { for h in hooks.reversed() { await h() } } }
+        if !hooks.isEmpty { Task(executorPreference: WaitExecutor.shared) { for h in hooks.reversed() { await h() } } }
     }
 
     /// Runs the shutdown hooks once (the CLI and tests call it at the end of a run).
@@ -113,7 +113,7 @@ public final class CallContext: @unchecked Sendable {
         lock.unlock()
         guard !hooks.isEmpty else { return }
         let sem = DispatchSemaphore(value: 0)
-        Task {
+        Task(executorPreference: WaitExecutor.shared) {
             for h in hooks.reversed() { await h() }
             sem.signal()
         }
@@ -146,7 +146,10 @@ public final class CallContext: @unchecked Sendable {
         if cancellation.isCancelled { throw CancellationError() }
         let box = ResultBox<T>()
         let sem = DispatchSemaphore(value: 0)
-        let task = Task {
+        // The work runs on sgk's own executor, not the cooperative pool: the
+        // caller blocks this thread, and callers on pool threads (tests,
+        // embedders) must not be able to starve the work they wait for.
+        let task = Task(executorPreference: WaitExecutor.shared) {
             do { box.set(.success(try await operation())) } catch { box.set(.failure(error)) }
             sem.signal()
         }
@@ -163,4 +166,17 @@ final class ResultBox<T: Sendable>: @unchecked Sendable {
     var value: Result<T, any Error>?
     func set(_ r: Result<T, any Error>) { lock.lock(); value = r; lock.unlock() }
     func get() -> Result<T, any Error>? { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+/// A task executor on Dispatch threads (outside Swift's cooperative pool) for
+/// the async work that synchronous commands wait on.
+final class WaitExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = WaitExecutor()
+    let queue = DispatchQueue(label: "sgk.wait", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
 }

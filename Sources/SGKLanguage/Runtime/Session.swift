@@ -252,11 +252,42 @@ extension Session {
     /// `sleep`) never starve the cooperative thread pool.
     public static func onLargeStackAsync<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { (k: CheckedContinuation<T, Never>) in
-            let t = Thread { k.resume(returning: body()) }
-            t.stackSize = 1 << 29
-            t.start()
+            LargeStackPool.shared.submit { k.resume(returning: body()) }
         }
     }
 }
 
 final class UnsafeBox<T>: @unchecked Sendable { var value: T? }
+
+/// A few long-lived threads with large stacks for `onLargeStackAsync`: many
+/// concurrent callers queue up instead of each reserving a large stack.
+final class LargeStackPool: @unchecked Sendable {
+    static let shared = LargeStackPool(threads: max(4, ProcessInfo.processInfo.activeProcessorCount * 2))
+    let condition = NSCondition()
+    var jobs: [@Sendable () -> Void] = []
+
+    init(threads: Int) {
+        for _ in 0..<threads {
+            let t = Thread { [unowned self] in self.loop() }
+            t.stackSize = 1 << 29
+            t.start()
+        }
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+}
