@@ -526,6 +526,8 @@ final class Compiler {
             return nil
         }
         var flagPositionals: [Int: (Eval, SourceRange)] = [:]
+        // Keywords a misspelling was taken for: not also reported as missing.
+        var suggested = Set<String>()
         func addKeyword(_ kname: String, _ e: @escaping Eval, _ r: SourceRange, _ kr: SourceRange) {
             let c = canonicalName(kname)
             if keywordRanges[c] != nil { report("'\(kname)' given twice for '\(name)'", kr); return }
@@ -548,6 +550,7 @@ final class Compiler {
                 } else {
                     let names = sig.keywords.map(\.name) + sig.positionals.map(\.name)
                     let s = Spell.suggest(k, among: names)
+                    if let s { suggested.insert(canonicalName(s)) }
                     report("unknown keyword '\(k):' for '\(name)'\(s.map { " (did you mean '\($0):'?)" } ?? "")", kr,
                            hint: s == nil ? (sig.keywords.isEmpty ? "'\(name)' takes no keywords" : "keywords of '\(name)': \(sig.keywords.map { $0.name + ":" }.joined(separator: " "))") : nil)
                 }
@@ -602,7 +605,7 @@ final class Compiler {
             let extra = positional[positional.count - 1]
             report("too many arguments for '\(name)' (it takes \(sig.positionals.count))", extra.1, hint: "usage: \(sig.usage)")
         }
-        for k in sig.keywords where k.required && keywordRanges[canonicalName(k.name)] == nil {
+        for k in sig.keywords where k.required && keywordRanges[canonicalName(k.name)] == nil && !suggested.contains(canonicalName(k.name)) {
             report("missing '\(k.name):' for '\(name)'", nameRange, hint: "usage: \(sig.usage)")
         }
         let run = cmd.run
