@@ -43,6 +43,8 @@ let package = Package(
             name: "SGKAWS",
             dependencies: [
                 "SGKData",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -56,6 +58,7 @@ let package = Package(
             name: "SGKKubernetes",
             dependencies: [
                 "SGKData",
+                .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -67,7 +70,7 @@ let package = Package(
         // Binds the clients into the language; the Effects seam.
         .target(
             name: "SGKPrimitives",
-            dependencies: ["SGKLanguage", "SGKAWS", "SGKKubernetes", "SGKData"]
+            dependencies: ["SGKLanguage", "SGKAWS", "SGKKubernetes", "SGKData", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
         // libedit: static inline wrappers of its variadic calls (Swift cannot call C varargs).
         .systemLibrary(
@@ -95,11 +98,24 @@ let package = Package(
             ],
             plugins: ["EmbedResources"]
         ),
-        .testTarget(name: "SGKDataTests", dependencies: ["SGKData"]),
+        .testTarget(name: "SGKDataTests", dependencies: ["SGKData", .product(name: "OrderedCollections", package: "swift-collections")]),
         .testTarget(name: "SGKLanguageTests", dependencies: ["SGKLanguage"], exclude: ["behaviour"]),
-        .testTarget(name: "SGKAWSTests", dependencies: ["SGKAWS"]),
-        .testTarget(name: "SGKKubernetesTests", dependencies: ["SGKKubernetes"]),
-        .testTarget(name: "SGKPrimitivesTests", dependencies: ["SGKPrimitives", "SGKLanguage"]),
+        .testTarget(name: "SGKAWSTests", dependencies: [
+            "SGKAWS", "SGKData",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "SGKKubernetesTests", dependencies: [
+            "SGKKubernetes", "SGKData",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "SGKPrimitivesTests", dependencies: ["SGKPrimitives", "SGKLanguage", "SGKData", "SGKKubernetes", .product(name: "OrderedCollections", package: "swift-collections")]),
         .testTarget(name: "SGKREPLTests", dependencies: ["SGKREPL", "SGKLanguage"]),
     ],
     swiftLanguageModes: [.v6]
