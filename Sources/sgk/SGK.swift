@@ -102,6 +102,8 @@ struct SGK: ParsableCommand {
                     }
                 }
                 session.context.shutdown()
+                session.context.output.flush()
+                session.context.errors.flush()
                 Foundation.exit(code)
             }
         }
@@ -143,6 +145,7 @@ struct SGK: ParsableCommand {
         }
         session.context.shutdown()
         session.context.output.flush()
+        session.context.errors.flush()
         if code != 0 { throw ExitCode(code) }
     }
 }
@@ -243,6 +246,8 @@ struct Run: ParsableCommand {
             }
         }
         session.context.shutdown()
+        session.context.output.flush()
+        session.context.errors.flush()
         if code != 0 { throw ExitCode(code) }
     }
 }
