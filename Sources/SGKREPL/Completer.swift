@@ -57,9 +57,14 @@ public struct Completer {
     /// A completer over a session's current state.
     public init(session: Session, functionKeywords: [String: [String]] = [:]) {
         var mods: [String: [String]] = [:]
-        for m in session.moduleNames { mods[m] = session.moduleFunctions(m) }
+        var keywords = functionKeywords
+        for m in session.moduleNames {
+            mods[m] = session.moduleFunctions(m)
+            // `irsa trust provider: …`: a module function's parameters complete as keywords.
+            for f in session.moduleFunctions(m) { keywords["\(m) \(f)"] = session.moduleFunctionParameters(m, f).map { $0.replacingOccurrences(of: "_", with: "-") } }
+        }
         self.init(registry: session.registry, variables: session.variables, functions: session.functionNames, modules: mods,
-                  functionKeywords: functionKeywords)
+                  functionKeywords: keywords)
     }
 
     public static func listFiles(_ dir: String) -> [PathEntry]? {
@@ -146,6 +151,9 @@ public struct Completer {
             // A user function: its keyword parameters.
             if let kws = functionKeywords[words[0]], functions.contains(words[0]) {
                 let used = Set(words.dropFirst().filter { $0.hasSuffix(":") }.map { canonicalName(String($0.dropLast())) })
+                out += kws.filter { !used.contains(canonicalName($0)) }.map { ($0 + ":", " ") }
+            } else if words.count >= 2, let kws = functionKeywords["\(words[0]) \(words[1])"], modules[words[0]]?.contains(words[1]) == true {
+                let used = Set(words.dropFirst(2).filter { $0.hasSuffix(":") }.map { canonicalName(String($0.dropLast())) })
                 out += kws.filter { !used.contains(canonicalName($0)) }.map { ($0 + ":", " ") }
             }
             return out

@@ -120,3 +120,20 @@ import Testing
         #expect(h.out.text.contains("usage: greet NAME [greeting: VALUE]"))
     }
 }
+
+@Suite struct ModuleKeywordCompletionTests {
+    @Test func moduleFunctionKeywordsComplete() throws {
+        var registry = CommandRegistry()
+        registry.register(CoreCommands.self)
+        let dir = NSTemporaryDirectory() + "sgk-completion-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "fn trust(provider:, namespace:, service_account:) { return 1 }\n".write(toFile: dir + "/irsa.sgk", atomically: true, encoding: .utf8)
+        let session = Session(registry: registry, context: CallContext(output: StringSink(), errors: StringSink(), environment: [:]),
+                              loader: ModuleLoader(searchPaths: [dir], environment: [:]))
+        _ = try session.evaluate(SourceFile(name: "t", text: "use irsa"))
+        let c = Completer(session: session)
+        let line = "irsa trust provider: $p serv"
+        #expect(c.complete(line, cursor: line.utf8.count).insertion == "ice-account: ")
+    }
+}

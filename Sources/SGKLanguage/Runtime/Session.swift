@@ -226,6 +226,10 @@ public final class Session {
     public var functionNames: [String] { topScope.blocks[0].fns.keys.sorted() }
     public var moduleNames: [String] { topScope.blocks[0].modules.keys.sorted() }
     public func moduleFunctions(_ module: String) -> [String] { topScope.blocks[0].modules[module]?.functions.keys.sorted() ?? [] }
+    /// The parameter names of a module's function (each may be passed as `name:`).
+    public func moduleFunctionParameters(_ module: String, _ function: String) -> [String] {
+        topScope.blocks[0].modules[module]?.functions[function]?.params.map(\.name) ?? []
+    }
 
     /// Runs `body` on a thread with a large stack, so deep recursion in
     /// scripts is stopped by the call-depth limit, never by a stack overflow.
