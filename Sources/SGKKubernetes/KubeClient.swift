@@ -54,11 +54,14 @@ public final class KubeClient: Sendable {
     let execCache: ExecCredentialCache?
     let baseURL: String
     let tokenFileCache = TokenFileCache()
+    /// When the first client was made: the origin of the offsets in request logs.
+    static let loaded = Date()
     /// Discovery, cached for the life of the client (see `Discovery.invalidate()`).
     public let discovery: Discovery
 
     /// Creates a client for a resolved target.
     public init(target: KubeTarget, options: KubeClientOptions = KubeClientOptions(), logger: Logger = Logger(label: "sgk.kube")) throws {
+        _ = KubeClient.loaded
         self.target = target
         self.options = options
         self.logger = logger
@@ -173,7 +176,7 @@ public final class KubeClient: Sendable {
                 }
                 throw KubeError.transport(request: info, message: Redaction.redact(String(describing: error)))
             }
-            logger.trace("\(info) -> \(response.status) (\(Int(Date().timeIntervalSince(started) * 1000)) ms)")
+            logger.debug("\(info) → \(response.status) at +\(String(format: "%.1f", started.timeIntervalSince(KubeClient.loaded) * 1000)) ms, \(String(format: "%.1f", Date().timeIntervalSince(started) * 1000)) ms, \(response.body.count) bytes")
             if (200..<300).contains(response.status) { return response }
             if response.status == 401, !reauthenticated, let exec = target.user.exec, let execCache {
                 await execCache.invalidate(exec)
