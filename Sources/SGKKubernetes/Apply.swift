@@ -47,8 +47,8 @@ public struct ApplyOptions: Sendable {
     public var dryRun: Bool = false
     /// Use client-side apply (GET, create or merge patch with `last-applied-configuration`).
     public var clientSide: Bool = false
-    /// Objects applied at once.
-    public var concurrency: Int = 8
+    /// Requests in flight at once (one HTTP/2 connection carries them all).
+    public var concurrency: Int = 32
     /// Bound of the wait for each CRD to be Established and discoverable.
     public var crdEstablishedTimeout: TimeInterval = 60
     /// Namespace for namespaced objects that name none (default: the context's).
@@ -62,7 +62,7 @@ public struct ApplyOptions: Sendable {
     public var progress: (@Sendable (ApplyResult) -> Void)?
 
     public init(fieldManager: String = "sgk", force: Bool = false, dryRun: Bool = false, clientSide: Bool = false,
-                concurrency: Int = 8, namespace: String? = nil) {
+                concurrency: Int = 32, namespace: String? = nil) {
         self.fieldManager = fieldManager; self.force = force; self.dryRun = dryRun; self.clientSide = clientSide
         self.concurrency = concurrency; self.namespace = namespace
     }
@@ -90,10 +90,13 @@ public let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configura
 
 extension KubeClient {
     /// Applies manifests (e.g. every document of a YAML stream) as `kubectl apply --server-side` does,
-    /// ordered: Namespaces and CRDs first; then other cluster-scoped objects, then namespaced ones,
-    /// objects of a phase concurrently. Objects whose kind one of the applied CRDs defines wait until
-    /// the CRDs are Established and discoverable (bounded); the others do not wait for it
-    /// (`options.waitForCRDs` makes apply wait for the CRDs in any case).
+    /// concurrently, each object as soon as what it needs is there: objects in a Namespace of the
+    /// same apply are written once that namespace is applied (their state is read meanwhile);
+    /// objects whose kind one of the applied CRDs defines wait until the CRDs are Established and
+    /// discoverable (bounded); everything else (CRDs, Namespaces, other cluster-scoped objects,
+    /// objects in existing namespaces) starts at once. Nothing waits for CRDs that no object of the
+    /// apply uses (`options.waitForCRDs` makes apply wait for them in any case). Objects already
+    /// holding every applied value are not written.
     /// Falls back to client-side apply when the server does not support server-side apply.
     /// Throws `KubeError.applyFailed` (with the objects that did apply) when some fail.
     public func apply(_ documents: [JSON], options: ApplyOptions = ApplyOptions()) async throws -> ApplyReport {
@@ -121,6 +124,14 @@ extension KubeClient {
         }
         if !failures.isEmpty { throw KubeError.applyFailed(failures: failures, results: []) }
 
+        // Discovery of every group-version named (and of v1beta1 CRDs when some are applied) in
+        // one round trip, not one per group; the group-versions the applied CRDs define come later.
+        var gvs = Set(prepared.map { $0.2.apiVersion }).subtracting(ApplyPlanner.crdGroupVersions(prepared.map { $0.1 }))
+        if options.convertCRDs, prepared.contains(where: { CRDConversion.isV1beta1CRD($0.1) }) { gvs.insert(CRDConversion.v1beta1) }
+        await withTaskGroup(of: Void.self) { g in
+            for gv in gvs { g.addTask { _ = try? await self.resources(groupVersion: gv) } }
+        }
+
         // CRD conversion.
         if options.convertCRDs, prepared.contains(where: { CRDConversion.isV1beta1CRD($0.1) }),
            try await !serves(CRDConversion.v1beta1) {
@@ -135,72 +146,223 @@ extension KubeClient {
         }
 
         let state = ApplyState(clientSide: options.clientSide)
-        var results: [ApplyResult] = []
-
-        // Phase 0: namespaces and CRDs.
-        let foundation = prepared.filter { ApplyPlanner.isFoundation($0.2) }
-        let rest = prepared.filter { !ApplyPlanner.isFoundation($0.2) }
-        let (r0, f0) = await applyConcurrently(foundation, options: options, state: state)
-        results += r0
-        failures += f0
-        if !failures.isEmpty { throw KubeError.applyFailed(failures: failures, results: results.sorted { $0.index < $1.index }) }
-
-        let crds = r0.filter { $0.kind == "CustomResourceDefinition" }
-        // Objects whose kind a CRD of this apply defines wait until it is Established and
-        // discoverable; the others are applied meanwhile.
-        let newKinds = Set(crds.compactMap { c -> String? in
-            guard let g = c.object.at("spec", "group")?.stringValue, let k = c.object.at("spec", "names", "kind")?.stringValue else { return nil }
-            return "\(g)/\(k)"
-        })
-        let dependent = rest.filter { newKinds.contains("\(splitAPIVersion($0.2.apiVersion).group)/\($0.2.kind)") }
-        let independent = rest.filter { !newKinds.contains("\(splitAPIVersion($0.2.apiVersion).group)/\($0.2.kind)") }
-        if !crds.isEmpty { await discovery.invalidate() }
-        let waitForCRDs = !crds.isEmpty && !options.dryRun && (options.waitForCRDs || !dependent.isEmpty)
-        let crdWait = Task {
-            guard waitForCRDs else { return }
-            try await withThrowingTaskGroup(of: Void.self) { g in
-                for crd in crds {
-                    g.addTask { try await self.waitForCRD(crd.object, timeout: options.crdEstablishedTimeout) }
-                }
-                try await g.waitForAll()
-            }
-        }
-        let (ri, fi) = await applyInScopeOrder(independent, options: options, state: state)
-        results += ri
-        failures += fi
-        do {
-            try await crdWait.value
-        } catch let e as KubeError {
-            throw KubeError.applyFailed(failures: failures + [ApplyFailure(object: "CustomResourceDefinitions", error: e)],
-                                        results: results.sorted { $0.index < $1.index })
-        }
-        let (rd, fd) = await applyInScopeOrder(dependent, options: options, state: state)
-        results += rd
-        failures += fd
+        let plan = await schedule(prepared, options: options)
+        let outcome = await run(plan, options: options, state: state)
+        var results = outcome.results
+        failures += outcome.failures
         results.sort { $0.index < $1.index }
         if await state.fellBack { notices.append("the server does not support server-side apply: used client-side apply") }
         if !failures.isEmpty { throw KubeError.applyFailed(failures: failures, results: results) }
         return ApplyReport(results: results, notices: notices)
     }
 
-    /// Applies cluster-scoped objects, then namespaced ones (scope from discovery).
-    func applyInScopeOrder(_ items: [(Int, JSON, ObjectRef)], options: ApplyOptions, state: ApplyState) async -> ([ApplyResult], [ApplyFailure]) {
-        var cluster: [(Int, JSON, ObjectRef)] = []
-        var namespaced: [(Int, JSON, ObjectRef)] = []
-        var failures: [ApplyFailure] = []
-        for p in items {
-            do {
-                let r = try await resource(kind: p.2.kind, apiVersion: p.2.apiVersion)
-                if r.namespaced { namespaced.append(p) } else { cluster.append(p) }
-            } catch let e as KubeError {
-                failures.append(ApplyFailure(object: p.2.description, error: e))
-            } catch {
-                failures.append(ApplyFailure(object: p.2.description, error: .other("\(error)")))
+    /// What `run` needs: each object with what it waits for.
+    struct ApplyPlan: Sendable {
+        struct Item: Sendable {
+            var index: Int
+            var manifest: JSON
+            var ref: ObjectRef
+            /// The namespace (of this apply's Namespaces) to wait for.
+            var waitsForNamespace: String?
+            /// A custom resource of a CRD this apply creates.
+            var dependsOnCRDs: Bool
+            /// In a collection listed up front (its state comes from the list).
+            var prefetched: Bool
+        }
+        var items: [Item]
+        /// Collections listed before applying (several objects each).
+        var prefetch: [(APIResource, String?)]
+        /// Group-versions the applied CRDs define (forgotten by discovery once they are applied).
+        var crdGroupVersions: Set<String>
+    }
+
+    /// Decides, from discovery (fetched for every named group-version at once), what each object
+    /// waits for: objects in a Namespace of this apply wait for that namespace; objects of a kind an
+    /// applied CRD defines wait for the CRDs (and for Established, see `run`); everything else
+    /// starts at once.
+    func schedule(_ prepared: [(Int, JSON, ObjectRef)], options: ApplyOptions) async -> ApplyPlan {
+        var newKinds = Set<String>()
+        for (_, o, ref) in prepared where ref.kind == "CustomResourceDefinition" && ApplyPlanner.isFoundation(ref) {
+            if let g = o.at("spec", "group")?.stringValue, let k = o.at("spec", "names", "kind")?.stringValue { newKinds.insert("\(g)/\(k)") }
+        }
+        let crdGroupVersions = ApplyPlanner.crdGroupVersions(prepared.map { $0.1 })
+        func isNew(_ ref: ObjectRef) -> Bool { newKinds.contains("\(splitAPIVersion(ref.apiVersion).group)/\(ref.kind)") }
+        let namespaces = Set(prepared.filter { $0.2.kind == "Namespace" && $0.2.apiVersion == "v1" }.map { $0.2.name })
+        var items: [ApplyPlan.Item] = []
+        var collections: [String: (APIResource, String?, Int)] = [:]
+        for (i, o, ref) in prepared {
+            var item = ApplyPlan.Item(index: i, manifest: o, ref: ref, waitsForNamespace: nil, dependsOnCRDs: isNew(ref), prefetched: false)
+            if !item.dependsOnCRDs, let r = try? await resource(kind: ref.kind, apiVersion: ref.apiVersion) {
+                let ns = r.namespaced ? (ref.namespace ?? options.namespace ?? defaultNamespace) : nil
+                if let ns, namespaces.contains(ns) { item.waitsForNamespace = ns }
+                collections[r.collectionPath(namespace: ns), default: (r, ns, 0)].2 += 1
+            } else if item.dependsOnCRDs {
+                let ns = ref.namespace ?? options.namespace ?? defaultNamespace
+                if namespaces.contains(ns) { item.waitsForNamespace = ns }
+            }
+            items.append(item)
+        }
+        // For collections with several objects: one LIST gives every object's state before the
+        // apply (objects not listed are known absent), instead of one GET each.
+        var prefetch: [(APIResource, String?)] = []
+        if !options.clientSide {
+            for (_, (r, ns, count)) in collections where count >= 4 { prefetch.append((r, ns)) }
+            let listed = Set(prefetch.map { $0.0.collectionPath(namespace: $0.1) })
+            for k in items.indices where !items[k].dependsOnCRDs {
+                if let r = try? await resource(kind: items[k].ref.kind, apiVersion: items[k].ref.apiVersion) {
+                    let ns = r.namespaced ? (items[k].ref.namespace ?? options.namespace ?? defaultNamespace) : nil
+                    items[k].prefetched = listed.contains(r.collectionPath(namespace: ns))
+                }
             }
         }
-        let (r1, f1) = await applyConcurrently(cluster, options: options, state: state)
-        let (r2, f2) = await applyConcurrently(namespaced, options: options, state: state)
-        return (r1 + r2, failures + f1 + f2)
+        return ApplyPlan(items: items, prefetch: prefetch, crdGroupVersions: crdGroupVersions)
+    }
+
+    /// Applies a plan: every object starts as soon as what it waits for is done (at most
+    /// `options.concurrency` requests at a time). Namespaces and CRDs start at once, with the other
+    /// cluster-scoped objects; objects in a namespace of this apply read their state at once too
+    /// and write once the namespace is applied; custom resources of applied CRDs wait until the
+    /// CRDs are Established and discoverable. Failures do not stop independent objects; objects
+    /// whose namespace or CRDs failed are reported as not applied.
+    func run(_ plan: ApplyPlan, options: ApplyOptions, state: ApplyState) async -> (results: [ApplyResult], failures: [ApplyFailure]) {
+        let limiter = AsyncLimiter(max(1, options.concurrency))
+        let prefetch: Task<Prefetched, Never> = Task {
+            var known = Prefetched()
+            await withTaskGroup(of: Prefetched.self) { g in
+                for (r, ns) in plan.prefetch {
+                    g.addTask {
+                        var out = Prefetched()
+                        await limiter.acquire()
+                        let listed = try? await self.listWithVersion(r, namespace: ns, allNamespaces: ns == nil)
+                        await limiter.release()
+                        guard let list = listed else { return out }
+                        for item in list.items {
+                            if let n = item.at("metadata", "name")?.stringValue {
+                                out.objects[r.objectPath(name: n, namespace: ns)] = item
+                            }
+                        }
+                        out.collections.insert(r.collectionPath(namespace: ns))
+                        return out
+                    }
+                }
+                for await m in g {
+                    known.objects.merge(m.objects) { a, _ in a }
+                    known.collections.formUnion(m.collections)
+                }
+            }
+            return known
+        }
+        /// Applies one object; `gate` runs between reading the object and writing it (without
+        /// holding a request slot) and returns why the write must not happen, if it must not.
+        @Sendable func applyItem(_ item: ApplyPlan.Item,
+                                 gate: @escaping @Sendable () async -> KubeError? = { nil }) async -> Result<ApplyResult, ApplyFailure> {
+            let known = item.prefetched ? await prefetch.value : Prefetched()
+            await limiter.acquire()
+            let r: Result<ApplyResult, ApplyFailure>
+            do {
+                let x = try await self.applyOne(item.manifest, ref: item.ref, index: item.index, options: options, state: state,
+                                                known: known) {
+                    await limiter.release()
+                    let stop = await gate()
+                    await limiter.acquire()
+                    if let stop { throw stop }
+                }
+                options.progress?(x)
+                r = .success(x)
+            } catch let e as KubeError {
+                r = .failure(ApplyFailure(object: item.ref.description, error: e))
+            } catch {
+                r = .failure(ApplyFailure(object: item.ref.description, error: .other("\(error)")))
+            }
+            await limiter.release()
+            return r
+        }
+        // Namespaces and CRDs (they gate the others), as unstructured tasks the others await.
+        var namespaceTasks: [String: Task<Result<ApplyResult, ApplyFailure>, Never>] = [:]
+        var crdTasks: [Task<Result<ApplyResult, ApplyFailure>, Never>] = []
+        var others: [ApplyPlan.Item] = []
+        for item in plan.items {
+            if item.ref.kind == "Namespace", item.ref.apiVersion == "v1", namespaceTasks[item.ref.name] == nil {
+                namespaceTasks[item.ref.name] = Task { await applyItem(item) }
+            } else if item.ref.kind == "CustomResourceDefinition", ApplyPlanner.isFoundation(item.ref) {
+                crdTasks.append(Task { await applyItem(item) })
+            } else {
+                others.append(item)
+            }
+        }
+        let nsTasks = namespaceTasks
+        let crdsApplied = crdTasks
+        let waitsForCRDs = others.contains { $0.dependsOnCRDs }
+        // After the CRDs: forget their group-versions in discovery, and wait for them when needed.
+        let crdGate: Task<KubeError?, Never> = Task {
+            var crds: [ApplyResult] = []
+            for t in crdsApplied {
+                switch await t.value {
+                case .success(let r): crds.append(r)
+                case .failure(let f): return .other("\(f.object) could not be applied")
+                }
+            }
+            guard !crdsApplied.isEmpty else { return nil }
+            for gv in plan.crdGroupVersions { await self.discovery.invalidate(groupVersion: gv) }
+            guard !options.dryRun, options.waitForCRDs || waitsForCRDs else { return nil }
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { g in
+                    for crd in crds {
+                        g.addTask { try await self.waitForCRD(crd.object, timeout: options.crdEstablishedTimeout) }
+                    }
+                    try await g.waitForAll()
+                }
+                return nil
+            } catch let e as KubeError {
+                return e
+            } catch {
+                return .other("\(error)")
+            }
+        }
+        @Sendable func namespaceGate(_ ns: String?) async -> KubeError? {
+            guard let ns, let t = nsTasks[ns] else { return nil }
+            if case .failure = await t.value { return .other("not applied: its namespace \(ns) could not be applied") }
+            return nil
+        }
+        var results: [ApplyResult] = []
+        var failures: [ApplyFailure] = []
+        await withTaskGroup(of: Result<ApplyResult, ApplyFailure>.self) { g in
+            for item in others {
+                g.addTask {
+                    if item.dependsOnCRDs {
+                        // Its kind is unknown to the server until the CRDs are in: wait first.
+                        if let stop = await crdGate.value {
+                            return .failure(ApplyFailure(object: item.ref.description, error: .other("not applied: \(stop)")))
+                        }
+                        if let stop = await namespaceGate(item.waitsForNamespace) {
+                            return .failure(ApplyFailure(object: item.ref.description, error: stop))
+                        }
+                        return await applyItem(item)
+                    }
+                    let ns = item.waitsForNamespace
+                    return await applyItem(item) { await namespaceGate(ns) }
+                }
+            }
+            for await r in g {
+                switch r {
+                case .success(let x): results.append(x)
+                case .failure(let f): failures.append(f)
+                }
+            }
+        }
+        var foundationFailures: [ApplyFailure] = []
+        for t in nsTasks.values.map({ $0 }) + crdsApplied {
+            switch await t.value {
+            case .success(let x): results.append(x)
+            case .failure(let f): foundationFailures.append(f)
+            }
+        }
+        if let e = await crdGate.value, foundationFailures.isEmpty {
+            foundationFailures.append(ApplyFailure(object: "CustomResourceDefinitions", error: e))
+        }
+        _ = await prefetch.value
+        // The cause first: failed namespaces and CRDs, then the other objects.
+        return (results, foundationFailures + failures)
     }
 
     /// Waits until a CRD is Established and its kind is discoverable in every served version.
@@ -229,78 +391,9 @@ extension KubeClient {
         logger.debug("CRD \(name) established in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
     }
 
-    func applyConcurrently(_ items: [(Int, JSON, ObjectRef)], options: ApplyOptions, state: ApplyState) async -> ([ApplyResult], [ApplyFailure]) {
-        guard !items.isEmpty else { return ([], []) }
-        let known = await prefetch(items, options: options)
-        var results: [ApplyResult] = []
-        var failures: [ApplyFailure] = []
-        await withTaskGroup(of: Result<ApplyResult, ApplyFailure>.self) { g in
-            var next = 0
-            let limit = max(1, options.concurrency)
-            func launch() {
-                guard next < items.count else { return }
-                let (i, obj, ref) = items[next]
-                next += 1
-                g.addTask {
-                    do {
-                        let r = try await self.applyOne(obj, ref: ref, index: i, options: options, state: state, known: known)
-                        options.progress?(r)
-                        return .success(r)
-                    } catch let e as KubeError {
-                        return .failure(ApplyFailure(object: ref.description, error: e))
-                    } catch {
-                        return .failure(ApplyFailure(object: ref.description, error: .other("\(error)")))
-                    }
-                }
-            }
-            for _ in 0..<limit { launch() }
-            for await r in g {
-                switch r {
-                case .success(let x): results.append(x)
-                case .failure(let f): failures.append(f)
-                }
-                launch()
-            }
-        }
-        return (results, failures)
-    }
-
-    /// For collections with several objects: one LIST gives every object's state before the
-    /// apply (objects not listed are known absent), instead of one GET each.
-    func prefetch(_ items: [(Int, JSON, ObjectRef)], options: ApplyOptions) async -> Prefetched {
-        guard !options.clientSide, items.count >= 4 else { return Prefetched() }
-        var groups: [String: (APIResource, String?, Int)] = [:]
-        for (_, _, ref) in items {
-            guard let r = try? await resource(kind: ref.kind, apiVersion: ref.apiVersion) else { continue }
-            let ns = r.namespaced ? (ref.namespace ?? options.namespace ?? defaultNamespace) : nil
-            let key = r.collectionPath(namespace: ns)
-            groups[key, default: (r, ns, 0)].2 += 1
-        }
-        var known = Prefetched()
-        await withTaskGroup(of: Prefetched.self) { g in
-            for (path, (r, ns, count)) in groups where count >= 4 {
-                g.addTask {
-                    var out = Prefetched()
-                    guard let list = try? await self.listWithVersion(r, namespace: ns, allNamespaces: ns == nil) else { return out }
-                    for item in list.items {
-                        if let n = item.at("metadata", "name")?.stringValue {
-                            out.objects[r.objectPath(name: n, namespace: ns)] = item
-                        }
-                    }
-                    out.collections.insert(path)
-                    return out
-                }
-            }
-            for await m in g {
-                known.objects.merge(m.objects) { a, _ in a }
-                known.collections.formUnion(m.collections)
-            }
-        }
-        return known
-    }
-
+    /// Applies one object: reads its state, then (`beforeWrite` first) writes it when needed.
     func applyOne(_ manifest: JSON, ref: ObjectRef, index: Int, options: ApplyOptions, state: ApplyState,
-                  known: Prefetched) async throws -> ApplyResult {
+                  known: Prefetched, beforeWrite: @Sendable () async throws -> Void = {}) async throws -> ApplyResult {
         let resource = try await resource(kind: ref.kind, apiVersion: ref.apiVersion)
         var obj = manifest
         var namespace: String?
@@ -311,16 +404,21 @@ extension KubeClient {
             obj = ApplyPlanner.setting(obj, namespace: nil)
         }
         let path = resource.objectPath(name: ref.name, namespace: namespace)
-        let useClientSide = await state.clientSide
-        let (object, action) = useClientSide
-            ? try await clientSideApply(obj, resource: resource, path: path, namespace: namespace, options: options)
-            : try await serverSideApplyOrFallback(obj, resource: resource, path: path, namespace: namespace, options: options, state: state, known: known)
+        let object: JSON, action: ApplyAction
+        if await state.clientSide {
+            try await beforeWrite()
+            (object, action) = try await clientSideApply(obj, resource: resource, path: path, namespace: namespace, options: options)
+        } else {
+            (object, action) = try await serverSideApplyOrFallback(obj, resource: resource, path: path, namespace: namespace, options: options,
+                                                                   state: state, known: known, beforeWrite: beforeWrite)
+        }
         return ApplyResult(kind: ref.kind, apiVersion: ref.apiVersion, name: ref.name, namespace: namespace, action: action,
                            object: object, resourceName: resource.nameOutput(ref.name), dryRun: options.dryRun, index: index)
     }
 
     func serverSideApplyOrFallback(_ obj: JSON, resource: APIResource, path: String, namespace: String?, options: ApplyOptions,
-                                   state: ApplyState, known: Prefetched) async throws -> (JSON, ApplyAction) {
+                                   state: ApplyState, known: Prefetched,
+                                   beforeWrite: @Sendable () async throws -> Void = {}) async throws -> (JSON, ApplyAction) {
         let body = ApplyPlanner.applyBody(obj)
         // The state before: from the prefetched list, else a GET.
         var before: JSON?
@@ -341,6 +439,7 @@ extension KubeClient {
         if let before, ApplyPlanner.isNoOp(body: body, live: before, fieldManager: options.fieldManager) {
             return (before, .unchanged)
         }
+        try await beforeWrite()
         var q: [(String, String)] = [("fieldManager", options.fieldManager)]
         if options.force { q.append(("force", "true")) }
         if options.dryRun { q.append(("dryRun", "All")) }
@@ -353,7 +452,7 @@ extension KubeClient {
             return try await clientSideApply(obj, resource: resource, path: path, namespace: namespace, options: options)
         }
         guard let before else { return (after, .created) }
-        if ApplyPlanner.isSubset(ApplyPlanner.withoutTypeMeta(body), of: before),
+        if ApplyPlanner.isSubset(ApplyPlanner.withoutTypeMeta(body), of: before, omitEmpty: ApplyPlanner.isBuiltIn(body)),
            ApplyPlanner.ownedPathsPresent(ApplyPlanner.ownedFields(of: before, manager: options.fieldManager), in: body) {
             // Our fields already had these values (any other change is another writer's, e.g. a controller).
             return (after, .unchanged)
@@ -393,6 +492,20 @@ struct Prefetched: Sendable {
     var collections: Set<String> = []
 }
 
+/// At most `limit` holders at a time; waiters are served in order.
+actor AsyncLimiter {
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    init(_ limit: Int) { available = limit }
+    func acquire() async {
+        if available > 0 { available -= 1; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+    func release() {
+        if waiters.isEmpty { available += 1 } else { waiters.removeFirst().resume() }
+    }
+}
+
 /// Shared state of one apply: whether to use client-side apply.
 actor ApplyState {
     private(set) var clientSide: Bool
@@ -407,6 +520,20 @@ public enum ApplyPlanner {
     public static func isFoundation(_ ref: ObjectRef) -> Bool {
         (ref.kind == "Namespace" && ref.apiVersion == "v1")
             || (ref.kind == "CustomResourceDefinition" && ref.apiVersion.hasPrefix("apiextensions.k8s.io/"))
+    }
+
+    /// The group-versions (`sagemaker.aws.amazon.com/v1`) the CRDs among `objects` define.
+    public static func crdGroupVersions(_ objects: [JSON]) -> Set<String> {
+        var out = Set<String>()
+        for o in objects where o["kind"]?.stringValue == "CustomResourceDefinition"
+            && o["apiVersion"]?.stringValue?.hasPrefix("apiextensions.k8s.io/") == true {
+            guard let g = o.at("spec", "group")?.stringValue else { continue }
+            for v in o.at("spec", "versions")?.arrayValue ?? [] {
+                if let n = v["name"]?.stringValue { out.insert("\(g)/\(n)") }
+            }
+            if let v = o.at("spec", "version")?.stringValue { out.insert("\(g)/\(v)") }
+        }
+        return out
     }
 
     /// The phase of an object, given whether its resource is namespaced.
@@ -526,8 +653,28 @@ public enum ApplyPlanner {
               let fields = mine["fieldsV1"] else { return false }
         // The apply entry must be for the version we apply (fields of another version differ).
         if let v = mine["apiVersion"]?.stringValue, let bv = body["apiVersion"]?.stringValue, v != bv { return false }
-        guard isSubset(withoutTypeMeta(body), of: live) else { return false }
+        guard isSubset(withoutTypeMeta(body), of: live, omitEmpty: isBuiltIn(body)) else { return false }
         return ownedPathsPresent(fields, in: body)
+    }
+
+    /// Built-in kinds (core and `*.k8s.io` groups, CRDs included): typed objects, whose empty
+    /// `omitempty` fields (`value: ""`, `hostPort: 0`, `[]`) the server does not store.
+    static func isBuiltIn(_ obj: JSON) -> Bool {
+        let group = splitAPIVersion(obj["apiVersion"]?.stringValue ?? "").group
+        return !group.contains(".") || group.hasSuffix(".k8s.io")
+    }
+
+    /// A value Go's `omitempty` leaves out.
+    static func isEmptyValue(_ v: JSON) -> Bool {
+        switch v {
+        case .null: return true
+        case .string(let s): return s.isEmpty
+        case .bool(let b): return !b
+        case .int(let i): return i == 0
+        case .double(let d): return d == 0
+        case .array(let a): return a.isEmpty
+        case .object(let o): return o.isEmpty
+        }
     }
 
     /// The object without `apiVersion` and `kind` (which lists omit from their items).
@@ -547,20 +694,22 @@ public enum ApplyPlanner {
 
     /// `a` ⊆ `b`: objects by key, lists by position with equal length, scalars equal
     /// (an int equal to a double counts as equal).
-    static func isSubset(_ a: JSON, of b: JSON) -> Bool {
+    /// With `omitEmpty` (typed objects), a key absent from `b` matches an empty value in `a`.
+    static func isSubset(_ a: JSON, of b: JSON, omitEmpty: Bool = false) -> Bool {
         switch (a, b) {
         case (.object(let x), .object(let y)):
             for (k, v) in x {
                 guard let w = y[k] else {
                     if case .null = v { continue }
+                    if omitEmpty, isEmptyValue(v) { continue }
                     return false
                 }
-                if !isSubset(v, of: w) { return false }
+                if !isSubset(v, of: w, omitEmpty: omitEmpty) { return false }
             }
             return true
         case (.array(let x), .array(let y)):
             guard x.count == y.count else { return false }
-            return zip(x, y).allSatisfy { isSubset($0, of: $1) }
+            return zip(x, y).allSatisfy { isSubset($0, of: $1, omitEmpty: omitEmpty) }
         case (.int(let i), .double(let d)), (.double(let d), .int(let i)):
             return Double(i) == d
         default:

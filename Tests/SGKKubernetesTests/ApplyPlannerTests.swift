@@ -94,6 +94,15 @@ import Testing
         #expect(!ApplyPlanner.isNoOp(body: dropped, live: live, fieldManager: "sgk"))
         let more = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}}\nspec: {ports: [{port: 80, protocol: TCP}, {port: 81, protocol: TCP}]}")
         #expect(!ApplyPlanner.isNoOp(body: more, live: live, fieldManager: "sgk"))
+        // Empty values of built-in kinds the server does not store (`omitempty`, as the installer's
+        // `env: [{name: X, value: ""}]`) still make a no-op; for custom resources they do not.
+        let emptyValue = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}, annotations: {}}\nspec: {ports: [{port: 80, protocol: TCP, name: \"\"}]}")
+        #expect(ApplyPlanner.isNoOp(body: emptyValue, live: live, fieldManager: "sgk"))
+        #expect(ApplyPlanner.isSubset(try obj("{a: {b: \"\", c: 0, d: false, e: []}}"), of: try obj("{a: {}}"), omitEmpty: true))
+        #expect(!ApplyPlanner.isSubset(try obj("{a: {b: \"\"}}"), of: try obj("{a: {}}")))
+        #expect(!ApplyPlanner.isSubset(try obj("{a: {b: \"x\"}}"), of: try obj("{a: {}}"), omitEmpty: true))
+        #expect(!ApplyPlanner.isBuiltIn(try obj("apiVersion: sagemaker.aws.amazon.com/v1\nkind: TrainingJob")))
+        #expect(ApplyPlanner.isBuiltIn(try obj("apiVersion: apps/v1\nkind: Deployment")))
         // Server bookkeeping and status are ignored when deciding "unchanged".
         var after = live
         if case .object(var o) = after, case .object(var m)? = o["metadata"] {

@@ -131,6 +131,8 @@ enum KubectlCommands {
         let fieldManager = try inv.args.string(keyword: "field-manager") ?? "sgk"
         var options = ApplyOptions(fieldManager: fieldManager, force: force, dryRun: effects.isDryRun, namespace: o.namespace)
         options.convertCRDs = true
+        // Tuning knob (benchmarks): requests in flight per apply.
+        if let n = inv.context.environment["SGK_KUBE_CONCURRENCY"].flatMap({ Int($0) }), n > 0 { options.concurrency = n }
         let applyOptions = options
         var explain = "kubectl apply --server-side --field-manager=\(KubeText.quote(fieldManager))"
         if force { explain += " --force-conflicts" }
