@@ -89,6 +89,9 @@ public final class Effects: @unchecked Sendable {
 final class Journal: @unchecked Sendable {
     let path: String
     let lock = NSLock()
+    /// Open for the run once the first write is journaled; synced and closed at its end.
+    private var fd: Int32 = -1
+    private var failed = false
 
     init?(context: CallContext) {
         if let p = context.options.journalPath {
@@ -98,11 +101,14 @@ final class Journal: @unchecked Sendable {
             let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/state")
             path = base + "/sgk/journal/journal.jsonl"
         }
+        context.onShutdown { [self] in close() }
     }
 
+    /// Appends the entry with one `write` (so it survives the process being killed at any point);
+    /// the file is synced to disk once, at the end of the run, not after every entry.
     func record(_ change: Change, result: Value) {
         var entry = OrderedDictionary<String, JSON>()
-        entry["time"] = .string(ISO8601DateFormatter().string(from: Date()))
+        entry["time"] = .string(Date().formatted(.iso8601))
         entry["action"] = .string(change.action.rawValue)
         entry["kind"] = .string(change.kind)
         entry["name"] = .string(change.name)
@@ -112,17 +118,28 @@ final class Journal: @unchecked Sendable {
         let line = JSONCodec.serialize(.object(entry), pretty: false) + "\n"
         lock.lock()
         defer { lock.unlock() }
-        let dir = (path as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
-        guard fd >= 0 else {
-            context_warn("cannot write the journal at \(path)")
-            return
+        if fd < 0 {
+            guard !failed else { return }
+            let dir = (path as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                failed = true
+                context_warn("cannot write the journal at \(path)")
+                return
+            }
         }
         let bytes = Array(line.utf8)
         _ = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+    }
+
+    func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard fd >= 0 else { return }
         fsync(fd)
-        close(fd)
+        Foundation.close(fd)
+        fd = -1
     }
 
     func context_warn(_ s: String) { FileHandle.standardError.write(Data("warning: \(s)\n".utf8)) }

@@ -117,6 +117,24 @@ import Testing
         #expect(!sgk.out.text.contains("sgk-secret-token-value"))
     }
 
+    @Test func journalNeverHoldsSecretValues() throws {
+        let secret = try YAMLCodec.parse("""
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: s
+          managedFields: [{manager: sgk}]
+          annotations: {kubectl.kubernetes.io/last-applied-configuration: '{"data":{"password":"cGFzcw=="}}', other: kept}
+        data: {password: cGFzcw==}
+        stringData: {token: abc}
+        """)
+        let j = JSONCodec.serialize(KubectlCommands.forJournal(secret), pretty: false)
+        #expect(!j.contains("cGFzcw==") && !j.contains("abc") && !j.contains("managedFields"), "\(j)")
+        #expect(j.contains("\"password\":\"<redacted>\"") && j.contains("\"other\":\"kept\""), "\(j)")
+        let cm = try YAMLCodec.parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}")
+        #expect(KubectlCommands.forJournal(cm) == cm)
+    }
+
     @Test func kubeErrorsPresentThemselves() {
         let info = KubeRequestInfo(verb: "GET", path: "/api/v1/namespaces/default/pods")
         let unauthorized = KubeError.api(httpStatus: 401, status: nil, request: info, context: "sgk-test", body: "Unauthorized")

@@ -99,6 +99,26 @@ enum KubectlCommands {
         return .object(o)
     }
 
+    /// An object as the journal keeps it: without managedFields, and a Secret's values replaced
+    /// by `<redacted>` (the journal is a file on disk; secrets are never written there).
+    static func forJournal(_ j: JSON) -> JSON {
+        let stripped = stripManaged(j)
+        guard stripped["kind"]?.stringValue == "Secret", stripped["apiVersion"]?.stringValue == "v1",
+              case .object(var o) = stripped else { return stripped }
+        for key in ["data", "stringData"] {
+            if case .object(let values)? = o[key] {
+                o[key] = .object(values.mapValues { _ in .string("<redacted>") })
+            }
+        }
+        if case .object(var meta)? = o["metadata"], case .object(var ann)? = meta["annotations"],
+           ann["kubectl.kubernetes.io/last-applied-configuration"] != nil {
+            ann["kubectl.kubernetes.io/last-applied-configuration"] = .string("<redacted>")
+            meta["annotations"] = .object(ann)
+            o["metadata"] = .object(meta)
+        }
+        return .object(o)
+    }
+
     static func unknownFormat(_ f: String, _ formats: String) -> CommandError {
         CommandError("unknown output format '\(f)'", hint: "formats: \(formats)", argument: .keyword("output"))
     }
@@ -182,7 +202,7 @@ enum KubectlCommands {
                 effects.unchanged(kind: r.kind, name: r.id, explain: explainOnce())
             } else {
                 let change = Change(r.action == "created" ? .create : .update, kind: r.kind, name: r.id,
-                                    after: r.object.map { Value(json: stripManaged($0)) }, explain: explainOnce())
+                                    after: r.object.map { Value(json: forJournal($0)) }, explain: explainOnce())
                 let v = r.value
                 _ = try effects.write(change, planned: v) { v }
             }
@@ -481,7 +501,7 @@ enum KubectlCommands {
             let row = ObjectRow(index: rows.count, kind: r.kind, apiVersion: r.apiVersion, name: name, namespace: ns, action: "deleted",
                                 resourceName: r.nameOutput(name), object: nil, dryRun: false)
             let v = row.value
-            _ = try effects.write(Change(.delete, kind: r.kind, name: id, before: Value(json: stripManaged(before)), explain: explain), planned: v) {
+            _ = try effects.write(Change(.delete, kind: r.kind, name: id, before: Value(json: forJournal(before)), explain: explain), planned: v) {
                 _ = try run(inv) { try await client.delete(r, name: name, namespace: ns, propagationPolicy: .background) }
                 deleted.append((r, name, ns))
                 return v
