@@ -70,7 +70,8 @@ let package = Package(
         // Binds the clients into the language; the Effects seam.
         .target(
             name: "SGKPrimitives",
-            dependencies: ["SGKLanguage", "SGKAWS", "SGKKubernetes", "SGKData", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: ["SGKLanguage", "SGKAWS", "SGKKubernetes", "SGKData", .product(name: "OrderedCollections", package: "swift-collections"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         // libedit: static inline wrappers of its variadic calls (Swift cannot call C varargs).
         .systemLibrary(

@@ -1,8 +1,6 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import OrderedCollections
 import SGKData
 import SGKKubernetes
@@ -233,16 +231,20 @@ enum Manifests {
     }
 
     static func fetch(_ url: String, context: CallContext) throws -> String {
-        guard let u = URL(string: url) else { throw CommandError("invalid URL \(url)") }
+        guard URL(string: url)?.host != nil else { throw CommandError("invalid URL \(url)") }
+        // AsyncHTTPClient (follows redirects), not URLSession: FoundationNetworking would load
+        // libcurl and its dozens of libraries into every sgk process.
         let (status, body) = try context.wait { () async throws -> (Int, String) in
-            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<(Int, String), Error>) in
-                var req = URLRequest(url: u)
-                req.timeoutInterval = 60
-                URLSession.shared.dataTask(with: req) { data, response, error in
-                    if let error { cont.resume(throwing: CommandError("cannot fetch \(url): \(error.localizedDescription)")); return }
-                    let code = (response as? HTTPURLResponse)?.statusCode ?? 0
-                    cont.resume(returning: (code, String(decoding: data ?? Data(), as: UTF8.self)))
-                }.resume()
+            do {
+                var request = HTTPClientRequest(url: url)
+                request.headers.add(name: "User-Agent", value: "sgk")
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+                let buffer = try await response.body.collect(upTo: 256 << 20)
+                return (Int(response.status.code), String(buffer: buffer))
+            } catch let e as CommandError {
+                throw e
+            } catch {
+                throw CommandError("cannot fetch \(url): \(error)")
             }
         }
         guard (200..<300).contains(status) else { throw CommandError("cannot fetch \(url): HTTP \(status)") }
