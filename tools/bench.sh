@@ -2,7 +2,10 @@
 # bench.sh — builds sgk in release mode and runs the side-by-side benchmarks
 # (bench/run.py): start-up against kubectl, interpreter work against python3
 # and tclsh, and — with the local peers, started and stopped here — 50 role
-# reads against 50 aws CLI processes and the installer apply against kubectl.
+# reads against 50 aws CLI processes, the installer apply and a generated
+# 1,000-object apply against kubectl, and the whole SageMaker install against
+# the documented aws+kubectl procedure (bench/documented-procedure.sh).
+# Extra arguments go to bench/run.py (e.g. --only installer,thousand,sagemaker).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$ROOT"
@@ -14,4 +17,4 @@ STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-bench.XXXXXX")
 trap 'tools/moto.sh stop "$STATE/moto" >/dev/null 2>&1; tools/kube-peer.sh stop "$STATE/kube" >/dev/null 2>&1; rm -rf "$STATE"' EXIT INT TERM
 tools/moto.sh start "$STATE/moto" >/dev/null
 tools/kube-peer.sh start "$STATE/kube" >/dev/null
-python3 bench/run.py "$ROOT/.build/release/sgk" --peers "$STATE"
+python3 bench/run.py "$ROOT/.build/release/sgk" --peers "$STATE" "$@"
