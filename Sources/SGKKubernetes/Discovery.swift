@@ -99,6 +99,27 @@ public struct DiscoverySnapshot: Sendable {
         }
     }
 
+    /// Built-in resource names (plural, singular, short names) and the group-versions serving them,
+    /// preferred first. Built-in groups come before any CRD's in discovery, so these names resolve
+    /// to the same resource with or without the full snapshot.
+    public static let wellKnown: [String: [String]] = {
+        var m: [String: [String]] = [:]
+        let table: [([String], [String])] = [
+            (["pods", "pod", "po", "services", "service", "svc", "namespaces", "namespace", "ns", "configmaps", "configmap", "cm",
+              "secrets", "secret", "serviceaccounts", "serviceaccount", "sa", "nodes", "node", "no",
+              "persistentvolumeclaims", "persistentvolumeclaim", "pvc", "endpoints", "ep"], ["v1"]),
+            (["deployments", "deployment", "deploy", "replicasets", "replicaset", "rs", "statefulsets", "statefulset", "sts",
+              "daemonsets", "daemonset", "ds"], ["apps/v1"]),
+            (["customresourcedefinitions", "customresourcedefinition", "crd", "crds"],
+             ["apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"]),
+            (["roles", "role", "rolebindings", "rolebinding", "clusterroles", "clusterrole", "clusterrolebindings", "clusterrolebinding"],
+             ["rbac.authorization.k8s.io/v1"]),
+            (["jobs", "job"], ["batch/v1"]),
+        ]
+        for (names, gvs) in table { for n in names { m[n] = gvs } }
+        return m
+    }()
+
     /// Whether a group-version is served.
     public func serves(_ apiVersion: String) -> Bool {
         let (g, v) = splitAPIVersion(apiVersion)
@@ -271,7 +292,20 @@ extension KubeClient {
 
     /// Resolves a resource name the user typed (`deploy`, `crd`, `trainingjobs.sagemaker.aws.amazon.com`).
     /// Refreshes discovery once when the name is unknown (a CRD may just have been created).
+    /// Common built-in names are answered from their one group-version (`crd` from
+    /// `apiextensions.k8s.io/v1`, `pods` from `v1`) without fetching every group-version.
     public func resolveResource(_ name: String) async throws -> APIResource {
+        let lower = name.lowercased()
+        if let gvs = DiscoverySnapshot.wellKnown[lower] {
+            for gv in gvs {
+                guard let list = try? await resources(groupVersion: gv) else { continue }
+                let found = list.first { r in
+                    !r.isSubresource && (r.name == lower || r.singularName == lower || r.kind.lowercased() == lower
+                                         || r.shortNames.contains { $0.lowercased() == lower })
+                }
+                if let found { return found }
+            }
+        }
         if let r = try? await discoverySnapshot().resolve(name) { return r }
         await invalidateDiscovery()
         return try await discoverySnapshot().resolve(name)
