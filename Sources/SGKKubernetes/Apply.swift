@@ -93,10 +93,10 @@ extension KubeClient {
     /// concurrently, each object as soon as what it needs is there: objects in a Namespace of the
     /// same apply are written once that namespace is applied (their state is read meanwhile);
     /// objects whose kind one of the applied CRDs defines wait until the CRDs are Established and
-    /// discoverable (bounded); everything else (CRDs, Namespaces, other cluster-scoped objects,
-    /// objects in existing namespaces) starts at once. Nothing waits for CRDs that no object of the
-    /// apply uses (`options.waitForCRDs` makes apply wait for them in any case). Objects already
-    /// holding every applied value are not written.
+    /// discoverable (bounded); everything else (Namespaces, other cluster-scoped objects, objects in
+    /// existing namespaces) starts at once. CRDs that no object of the apply uses are written after
+    /// the rest and not waited for (`options.waitForCRDs` makes apply wait for them in any case).
+    /// Objects already holding every applied value are not written.
     /// Falls back to client-side apply when the server does not support server-side apply.
     /// Throws `KubeError.applyFailed` (with the objects that did apply) when some fail.
     public func apply(_ documents: [JSON], options: ApplyOptions = ApplyOptions()) async throws -> ApplyReport {
@@ -219,10 +219,10 @@ extension KubeClient {
     }
 
     /// Applies a plan: every object starts as soon as what it waits for is done (at most
-    /// `options.concurrency` requests at a time). Namespaces and CRDs start at once, with the other
+    /// `options.concurrency` requests at a time). Namespaces start at once, with the other
     /// cluster-scoped objects; objects in a namespace of this apply read their state at once too
-    /// and write once the namespace is applied; custom resources of applied CRDs wait until the
-    /// CRDs are Established and discoverable. Failures do not stop independent objects; objects
+    /// and write once the namespace is applied; CRDs start at once when custom resources of them
+    /// follow (which wait until the CRDs are Established and discoverable), else after the rest. Failures do not stop independent objects; objects
     /// whose namespace or CRDs failed are reported as not applied.
     func run(_ plan: ApplyPlan, options: ApplyOptions, state: ApplyState) async -> (results: [ApplyResult], failures: [ApplyFailure]) {
         let limiter = AsyncLimiter(max(1, options.concurrency))
@@ -281,11 +281,27 @@ extension KubeClient {
         var namespaceTasks: [String: Task<Result<ApplyResult, ApplyFailure>, Never>] = [:]
         var crdTasks: [Task<Result<ApplyResult, ApplyFailure>, Never>] = []
         var others: [ApplyPlan.Item] = []
+        // CRDs no object of this apply uses go last: nothing waits for them, and the work a new CRD
+        // sets off in the API server (OpenAPI and discovery publishing) would slow every other write
+        // (the installer: 300 -> 120 ms). When custom resources of them follow, they go first:
+        // they are then on the longest path (CRD, Established, custom resource).
+        let crdsLast = !plan.items.contains { $0.dependsOnCRDs }
+        let independentCount = plan.items.filter {
+            !$0.dependsOnCRDs && !($0.ref.kind == "CustomResourceDefinition" && ApplyPlanner.isFoundation($0.ref))
+        }.count
+        let independentDone = Countdown(crdsLast ? independentCount : 0)
         for item in plan.items {
             if item.ref.kind == "Namespace", item.ref.apiVersion == "v1", namespaceTasks[item.ref.name] == nil {
-                namespaceTasks[item.ref.name] = Task { await applyItem(item) }
+                namespaceTasks[item.ref.name] = Task {
+                    let r = await applyItem(item)
+                    await independentDone.done()
+                    return r
+                }
             } else if item.ref.kind == "CustomResourceDefinition", ApplyPlanner.isFoundation(item.ref) {
-                crdTasks.append(Task { await applyItem(item) })
+                crdTasks.append(Task {
+                    await independentDone.wait()
+                    return await applyItem(item)
+                })
             } else {
                 others.append(item)
             }
@@ -340,7 +356,9 @@ extension KubeClient {
                         return await applyItem(item)
                     }
                     let ns = item.waitsForNamespace
-                    return await applyItem(item) { await namespaceGate(ns) }
+                    let r = await applyItem(item) { await namespaceGate(ns) }
+                    await independentDone.done()
+                    return r
                 }
             }
             for await r in g {
@@ -503,6 +521,21 @@ actor AsyncLimiter {
     }
     func release() {
         if waiters.isEmpty { available += 1 } else { waiters.removeFirst().resume() }
+    }
+}
+
+/// Lets waiters through once `done()` was called `count` times.
+actor Countdown {
+    private var count: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    init(_ count: Int) { self.count = count }
+    func done() {
+        count -= 1
+        if count <= 0 { let w = waiters; waiters = []; for c in w { c.resume() } }
+    }
+    func wait() async {
+        if count <= 0 { return }
+        await withCheckedContinuation { waiters.append($0) }
     }
 }
 
