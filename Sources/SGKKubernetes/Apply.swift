@@ -48,7 +48,7 @@ public struct ApplyOptions: Sendable {
     /// Use client-side apply (GET, create or merge patch with `last-applied-configuration`).
     public var clientSide: Bool = false
     /// Requests in flight at once (one HTTP/2 connection carries them all).
-    public var concurrency: Int = 32
+    public var concurrency: Int = 64
     /// Bound of the wait for each CRD to be Established and discoverable.
     public var crdEstablishedTimeout: TimeInterval = 60
     /// Namespace for namespaced objects that name none (default: the context's).
@@ -62,7 +62,7 @@ public struct ApplyOptions: Sendable {
     public var progress: (@Sendable (ApplyResult) -> Void)?
 
     public init(fieldManager: String = "sgk", force: Bool = false, dryRun: Bool = false, clientSide: Bool = false,
-                concurrency: Int = 32, namespace: String? = nil) {
+                concurrency: Int = 64, namespace: String? = nil) {
         self.fieldManager = fieldManager; self.force = force; self.dryRun = dryRun; self.clientSide = clientSide
         self.concurrency = concurrency; self.namespace = namespace
     }
