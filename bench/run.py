@@ -197,7 +197,7 @@ def generated_manifest(namespace, count):
     return "---\n".join(out)
 
 
-def thousand_objects(sgk, kubectl, env, repeat=3, count=1000):
+def thousand_objects(sgk, kubectl, env, repeat=5, count=1000):
     """A generated 1,000-object manifest, each run in a fresh namespace: sgk against
     `kubectl apply --server-side -f`, alternately; then each applies its manifest again (unchanged)."""
     import tempfile, uuid
