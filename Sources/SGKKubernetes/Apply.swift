@@ -681,13 +681,27 @@ public enum ApplyPlanner {
     /// `fieldManager`, every value of `body` is in `live` (lists: same length, element by element),
     /// and every object field that entry owns (down to the first list) is still in `body`.
     public static func isNoOp(body: JSON, live: JSON, fieldManager: String) -> Bool {
-        guard let entries = live.at("metadata", "managedFields")?.arrayValue,
-              let mine = entries.first(where: { $0["manager"]?.stringValue == fieldManager && $0["operation"]?.stringValue == "Apply" }),
-              let fields = mine["fieldsV1"] else { return false }
+        let entries = live.at("metadata", "managedFields")?.arrayValue ?? []
+        guard let mine = entries.first(where: { $0["manager"]?.stringValue == fieldManager && $0["operation"]?.stringValue == "Apply" }),
+              let fields = mine["fieldsV1"] else {
+            // A manifest that sets nothing but the name (`kind: Namespace` with a name): the server
+            // keeps no Apply entry for it, and applying it again changes nothing.
+            return setsNothing(body)
+        }
         // The apply entry must be for the version we apply (fields of another version differ).
         if let v = mine["apiVersion"]?.stringValue, let bv = body["apiVersion"]?.stringValue, v != bv { return false }
         guard isSubset(withoutTypeMeta(body), of: live, omitEmpty: isBuiltIn(body)) else { return false }
         return ownedPathsPresent(fields, in: body)
+    }
+
+    /// Whether a manifest holds nothing beyond its type, name and namespace.
+    static func setsNothing(_ body: JSON) -> Bool {
+        guard case .object(let o) = withoutTypeMeta(body) else { return false }
+        for (k, v) in o {
+            guard k == "metadata", case .object(let meta) = v else { return false }
+            if meta.keys.contains(where: { $0 != "name" && $0 != "namespace" }) { return false }
+        }
+        return true
     }
 
     /// Built-in kinds (core and `*.k8s.io` groups, CRDs included): typed objects, whose empty

@@ -101,6 +101,10 @@ import Testing
         #expect(ApplyPlanner.isSubset(try obj("{a: {b: \"\", c: 0, d: false, e: []}}"), of: try obj("{a: {}}"), omitEmpty: true))
         #expect(!ApplyPlanner.isSubset(try obj("{a: {b: \"\"}}"), of: try obj("{a: {}}")))
         #expect(!ApplyPlanner.isSubset(try obj("{a: {b: \"x\"}}"), of: try obj("{a: {}}"), omitEmpty: true))
+        // A manifest with nothing but a name leaves no Apply entry: re-applying it is a no-op.
+        let bareNS = try obj("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}")
+        #expect(ApplyPlanner.isNoOp(body: bareNS, live: try obj("metadata: {name: x, resourceVersion: '1'}\nspec: {finalizers: [kubernetes]}"), fieldManager: "sgk"))
+        #expect(!ApplyPlanner.isNoOp(body: body, live: try obj("metadata: {name: s, namespace: n}"), fieldManager: "sgk"))
         #expect(!ApplyPlanner.isBuiltIn(try obj("apiVersion: sagemaker.aws.amazon.com/v1\nkind: TrainingJob")))
         #expect(ApplyPlanner.isBuiltIn(try obj("apiVersion: apps/v1\nkind: Deployment")))
         // Server bookkeeping and status are ignored when deciding "unchanged".
