@@ -45,7 +45,7 @@ public enum KubectlLibrary: CommandLibrary {
                     .init("field-manager", flags: ["--field-manager"], "the field manager (default sgk)"),
                 ],
                 input: .subject,
-                summary: "Apply manifests with server-side apply (CRDs first and waited for; v1beta1 CRDs converted when the server lacks v1beta1). Returns [{kind, apiVersion, name, namespace, action}].",
+                summary: "Apply manifests with server-side apply, concurrently (custom resources wait for their CRDs; v1beta1 CRDs converted when the server lacks v1beta1). Returns [{kind, apiVersion, name, namespace, action}].",
                 example: "kubectl apply -f installer.yaml", isWrite: true), KubectlCommands.apply),
 
             NativeCommand(CommandSignature(
