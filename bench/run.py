@@ -6,7 +6,7 @@ With --peers, also the AWS and Kubernetes comparisons against the moto and
 kube-apiserver whose state is in STATE_DIR/moto and STATE_DIR/kube: 50 role reads,
 the installer apply, a generated 1,000-object apply, and the whole SageMaker
 install against the documented procedure (bench/documented-procedure.sh).
---only NAME[,NAME] runs only those peer benchmarks (roles, installer, thousand, sagemaker).
+--only NAME[,NAME] runs only those groups (micro, roles, installer, thousand, sagemaker).
 """
 import os, shutil, statistics, subprocess, sys, time
 
