@@ -1,8 +1,5 @@
 import Foundation
 import Logging
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import OrderedCollections
 import SGKData
 import SGKKubernetes
@@ -208,7 +205,7 @@ enum Manifests {
     static func read(_ location: String, context: CallContext) throws -> [JSON] {
         let lower = location.lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-            return try parse(fetch(location, context: context), name: location)
+            return try parse(IOCommands.fetchText(location, timeout: 60, context: context), name: location)
         }
         var path = location
         if lower.hasPrefix("file://") { path = String(location.dropFirst("file://".count)) }
@@ -230,23 +227,6 @@ enum Manifests {
             throw CommandError("cannot read \(location)")
         }
         return try parse(String(decoding: data, as: UTF8.self), name: location)
-    }
-
-    static func fetch(_ url: String, context: CallContext) throws -> String {
-        guard let u = URL(string: url) else { throw CommandError("invalid URL \(url)") }
-        let (status, body) = try context.wait { () async throws -> (Int, String) in
-            try await withCheckedThrowingContinuation { (cont: CheckedContinuation<(Int, String), Error>) in
-                var req = URLRequest(url: u)
-                req.timeoutInterval = 60
-                URLSession.shared.dataTask(with: req) { data, response, error in
-                    if let error { cont.resume(throwing: CommandError("cannot fetch \(url): \(error.localizedDescription)")); return }
-                    let code = (response as? HTTPURLResponse)?.statusCode ?? 0
-                    cont.resume(returning: (code, String(decoding: data ?? Data(), as: UTF8.self)))
-                }.resume()
-            }
-        }
-        guard (200..<300).contains(status) else { throw CommandError("cannot fetch \(url): HTTP \(status)") }
-        return body
     }
 }
 
