@@ -210,7 +210,12 @@ public final class Session {
             throw DiagnosticList(c.diagnostics)
         }
         topFrame.ensure(topScope.slotCount)
-        interpreter.context.cancellation.reset()
+        // A cancel requested before or while this input runs interrupts it; it
+        // is cleared only when the input is over, so the next input runs. (It
+        // used to be cleared here, before running: a cancel that came early,
+        // e.g. from a timer started just before `evaluate`, was then lost and
+        // the input ran forever.)
+        defer { interpreter.context.cancellation.reset() }
         for e in execs { if try e(topFrame) == .ret { return topFrame.returnValue } }
         return try lastValue?(topFrame)
     }
