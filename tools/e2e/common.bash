@@ -30,8 +30,8 @@ stop_peers() {
 start_peers() {
   E2E_STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-e2e.XXXXXX")
   trap stop_peers EXIT INT TERM
-  "$ROOT/tools/moto.sh" start "$E2E_STATE/moto" >/dev/null 2>&1 || { echo "cannot start moto" >&2; exit 1; }
-  "$ROOT/tools/kube-peer.sh" start "$E2E_STATE/kube" "$@" >/dev/null 2>&1 || { echo "cannot start the kube peer" >&2; exit 1; }
+  "$ROOT/tools/moto.sh" start "$E2E_STATE/moto" >"$E2E_STATE/peers.log" 2>&1 || { cat "$E2E_STATE/peers.log" >&2; echo "cannot start moto" >&2; exit 1; }
+  "$ROOT/tools/kube-peer.sh" start "$E2E_STATE/kube" "$@" >>"$E2E_STATE/peers.log" 2>&1 || { cat "$E2E_STATE/peers.log" >&2; echo "cannot start the kube peer" >&2; exit 1; }
   # shellcheck disable=SC1091
   . "$E2E_STATE/moto/moto.env"
   # shellcheck disable=SC1091
