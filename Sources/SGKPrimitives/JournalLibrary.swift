@@ -7,7 +7,7 @@ import SGKLanguage
 public enum JournalLibrary: CommandLibrary {
     typealias Sig = CommandSignature
 
-    public static var commands: [NativeCommand] { [entries, created, path] }
+    public static var commands: [NativeCommand] { [entries, created, path, dryRun] }
 
     static let filters: [Sig.Keyword] = [
         .init("kind", flags: ["--kind"], "only entries of this kind (role, oidc-provider, policy, role-policy-attachment, a Kubernetes kind)"),
@@ -66,5 +66,10 @@ public enum JournalLibrary: CommandLibrary {
     static let path = NativeCommand(Sig("journal path", summary: "The journal file's path ($SGK_JOURNAL, else $XDG_STATE_HOME/sgk/journal/journal.jsonl).",
                                         example: "journal path")) { inv in
         .string(Journal.path(inv.context))
+    }
+
+    static let dryRun = NativeCommand(Sig("effects dry-run", summary: "Whether this run only plans its writes (--dry-run, or :dry-run on in the REPL).",
+                                          example: "print ((effects dry-run) and \"would remove\" or \"removed\")")) { inv in
+        .bool(Effects.of(inv.context).isDryRun)
     }
 }
