@@ -13,7 +13,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 FIX="$ROOT/../shared/fixtures/sagemaker-operator"
 SGK_BIN="${SGK_BIN:-$ROOT/.build/debug/sgk}"
 export AWS_EC2_METADATA_DISABLED=true NO_COLOR=1
-export KUBE_PEER_READY_TIMEOUT="${KUBE_PEER_READY_TIMEOUT:-180}"
+export KUBE_PEER_READY_TIMEOUT="${KUBE_PEER_READY_TIMEOUT:-180}" MOTO_READY_TIMEOUT="${MOTO_READY_TIMEOUT:-90}"
 pass=0; fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $1" >&2; fi; }
 E2E_STATE=""
@@ -30,7 +30,15 @@ stop_peers() {
 start_peers() {
   E2E_STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-e2e.XXXXXX")
   trap stop_peers EXIT INT TERM
-  "$ROOT/tools/moto.sh" start "$E2E_STATE/moto" >"$E2E_STATE/peers.log" 2>&1 || { cat "$E2E_STATE/peers.log" >&2; echo "cannot start moto" >&2; exit 1; }
+  # moto is retried: on a loaded machine it may miss its ready timeout, or lose its port to a race.
+  local i
+  for i in 1 2 3; do
+    if "$ROOT/tools/moto.sh" start "$E2E_STATE/moto" >"$E2E_STATE/peers.log" 2>&1; then break; fi
+    { cat "$E2E_STATE/peers.log"; tail -n 5 "$E2E_STATE/moto/moto.log" 2>/dev/null; } >&2
+    [ "$i" -lt 3 ] || { echo "cannot start moto" >&2; exit 1; }
+    echo "retrying moto ($i)" >&2
+    sleep 2
+  done
   "$ROOT/tools/kube-peer.sh" start "$E2E_STATE/kube" "$@" >>"$E2E_STATE/peers.log" 2>&1 || { cat "$E2E_STATE/peers.log" >&2; echo "cannot start the kube peer" >&2; exit 1; }
   # shellcheck disable=SC1091
   . "$E2E_STATE/moto/moto.env"
