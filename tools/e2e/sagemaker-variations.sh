@@ -56,7 +56,11 @@ check "China: the aws-cn policy is attached" '[ "$(aws iam list-attached-role-po
 check "China: the provider is in aws-cn" 'aws iam list-open-id-connect-providers --region cn-north-1 --output text | grep -q "arn:aws-cn:iam::123456789012:oidc-provider/oidc.eks.cn-north-1.amazonaws.com"'
 check "China: the operator image comes from the China ECR" '[[ "$(kubectl -n sagemaker-k8s-operator-system get deploy sagemaker-k8s-operator-controller-manager -o jsonpath="{.spec.template.spec.containers[*].image}")" == *".amazonaws.com.cn/"* ]]'
 check "China: the service account carries the aws-cn role ARN" '[ "$(kubectl -n sagemaker-k8s-operator-system get sa sagemaker-k8s-operator-default -o jsonpath="{.metadata.annotations.eks\.amazonaws\.com/role-arn}")" = arn:aws-cn:iam::123456789012:role/sagemaker-k8s-operator-cn ]'
-out=$(run uninstall-sagemaker-operator --cluster cn --region cn-north-1 --policy arn:aws-cn:iam::aws:policy/AmazonSageMakerFullAccess --installer "$FIX/installer-china.yaml"); code=$?
+"$ROOT/tools/kube-peer.sh" ready-pod "$E2E_STATE/kube" sagemaker-k8s-operator-system control-plane=controller-manager >/dev/null 2>&1
+out=$(run verify-sagemaker-operator --cluster cn --region cn-north-1 --wait 60s); code=$?
+check "China: verify passes (the aws-cn policy by default)" '[ "$code" -eq 0 ] && [[ "$out" == *"ok      policy: arn:aws-cn:iam::aws:policy/AmazonSageMakerFullAccess attached"* ]]'
+[ "$code" -eq 0 ] || echo "$out" >&2
+out=$(run uninstall-sagemaker-operator --cluster cn --region cn-north-1 --installer "$FIX/installer-china.yaml"); code=$?
 check "China: uninstall removes the role and the provider" '[ "$code" -eq 0 ] && ! role_exists sagemaker-k8s-operator-cn --region cn-north-1 && [ "$(aws iam list-open-id-connect-providers --region cn-north-1 --query "length(OpenIDConnectProviderList)" --output text)" -eq 0 ]'
 [ "$code" -eq 0 ] || echo "$out" >&2
 
