@@ -88,7 +88,10 @@ check "after the fix verify gave, the install and verify pass" '[ "$code" -eq 0 
 
 # A TrainingJob whose finalizer the (absent) operator never removes.
 kubectl create namespace ml-jobs >/dev/null
-sed 's/^metadata:/metadata:\n  finalizers: [sagemaker-operator-finalizer]/' "$FIX/sample-trainingjob.yaml" | kubectl -n ml-jobs apply -f - >/dev/null
+kubectl create namespace ml-jobs2 >/dev/null
+for n in ml-jobs ml-jobs2; do
+  sed 's/^metadata:/metadata:\n  finalizers: [sagemaker-operator-finalizer]/' "$FIX/sample-trainingjob.yaml" | kubectl -n $n apply -f - >/dev/null
+done
 
 mark
 dry=$(uninstall lc --dry-run); code=$?
@@ -97,14 +100,18 @@ check "dry-run uninstall keeps the pre-existing provider" '[[ "$dry" != *"- dele
 check "dry-run uninstall writes nothing (moto $(moto_writes), kube $(kube_writes))" '[ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ]'
 
 out=$(uninstall lc --timeout 2s); code=$?
-check "uninstall stops at a finalizer it may not remove, with the way out" '[ "$code" -eq 1 ] && [[ "$out" == *"TrainingJob"* || "$out" == *"trainingjobs"* ]] && [[ "$out" == *"sagemaker-operator-finalizer"* ]] && [[ "$out" == *"--remove-finalizers true"* ]]'
+check "uninstall stops at the finalizers, names each resource and the way out" '[ "$code" -eq 1 ] && [[ "$out" == *"2 custom resource(s) still there after 2s (finalizer sagemaker-operator-finalizer): TrainingJob ml-jobs/xgboost-mnist, TrainingJob ml-jobs2/xgboost-mnist"* ]] && [[ "$out" == *"--remove-finalizers true"* ]]'
+kubectl -n $NS delete deployment sagemaker-k8s-operator-controller-manager >/dev/null
+out=$(uninstall lc --timeout 2s); code=$?
+check "with the operator gone, the hint says so" '[ "$code" -eq 1 ] && [[ "$out" == *"the operator is gone, so nothing will remove the finalizer: re-run with --remove-finalizers true"* ]]'
 check "nothing else was removed yet" 'role_exists sagemaker-k8s-operator-lc && kubectl get crd trainingjobs.sagemaker.aws.amazon.com >/dev/null 2>&1'
 
 out=$(uninstall lc --timeout 2s --remove-finalizers true --explain); code=$?
 check "uninstall with --remove-finalizers succeeds" '[ "$code" -eq 0 ]'
 [ "$code" -eq 0 ] || echo "$out" >&2
 check "it explains the finalizer patch" '[[ "$out" == *"kubectl patch trainingjobs.sagemaker.aws.amazon.com xgboost-mnist -n ml-jobs --type merge"* ]]'
-check "the TrainingJob is gone" '! kubectl -n ml-jobs get trainingjob xgboost-mnist >/dev/null 2>&1'
+check "the TrainingJobs are gone" '! kubectl -n ml-jobs get trainingjob xgboost-mnist >/dev/null 2>&1 && ! kubectl -n ml-jobs2 get trainingjob xgboost-mnist >/dev/null 2>&1'
+check "the report names the finalizers it removed" '[[ "$out" == *"removed: the finalizers of TrainingJob ml-jobs2/xgboost-mnist"* ]]'
 check "the CRDs are gone" '[ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 0 ]'
 check "the operator namespace is gone" '! kubectl get ns $NS >/dev/null 2>&1'
 check "the user namespace is kept" 'kubectl get ns ml-jobs >/dev/null 2>&1'
