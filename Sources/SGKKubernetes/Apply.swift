@@ -552,8 +552,14 @@ public enum ApplyPlanner {
         case (.object(let x), .object(let y)):
             for (k, v) in x {
                 guard let w = y[k] else {
-                    if case .null = v { continue }
-                    return false
+                    // The server omits empty values of `omitempty` fields (an env var's `value: ""`).
+                    switch v {
+                    case .null: continue
+                    case .string(let s) where s.isEmpty: continue
+                    case .array(let a) where a.isEmpty: continue
+                    case .object(let m) where m.isEmpty: continue
+                    default: return false
+                    }
                 }
                 if !isSubset(v, of: w) { return false }
             }

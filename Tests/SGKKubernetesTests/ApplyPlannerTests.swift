@@ -94,6 +94,9 @@ import Testing
         #expect(!ApplyPlanner.isNoOp(body: dropped, live: live, fieldManager: "sgk"))
         let more = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}}\nspec: {ports: [{port: 80, protocol: TCP}, {port: 81, protocol: TCP}]}")
         #expect(!ApplyPlanner.isNoOp(body: more, live: live, fieldManager: "sgk"))
+        // Empty values the server omits (omitempty: an env var's value: "") are no change.
+        let empty = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}, annotations: {}}\nspec: {ports: [{port: 80, protocol: TCP, name: \"\"}], externalIPs: []}")
+        #expect(ApplyPlanner.isNoOp(body: empty, live: live, fieldManager: "sgk"))
         // Server bookkeeping and status are ignored when deciding "unchanged".
         var after = live
         if case .object(var o) = after, case .object(var m)? = o["metadata"] {
