@@ -84,7 +84,7 @@ final class Compiler {
 
     /// Compiles a statement list in the current block scope, hoisting `fn` declarations.
     func compileBlock(_ stmts: [Stmt], valueOfLast: Bool = false) -> Exec {
-        var hoisted: [Exec] = []
+        var hoisted: [ExecBox] = []
         for s in stmts {
             if case .fn(let decl) = s {
                 if scope.blocks[scope.blocks.count - 1].fns[decl.name] != nil {
@@ -95,34 +95,45 @@ final class Compiler {
                 scope.blocks[scope.blocks.count - 1].fns[decl.name] = FnInfo(name: decl.name, slot: slot, params: decl.params, decl: decl)
             }
         }
-        var execs: [Exec] = []
+        var execs: [ExecBox] = []
         for (i, s) in stmts.enumerated() {
             if case .fn = s { continue }
             if valueOfLast, i == stmts.count - 1, case .pipeline(let p) = s {
                 let e = compilePipeline(p)
-                execs.append { f in f.returnValue = try e(f); return .ret }
+                execs.append(ExecBox { f in f.returnValue = try e(f); return .ret })
             } else {
-                execs.append(compileStmt(s))
+                execs.append(ExecBox(compileStmt(s)))
             }
         }
         // Function bodies are compiled last so they see every name of the block;
         // their closures are made first, so calls may come before the definition.
-        for s in stmts { if case .fn(let decl) = s { hoisted.append(compileFunctionDecl(decl)) } }
+        for s in stmts { if case .fn(let decl) = s { hoisted.append(ExecBox(compileFunctionDecl(decl))) } }
         return Compiler.sequence(hoisted + execs)
     }
 
     static func sequence(_ execs: [Exec]) -> Exec {
+        sequence(execs.map { ExecBox($0) })
+    }
+
+    /// One closure running `execs` in order until one does not say `.next`.
+    /// Short sequences are nested closures: no loop, no array, no thunks.
+    static func sequence(_ execs: [ExecBox]) -> Exec {
         switch execs.count {
         case 0: return { _ in .next }
-        case 1: return execs[0]
+        case 1: return execs[0].run
         case 2:
-            let a = execs[0], b = execs[1]
+            let a = execs[0].run, b = execs[1].run
             return { f in let r = try a(f); if r != .next { return r }; return try b(f) }
-        default:
+        case 3:
+            let a = execs[0].run, b = execs[1].run, c = execs[2].run
             return { f in
-                for e in execs { let r = try e(f); if r != .next { return r } }
-                return .next
+                var r = try a(f); if r != .next { return r }
+                r = try b(f); if r != .next { return r }
+                return try c(f)
             }
+        default:
+            let head = execs[0].run, rest = sequence(Array(execs.dropFirst()))
+            return { f in let r = try head(f); if r != .next { return r }; return try rest(f) }
         }
     }
 
@@ -137,7 +148,7 @@ final class Compiler {
         case .let(let name, _, let p, _):
             let e = compilePipeline(p)
             let slot = scope.declare(name)
-            return { f in f.slots[slot] = try e(f); return .next }
+            return { f in f[slot] = try e(f); return .next }
         case .assign(let name, let nr, let p, _):
             guard let (depth, slot) = lookupVariable(name) else {
                 _ = compilePipeline(p)
@@ -150,31 +161,36 @@ final class Compiler {
                 let file = self.file
                 return { f in
                     let right = try re(f)
-                    if f.slots[slot].appendInPlace(right) { return .next }
-                    f.slots[slot] = try Operators.binary(.add, f.slots[slot], right, file: file, range: r)
+                    if f[slot].appendInPlace(right) { return .next }
+                    f[slot] = try Operators.binary(.add, f[slot], right, file: file, range: r)
                     return .next
                 }
             }
             let e = compilePipeline(p)
-            if depth == 0 { return { f in f.slots[slot] = try e(f); return .next } }
-            return { f in let v = try e(f); f.ancestor(depth).slots[slot] = v; return .next }
+            if depth == 0 { return { f in f[slot] = try e(f); return .next } }
+            return { f in let v = try e(f); f.ancestor(depth)[slot] = v; return .next }
         case .pipeline(let p):
             let e = compilePipeline(p)
             return { f in _ = try e(f); return .next }
         case .if(let arms, let elseBody, _):
-            let conds = arms.map { compileExpr($0.0) }
-            let bodies = arms.map { arm in withBlockScope { compileBlock(arm.1) } }
-            let elseExec = elseBody.map { b in withBlockScope { compileBlock(b) } }
-            if conds.count == 1 {
-                let c = conds[0], b = bodies[0]
-                if let el = elseExec { return { f in try c(f).isTruthy ? try b(f) : try el(f) } }
-                return { f in try c(f).isTruthy ? try b(f) : .next }
+            // if / else if / else: nested closures, each arm testing its condition.
+            var compiled: [(EvalBox, ExecBox)] = []
+            for arm in arms {
+                let c = EvalBox(compileExpr(arm.0))
+                let b = ExecBox(withBlockScope { compileBlock(arm.1) })
+                compiled.append((c, b))
             }
-            return { f in
-                for i in 0..<conds.count where try conds[i](f).isTruthy { return try bodies[i](f) }
-                if let el = elseExec { return try el(f) }
-                return .next
+            var chain: Exec?
+            if let eb = elseBody { chain = withBlockScope { compileBlock(eb) } }
+            for arm in compiled.reversed() {
+                let c = arm.0.eval, b = arm.1.run
+                if let el = chain {
+                    chain = { f in try c(f).isTruthy ? try b(f) : try el(f) }
+                } else {
+                    chain = { f in try c(f).isTruthy ? try b(f) : .next }
+                }
             }
+            return chain ?? { _ in .next }
         case .while(let cond, let body, let r):
             let c = compileExpr(cond)
             scope.loopDepth += 1
@@ -217,7 +233,7 @@ final class Compiler {
                 let h = compileBlock(handler)
                 return { f in
                     do { return try b(f) } catch let e as RuntimeError where !e.cancelled {
-                        if let slot { f.slots[slot] = e.asValue }
+                        if let slot { f[slot] = e.asValue }
                         return try h(f)
                     }
                 }
@@ -268,7 +284,7 @@ final class Compiler {
                     if a > z { return .next }
                     for i in a...z {
                         if cancel.isCancelled { throw Interpreter.cancelledError(file, r) }
-                        f.slots[slot] = .int(i)
+                        f[slot] = .int(i)
                         switch try b(f) {
                         case .ret: return .ret
                         case .brk: return .next
@@ -301,8 +317,8 @@ final class Compiler {
                 }
                 for (a, bv) in items {
                     if cancel.isCancelled { throw Interpreter.cancelledError(file, r) }
-                    f.slots[slot] = a
-                    if let slot2 { f.slots[slot2] = bv ?? .null }
+                    f[slot] = a
+                    if let slot2 { f[slot2] = bv ?? .null }
                     switch try b(f) {
                     case .ret: return .ret
                     case .brk: return .next
@@ -333,7 +349,7 @@ final class Compiler {
         let file = self.file
         let paramsCopy = params
         return { f in
-            f.slots[slot] = .function(Function(name: name, params: paramsCopy, slotCount: fnScope.slotCount, body: body, captured: f, file: file, isBlock: false))
+            f[slot] = .function(Function(name: name, params: paramsCopy, slotCount: fnScope.slotCount, body: body, captured: f, file: file, isBlock: false))
             return .next
         }
     }
@@ -366,7 +382,7 @@ final class Compiler {
             head = { f in try s(f, nil) }
         }
         if p.stages.count == 1 { return head }
-        var rest: [StageEval] = []
+        var rest: [StageBox] = []
         for stage in p.stages.dropFirst() {
             guard case .command(let c) = stage else {
                 report("expected a command after '|'", stage.range)
@@ -377,16 +393,16 @@ final class Compiler {
                 let inSlot = scope.declare("in")
                 let s = compileCommand(c, hasInput: true)
                 return { f, input in
-                    f.slots[inSlot] = input ?? .null
+                    f[inSlot] = input ?? .null
                     return try s(f, input)
                 }
             }
-            rest.append(stageEval)
+            rest.append(StageBox(stageEval))
         }
         let h = head
         return { f in
             var v = try h(f)
-            for s in rest { v = try s(f, v) }
+            for s in rest { v = try s.run(f, v) }
             return v
         }
     }
@@ -443,13 +459,13 @@ final class Compiler {
         case .native(let c): return compileNativeCall(c, rest, hasInput: hasInput, nameRange: nameRange, callRange: call.range)
         case .user(let depth, let info):
             return compileUserCall(name: info.name, params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange) { f in
-                f.ancestor(depth).slots[info.slot]
+                f.ancestor(depth)[info.slot]
             }
         case .module(let m, let info):
             let interp = self.interp
             return compileUserCall(name: "\(m.name) \(info.name)", params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange) { _ in
                 try interp.initialize(m)
-                return m.frame.slots[info.slot]
+                return m.frame[info.slot]
             }
         }
     }
@@ -645,7 +661,7 @@ final class Compiler {
 
     func compileUserCall(name: String, params: [Parameter], _ items: [CommandItem], hasInput: Bool, callRange: SourceRange,
                          nameRange: SourceRange, function: @escaping (Frame) throws -> Value) -> StageEval {
-        var bound = [Eval?](repeating: nil, count: params.count)
+        var bound = [EvalBox?](repeating: nil, count: params.count)
         var positionalIndex = 0
         let positionalParams = params.enumerated().filter { !$0.element.keywordOnly }.map(\.offset)
         var output: Eval?
@@ -658,7 +674,7 @@ final class Compiler {
                            hint: "usage: \(name) \(usage(params))")
                     continue
                 }
-                bound[positionalParams[positionalIndex]] = compileExpr(e)
+                bound[positionalParams[positionalIndex]] = EvalBox(compileExpr(e))
                 positionalIndex += 1
             case .keyword(let k, let kr, let e):
                 let c = canonicalName(k)
@@ -670,7 +686,7 @@ final class Compiler {
                     continue
                 }
                 if bound[pi] != nil { report("'\(k)' given twice for '\(name)'", kr); continue }
-                bound[pi] = compileExpr(e)
+                bound[pi] = EvalBox(compileExpr(e))
             case .flag(let fname, let inline, let fr):
                 let bare = String(fname.drop(while: { $0 == "-" }))
                 let c = canonicalName(bare)
@@ -682,7 +698,7 @@ final class Compiler {
                     report("unknown flag '\(fname)' for '\(name)'", fr, hint: "usage: \(name) \(usage(params))")
                     continue
                 }
-                if let inline { bound[pi] = { _ in .string(inline) } } else if let value, let ve = itemExpr(value) { bound[pi] = compileExpr(ve) } else { bound[pi] = { _ in .bool(true) } }
+                if let inline { bound[pi] = EvalBox { _ in .string(inline) } } else if let value, let ve = itemExpr(value) { bound[pi] = EvalBox(compileExpr(ve)) } else { bound[pi] = EvalBox { _ in .bool(true) } }
             }
         }
         // Pipeline input fills the first positional parameter left open.
@@ -696,11 +712,20 @@ final class Compiler {
         let file = self.file
         let args = bound
         let outputEval = output
+        let inputIndex = inputParam ?? -1
+        if outputEval == nil {
+            return { f, input in
+                guard case .function(let fn) = try function(f) else {
+                    throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                }
+                return try interp.invoke(fn, caller: f, args: args, inputParam: inputIndex, input: input, file: file, range: callRange)
+            }
+        }
         return { f, input in
             guard case .function(let fn) = try function(f) else {
                 throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
             }
-            let v = try interp.invoke(fn, caller: f, args: args, input: inputParam.map { ($0, input ?? .null) }, file: file, range: callRange)
+            let v = try interp.invoke(fn, caller: f, args: args, inputParam: inputIndex, input: input, file: file, range: callRange)
             if let outputEval {
                 interp.context.output.write(try Formatter.format(v, as: try outputEval(f).text))
             }
@@ -728,16 +753,20 @@ final class Compiler {
         case .string(let parts, _):
             if parts.isEmpty { return { _ in .string("") } }
             if parts.count == 1, case .text(let t) = parts[0] { let v = Value.string(t); return { _ in v } }
-            let compiled: [(String?, Eval?)] = parts.map { p in
+            let compiled: [(String?, EvalBox?)] = parts.map { p in
                 switch p {
                 case .text(let t): return (t, nil)
-                case .expr(let x): return (nil, compileExpr(x))
+                case .expr(let x): return (nil, EvalBox(compileExpr(x)))
                 }
+            }
+            // "text${expr}": the common two-part shape without a loop.
+            if compiled.count == 2, let t = compiled[0].0, let ev = compiled[1].1?.eval {
+                return { f in .string(t + (try ev(f).text)) }
             }
             return { f in
                 var s = ""
                 for (t, ev) in compiled {
-                    if let t { s += t } else if let ev { s += try ev(f).text }
+                    if let t { s += t } else if let ev { s += try ev.eval(f).text }
                 }
                 return .string(s)
             }
@@ -755,26 +784,46 @@ final class Compiler {
                 return { _ in .null }
             }
             switch depth {
-            case 0: return { f in f.slots[slot] }
-            case 1: return { f in (f.parent ?? f).slots[slot] }
-            default: return { f in f.ancestor(depth).slots[slot] }
+            case 0: return { f in f[slot] }
+            case 1: return { f in (f.parent ?? f)[slot] }
+            default: return { f in f.ancestor(depth)[slot] }
             }
         case .list(let items, _):
-            let evals = items.map { compileExpr($0) }
+            if items.count == 1 {
+                let e = compileExpr(items[0])
+                return { f in .list([try e(f)]) }
+            }
+            let evals = items.map { EvalBox(compileExpr($0)) }
             return { f in
                 var out: [Value] = []
                 out.reserveCapacity(evals.count)
-                for e in evals { out.append(try e(f)) }
+                for e in evals { out.append(try e.eval(f)) }
                 return .list(out)
             }
         case .map(let entries, _):
             var seen = Set<String>()
             for en in entries where en.keyExpr == nil && !seen.insert(en.key).inserted { report("duplicate key '\(en.key)' in map", en.keyRange) }
-            let evals = entries.map { ($0.key, $0.keyExpr.map { compileExpr($0) }, compileExpr($0.value)) }
+            let evals = entries.map { ($0.key, $0.keyExpr.map { EvalBox(compileExpr($0)) }, EvalBox(compileExpr($0.value))) }
+            if evals.count == 1 {
+                let (k, keyBox, valueBox) = evals[0]
+                let e = valueBox.eval
+                if let ke = keyBox?.eval {
+                    return { f in
+                        var m = OrderedDictionary<String, Value>(minimumCapacity: 1)
+                        m[try ke(f).text] = try e(f)
+                        return .map(m)
+                    }
+                }
+                return { f in
+                    var m = OrderedDictionary<String, Value>(minimumCapacity: 1)
+                    m[k] = try e(f)
+                    return .map(m)
+                }
+            }
             return { f in
                 var m = OrderedDictionary<String, Value>(minimumCapacity: evals.count)
                 for (k, ke, e) in evals {
-                    if let ke { m[try ke(f).text] = try e(f) } else { m[k] = try e(f) }
+                    if let ke { m[try ke.eval(f).text] = try e.eval(f) } else { m[k] = try e.eval(f) }
                 }
                 return .map(m)
             }
@@ -927,4 +976,9 @@ final class RegexBox: @unchecked Sendable {
     func matches(_ s: String) -> Bool {
         re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
     }
+}
+
+final class StageBox {
+    let run: StageEval
+    init(_ run: @escaping StageEval) { self.run = run }
 }
