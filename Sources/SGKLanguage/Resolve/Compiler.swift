@@ -713,6 +713,26 @@ final class Compiler {
         let args = bound
         let outputEval = output
         let inputIndex = inputParam ?? -1
+        // Direct paths: one or two positional arguments, nothing else.
+        if outputEval == nil, inputIndex == -1, params.count == args.count, args.allSatisfy({ $0 != nil }),
+           params.allSatisfy({ !$0.keywordOnly }) {
+            if args.count == 1, let a0 = args[0]?.eval {
+                return { f, _ in
+                    guard case .function(let fn) = try function(f) else {
+                        throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                    }
+                    return try interp.invoke1(fn, caller: f, a0, args: args, file: file, range: callRange)
+                }
+            }
+            if args.count == 2, let a0 = args[0]?.eval, let a1 = args[1]?.eval {
+                return { f, _ in
+                    guard case .function(let fn) = try function(f) else {
+                        throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                    }
+                    return try interp.invoke2(fn, caller: f, a0, a1, args: args, file: file, range: callRange)
+                }
+            }
+        }
         if outputEval == nil {
             return { f, input in
                 guard case .function(let fn) = try function(f) else {

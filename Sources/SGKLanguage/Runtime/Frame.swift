@@ -10,8 +10,10 @@
 final class Frame {
     @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<Value>
     @exclusivity(unchecked) private(set) var count: Int
-    let parent: Frame?
+    @exclusivity(unchecked) fileprivate(set) var parent: Frame?
     @exclusivity(unchecked) var returnValue: Value = .null
+    /// The next spare frame of the same function (see CompiledBody.frame).
+    @exclusivity(unchecked) fileprivate var nextSpare: Frame?
 
     init(count: Int, parent: Frame?) {
         base = UnsafeMutablePointer<Value>.allocate(capacity: Swift.max(count, 1))
@@ -34,6 +36,14 @@ final class Frame {
             assert(slot >= 0 && slot < count, "slot \(slot) out of range (\(count))")
             yield &base[slot]
         }
+    }
+
+    /// Back to a fresh frame: every slot null, no parent, no return value.
+    func clear() {
+        var i = 0
+        while i < count { base[i] = .null; i += 1 }
+        returnValue = .null
+        parent = nil
     }
 
     @inline(__always) func ancestor(_ depth: Int) -> Frame {
@@ -86,4 +96,29 @@ final class CompiledBody {
     @exclusivity(unchecked) var run: Exec = { _ in .next }
     /// For blocks: the value of the last expression statement.
     var valueOfLast = false
+    /// Frames of finished calls that nothing else kept (no closure captured
+    /// them): the next call reuses one instead of allocating.
+    @exclusivity(unchecked) private var spare: Frame?
+    @exclusivity(unchecked) private var spareCount = 0
+
+    /// A frame with every slot null, for a call of this body.
+    @inline(__always) func frame(count: Int, parent: Frame?) -> Frame {
+        if let f = spare, f.count == count {
+            spare = f.nextSpare
+            f.nextSpare = nil
+            spareCount -= 1
+            f.parent = parent
+            return f
+        }
+        return Frame(count: count, parent: parent)
+    }
+
+    /// Takes back the frame of a finished call unless something still holds it.
+    @inline(__always) func recycle(_ frame: inout Frame) {
+        guard spareCount < 32, isKnownUniquelyReferenced(&frame) else { return }
+        frame.clear()
+        frame.nextSpare = spare
+        spare = frame
+        spareCount += 1
+    }
 }

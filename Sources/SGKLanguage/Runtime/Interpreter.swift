@@ -45,7 +45,9 @@ public final class Interpreter {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
         }
         if context.cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
-        let frame = Frame(count: fn.slotCount, parent: fn.captured)
+        let body = fn.body
+        var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        defer { body.recycle(&frame) }
         let params = fn.params
         let n = params.count
         var i = 0
@@ -60,10 +62,49 @@ public final class Interpreter {
             }
             i += 1
         }
+        return try run(fn, body, frame, file: file, range: range)
+    }
+
+    /// `invoke` for a call site that gives exactly one positional argument
+    /// (checked against the function it finds: the REPL may redefine it).
+    @inline(__always)
+    func invoke1(_ fn: Function, caller: Frame, _ a0: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
+        let params = fn.params
+        guard params.count == 1 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
+        if callDepth >= maxCallDepth {
+            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
+        }
+        if context.cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        let body = fn.body
+        var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        defer { body.recycle(&frame) }
+        frame[params[0].slot] = try a0(caller)
+        return try run(fn, body, frame, file: file, range: range)
+    }
+
+    /// `invoke` for a call site that gives exactly two positional arguments.
+    @inline(__always)
+    func invoke2(_ fn: Function, caller: Frame, _ a0: Eval, _ a1: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
+        let params = fn.params
+        guard params.count == 2 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
+        if callDepth >= maxCallDepth {
+            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
+        }
+        if context.cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        let body = fn.body
+        var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        defer { body.recycle(&frame) }
+        frame[params[0].slot] = try a0(caller)
+        frame[params[1].slot] = try a1(caller)
+        return try run(fn, body, frame, file: file, range: range)
+    }
+
+    @inline(__always)
+    func run(_ fn: Function, _ body: CompiledBody, _ frame: Frame, file: SourceFile, range: SourceRange) throws -> Value {
         callDepth += 1
         defer { callDepth -= 1 }
         do {
-            _ = try fn.body.run(frame)
+            _ = try body.run(frame)
         } catch var e as RuntimeError {
             if !e.cancelled && e.stack.count < 10_000 { e.stack.append(StackEntry(function: fn.name, file: file, range: range)) }
             throw e
