@@ -157,8 +157,32 @@ final class Compiler {
             }
             // `x = $x + …` appends in place (amortized O(1)) when x is a local list, map or string.
             if depth == 0, p.stages.count == 1, case .expr(.binary(.add, .variable(let v, _), let rhs, let r)) = p.stages[0], v == name {
-                let re = compileExpr(rhs)
                 let file = self.file
+                // `x = $x + [item]` and `x = $x + {key: value}`: no one-item list or map is built.
+                if case .list(let items, _) = rhs, items.count == 1 {
+                    let e = compileExpr(items[0])
+                    return { f in
+                        let x = try e(f)
+                        if f[slot].appendElement(x) { return .next }
+                        f[slot] = try Operators.binary(.add, f[slot], .list([x]), file: file, range: r)
+                        return .next
+                    }
+                }
+                if case .map(let entries, _) = rhs, entries.count == 1 {
+                    let key = entries[0].key
+                    let ke = entries[0].keyExpr.map { compileExpr($0) }
+                    let ve = compileExpr(entries[0].value)
+                    return { f in
+                        let k = try ke.map { try $0(f).text } ?? key
+                        let x = try ve(f)
+                        if f[slot].setEntry(k, x) { return .next }
+                        var m = OrderedDictionary<String, Value>(minimumCapacity: 1)
+                        m[k] = x
+                        f[slot] = try Operators.binary(.add, f[slot], .map(m), file: file, range: r)
+                        return .next
+                    }
+                }
+                let re = compileExpr(rhs)
                 return { f in
                     let right = try re(f)
                     if f[slot].appendInPlace(right) { return .next }

@@ -270,6 +270,22 @@ extension Value {
         return true
     }
 
+    /// `self = self + [x]` in place when self is a list (false: unchanged).
+    mutating func appendElement(_ x: Value) -> Bool {
+        guard var a = Value.takeList(&self) else { return false }
+        a.append(x)
+        self = .list(a)
+        return true
+    }
+
+    /// `self = self + {k: x}` in place when self is a map (false: unchanged).
+    mutating func setEntry(_ k: String, _ x: Value) -> Bool {
+        guard var a = Value.takeMap(&self) else { return false }
+        a[k] = x
+        self = .map(a)
+        return true
+    }
+
     static func takeList(_ v: inout Value) -> [Value]? {
         guard case .list(let a) = v else { return nil }
         v = .null
