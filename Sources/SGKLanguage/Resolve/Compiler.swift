@@ -10,6 +10,8 @@ final class Compiler {
     let file: SourceFile
     var scope: FnScope
     var diagnostics: [Diagnostic] = []
+    /// Set by compileUserCall for a call that can be a pipeline head as is (see compilePipeline).
+    var directHead: Eval?
     /// Modules being compiled, to report `use` cycles.
     var loading: [String]
 
@@ -402,8 +404,9 @@ final class Compiler {
         switch first {
         case .expr(let e): head = compileExpr(e)
         case .command(let c):
+            directHead = nil
             let s = compileCommand(c, hasInput: false)
-            head = { f in try s(f, nil) }
+            if let d = directHead { head = d; directHead = nil } else { head = { f in try s(f, nil) } }
         }
         if p.stages.count == 1 { return head }
         var rest: [StageBox] = []
@@ -482,14 +485,21 @@ final class Compiler {
         switch target {
         case .native(let c): return compileNativeCall(c, rest, hasInput: hasInput, nameRange: nameRange, callRange: call.range)
         case .user(let depth, let info):
-            return compileUserCall(name: info.name, params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange) { f in
-                f.ancestor(depth)[info.slot]
+            // The closure captures the slot alone, not the FnInfo (copying it costs retains per call).
+            let slot = info.slot
+            let lookup: (Frame) throws -> Value
+            switch depth {
+            case 0: lookup = { f in f[slot] }
+            case 1: lookup = { f in (f.parent ?? f)[slot] }
+            default: lookup = { f in f.ancestor(depth)[slot] }
             }
+            return compileUserCall(name: info.name, params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange, function: lookup)
         case .module(let m, let info):
             let interp = self.interp
+            let slot = info.slot
             return compileUserCall(name: "\(m.name) \(info.name)", params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange) { _ in
                 try interp.initialize(m)
-                return m.frame[info.slot]
+                return m.frame[slot]
             }
         }
     }
@@ -741,6 +751,15 @@ final class Compiler {
         if outputEval == nil, inputIndex == -1, params.count == args.count, args.allSatisfy({ $0 != nil }),
            params.allSatisfy({ !$0.keywordOnly }) {
             if args.count == 1, let a0 = args[0]?.eval {
+                if !hasInput {
+                    // A pipeline's head: called with no input, so it may skip the stage wrapper.
+                    directHead = { f in
+                        guard case .function(let fn) = try function(f) else {
+                            throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                        }
+                        return try interp.invoke1(fn, caller: f, a0, args: args, file: file, range: callRange)
+                    }
+                }
                 return { f, _ in
                     guard case .function(let fn) = try function(f) else {
                         throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
@@ -749,6 +768,14 @@ final class Compiler {
                 }
             }
             if args.count == 2, let a0 = args[0]?.eval, let a1 = args[1]?.eval {
+                if !hasInput {
+                    directHead = { f in
+                        guard case .function(let fn) = try function(f) else {
+                            throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                        }
+                        return try interp.invoke2(fn, caller: f, a0, a1, args: args, file: file, range: callRange)
+                    }
+                }
                 return { f, _ in
                     guard case .function(let fn) = try function(f) else {
                         throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)

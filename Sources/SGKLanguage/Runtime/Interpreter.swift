@@ -69,8 +69,7 @@ public final class Interpreter {
     /// (checked against the function it finds: the REPL may redefine it).
     @inline(__always)
     func invoke1(_ fn: Function, caller: Frame, _ a0: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
-        let params = fn.params
-        guard params.count == 1 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
+        guard fn.arity == 1 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
         if callDepth >= maxCallDepth {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
         }
@@ -78,15 +77,14 @@ public final class Interpreter {
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
         defer { body.recycle(&frame) }
-        frame[params[0].slot] = try a0(caller)
+        frame[fn.slot0] = try a0(caller)
         return try run(fn, body, frame, file: file, range: range)
     }
 
     /// `invoke` for a call site that gives exactly two positional arguments.
     @inline(__always)
     func invoke2(_ fn: Function, caller: Frame, _ a0: Eval, _ a1: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
-        let params = fn.params
-        guard params.count == 2 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
+        guard fn.arity == 2 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
         if callDepth >= maxCallDepth {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
         }
@@ -94,8 +92,8 @@ public final class Interpreter {
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
         defer { body.recycle(&frame) }
-        frame[params[0].slot] = try a0(caller)
-        frame[params[1].slot] = try a1(caller)
+        frame[fn.slot0] = try a0(caller)
+        frame[fn.slot1] = try a1(caller)
         return try run(fn, body, frame, file: file, range: range)
     }
 
