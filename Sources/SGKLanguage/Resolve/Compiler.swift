@@ -200,32 +200,32 @@ final class Compiler {
             return { f in _ = try e(f); return .next }
         case .if(let arms, let elseBody, _):
             // if / else if / else: nested closures, each arm testing its condition.
-            var compiled: [(EvalBox, ExecBox)] = []
+            var compiled: [(CondBox, ExecBox)] = []
             for arm in arms {
-                let c = EvalBox(compileExpr(arm.0))
+                let c = CondBox(compileCondition(arm.0))
                 let b = ExecBox(withBlockScope { compileBlock(arm.1) })
                 compiled.append((c, b))
             }
             var chain: Exec?
             if let eb = elseBody { chain = withBlockScope { compileBlock(eb) } }
             for arm in compiled.reversed() {
-                let c = arm.0.eval, b = arm.1.run
+                let c = arm.0.test, b = arm.1.run
                 if let el = chain {
-                    chain = { f in try c(f).isTruthy ? try b(f) : try el(f) }
+                    chain = { f in try c(f) ? try b(f) : try el(f) }
                 } else {
-                    chain = { f in try c(f).isTruthy ? try b(f) : .next }
+                    chain = { f in try c(f) ? try b(f) : .next }
                 }
             }
             return chain ?? { _ in .next }
         case .while(let cond, let body, let r):
-            let c = compileExpr(cond)
+            let c = compileCondition(cond)
             scope.loopDepth += 1
             let b = withBlockScope { compileBlock(body) }
             scope.loopDepth -= 1
             let cancel = interp.context.cancellation
             let file = self.file
             return { f in
-                while try c(f).isTruthy {
+                while try c(f) {
                     if cancel.isCancelled { throw Interpreter.cancelledError(file, r) }
                     switch try b(f) {
                     case .ret: return .ret
@@ -980,6 +980,56 @@ final class Compiler {
         }
     }
 
+    /// An expression used as a condition (`if`, `while`): a comparison gives
+    /// its Bool directly, without making a value and testing its truthiness.
+    /// Anything else is `compileExpr(e)` tested for truthiness.
+    func compileCondition(_ e: Expr) -> Cond {
+        guard case .binary(let op, let a, let b, let r) = e else {
+            let x = compileExpr(e)
+            return { f in try x(f).isTruthy }
+        }
+        let file = self.file
+        switch op {
+        case .lt, .le, .gt, .ge:
+            let ae = compileExpr(a), be = compileExpr(b)
+            switch op {
+            case .lt:
+                return { f in
+                    let x = try ae(f), y = try be(f)
+                    if case .int(let i) = x, case .int(let j) = y { return i < j }
+                    return try Operators.binary(.lt, x, y, file: file, range: r).isTruthy
+                }
+            case .le:
+                return { f in
+                    let x = try ae(f), y = try be(f)
+                    if case .int(let i) = x, case .int(let j) = y { return i <= j }
+                    return try Operators.binary(.le, x, y, file: file, range: r).isTruthy
+                }
+            case .gt:
+                return { f in
+                    let x = try ae(f), y = try be(f)
+                    if case .int(let i) = x, case .int(let j) = y { return i > j }
+                    return try Operators.binary(.gt, x, y, file: file, range: r).isTruthy
+                }
+            default:
+                return { f in
+                    let x = try ae(f), y = try be(f)
+                    if case .int(let i) = x, case .int(let j) = y { return i >= j }
+                    return try Operators.binary(.ge, x, y, file: file, range: r).isTruthy
+                }
+            }
+        case .eq:
+            let ae = compileExpr(a), be = compileExpr(b)
+            return { f in try ae(f) == be(f) }
+        case .ne:
+            let ae = compileExpr(a), be = compileExpr(b)
+            return { f in try ae(f) != be(f) }
+        default:
+            let x = compileBinary(op, a, b, r)
+            return { f in try x(f).isTruthy }
+        }
+    }
+
     func compileBinary(_ op: BinaryOp, _ a: Expr, _ b: Expr, _ r: SourceRange) -> Eval {
         let ae = compileExpr(a), be = compileExpr(b)
         let file = self.file
@@ -1047,6 +1097,13 @@ final class RegexBox: @unchecked Sendable {
     func matches(_ s: String) -> Bool {
         re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
     }
+}
+
+typealias Cond = (Frame) throws -> Bool
+
+final class CondBox {
+    let test: Cond
+    init(_ test: @escaping Cond) { self.test = test }
 }
 
 final class StageBox {

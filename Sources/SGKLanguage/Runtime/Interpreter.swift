@@ -19,6 +19,8 @@ final class CompiledModule {
 public final class Interpreter {
     public let registry: CommandRegistry
     public let context: CallContext
+    /// `context.cancellation`, one load closer for the check every call makes.
+    let cancellation: Cancellation
     public let loader: ModuleLoader
     @exclusivity(unchecked) var callDepth = 0
     @exclusivity(unchecked) public var maxCallDepth = 2_000
@@ -27,6 +29,7 @@ public final class Interpreter {
     public init(registry: CommandRegistry, context: CallContext, loader: ModuleLoader) {
         self.registry = registry
         self.context = context
+        self.cancellation = context.cancellation
         self.loader = loader
     }
 
@@ -44,7 +47,7 @@ public final class Interpreter {
         if callDepth >= maxCallDepth {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
         }
-        if context.cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
         defer { body.recycle(&frame) }
@@ -73,7 +76,7 @@ public final class Interpreter {
         if callDepth >= maxCallDepth {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
         }
-        if context.cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
         defer { body.recycle(&frame) }
@@ -88,7 +91,7 @@ public final class Interpreter {
         if callDepth >= maxCallDepth {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
         }
-        if context.cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
         defer { body.recycle(&frame) }
