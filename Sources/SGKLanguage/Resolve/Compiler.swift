@@ -493,7 +493,8 @@ final class Compiler {
             case 1: lookup = { f in (f.parent ?? f)[slot] }
             default: lookup = { f in f.ancestor(depth)[slot] }
             }
-            return compileUserCall(name: info.name, params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange, function: lookup)
+            return compileUserCall(name: info.name, params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange,
+                                   at: (depth, slot), function: lookup)
         case .module(let m, let info):
             let interp = self.interp
             let slot = info.slot
@@ -694,7 +695,7 @@ final class Compiler {
     }
 
     func compileUserCall(name: String, params: [Parameter], _ items: [CommandItem], hasInput: Bool, callRange: SourceRange,
-                         nameRange: SourceRange, function: @escaping (Frame) throws -> Value) -> StageEval {
+                         nameRange: SourceRange, at: (depth: Int, slot: Int)? = nil, function: @escaping (Frame) throws -> Value) -> StageEval {
         var bound = [EvalBox?](repeating: nil, count: params.count)
         var positionalIndex = 0
         let positionalParams = params.enumerated().filter { !$0.element.keywordOnly }.map(\.offset)
@@ -751,7 +752,18 @@ final class Compiler {
         if outputEval == nil, inputIndex == -1, params.count == args.count, args.allSatisfy({ $0 != nil }),
            params.allSatisfy({ !$0.keywordOnly }) {
             if args.count == 1, let a0 = args[0]?.eval {
-                if !hasInput {
+                if !hasInput, let (depth, slot) = at {
+                    // The function's frame is found here, not through the lookup closure.
+                    directHead = { f in
+                        var g = f
+                        var d = depth
+                        while d > 0, let p = g.parent { g = p; d -= 1 }
+                        guard case .function(let fn) = g[slot] else {
+                            throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                        }
+                        return try interp.invoke1(fn, caller: f, a0, args: args, file: file, range: callRange)
+                    }
+                } else if !hasInput {
                     // A pipeline's head: called with no input, so it may skip the stage wrapper.
                     directHead = { f in
                         guard case .function(let fn) = try function(f) else {
@@ -991,6 +1003,30 @@ final class Compiler {
         let file = self.file
         switch op {
         case .lt, .le, .gt, .ge:
+            if let (slot, c) = localAndConstant(a, b) {
+                let cv = Value.int(c)
+                let test: (Int) -> Bool
+                switch op {
+                case .lt: test = { $0 < c }
+                case .le: test = { $0 <= c }
+                case .gt: test = { $0 > c }
+                default: test = { $0 >= c }
+                }
+                switch op {
+                case .lt:
+                    return { f in
+                        let x = f[slot]
+                        if case .int(let i) = x { return i < c }
+                        return try Operators.binary(.lt, x, cv, file: file, range: r).isTruthy
+                    }
+                default:
+                    return { f in
+                        let x = f[slot]
+                        if case .int(let i) = x { return test(i) }
+                        return try Operators.binary(op, x, cv, file: file, range: r).isTruthy
+                    }
+                }
+            }
             let ae = compileExpr(a), be = compileExpr(b)
             switch op {
             case .lt:
@@ -1030,9 +1066,39 @@ final class Compiler {
         }
     }
 
+    /// `$local OP 12`: the local's slot and the constant, so the operation
+    /// reads both itself instead of calling two closures.
+    func localAndConstant(_ a: Expr, _ b: Expr) -> (slot: Int, constant: Int)? {
+        guard case .variable(let name, _) = a, case .int(let c, _) = b,
+              let (depth, slot) = lookupVariable(name), depth == 0 else { return nil }
+        return (slot, c)
+    }
+
     func compileBinary(_ op: BinaryOp, _ a: Expr, _ b: Expr, _ r: SourceRange) -> Eval {
-        let ae = compileExpr(a), be = compileExpr(b)
         let file = self.file
+        if op == .add || op == .sub, let (slot, c) = localAndConstant(a, b) {
+            if op == .add {
+                return { f in
+                    let x = f[slot]
+                    if case .int(let i) = x {
+                        let (s, o) = i.addingReportingOverflow(c)
+                        if o { throw RuntimeError("integer overflow in \(i) + \(c)", file: file, range: r) }
+                        return .int(s)
+                    }
+                    return try Operators.binary(.add, x, .int(c), file: file, range: r)
+                }
+            }
+            return { f in
+                let x = f[slot]
+                if case .int(let i) = x {
+                    let (s, o) = i.subtractingReportingOverflow(c)
+                    if o { throw RuntimeError("integer overflow in \(i) - \(c)", file: file, range: r) }
+                    return .int(s)
+                }
+                return try Operators.binary(.sub, x, .int(c), file: file, range: r)
+            }
+        }
+        let ae = compileExpr(a), be = compileExpr(b)
         switch op {
         case .and: return { f in let x = try ae(f); return x.isTruthy ? try be(f) : x }
         case .or: return { f in let x = try ae(f); return x.isTruthy ? x : try be(f) }
