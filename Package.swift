@@ -70,8 +70,7 @@ let package = Package(
         // Binds the clients into the language; the Effects seam.
         .target(
             name: "SGKPrimitives",
-            dependencies: ["SGKLanguage", "SGKAWS", "SGKKubernetes", "SGKData", .product(name: "OrderedCollections", package: "swift-collections"),
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["SGKLanguage", "SGKAWS", "SGKKubernetes", "SGKData", .product(name: "OrderedCollections", package: "swift-collections")]
         ),
         // libedit: static inline wrappers of its variadic calls (Swift cannot call C varargs).
         .systemLibrary(

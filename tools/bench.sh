@@ -12,7 +12,13 @@ cd "$ROOT"
 export AWS_EC2_METADATA_DISABLED=true KUBE_PEER_READY_TIMEOUT="${KUBE_PEER_READY_TIMEOUT:-180}"
 tools/setup.sh --build-peer
 command -v tclsh >/dev/null || { apt-get install -y -qq tcl >/dev/null 2>&1 || true; }
-swift build -c release --product sgk 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || true
+# A static Swift runtime: start-up ~10 ms instead of ~30 (docs/PERFORMANCE.md).
+build_log=$(mktemp)
+if ! swift build -c release --static-swift-stdlib --product sgk >"$build_log" 2>&1; then
+  grep -Ev '^\[[0-9]+/[0-9]+\]' "$build_log" >&2; rm -f "$build_log"
+  echo "bench.sh: the release build failed" >&2; exit 1
+fi
+rm -f "$build_log"
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-bench.XXXXXX")
 trap 'tools/moto.sh stop "$STATE/moto" >/dev/null 2>&1; tools/kube-peer.sh stop "$STATE/kube" >/dev/null 2>&1; rm -rf "$STATE"' EXIT INT TERM
 tools/moto.sh start "$STATE/moto" >/dev/null

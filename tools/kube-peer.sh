@@ -392,6 +392,19 @@ launch_peer() {
     --cert-dir="$state/apiserver-certs"
   )
   [ -z "$runtime_config" ] || api_args+=(--runtime-config="$runtime_config")
+  # Audit log of every write (reads are not logged), one JSON line per request
+  # once answered: tests count a client's writes (its userAgent) at the server.
+  if printf '%s\n' \
+    "apiVersion: audit.k8s.io/v1" \
+    "kind: Policy" \
+    "omitStages: [RequestReceived]" \
+    "rules:" \
+    "- level: None" \
+    "  verbs: [get, list, watch]" \
+    "- level: Metadata" >"$state/audit-policy.yaml"; then
+    api_args+=(--audit-policy-file="$state/audit-policy.yaml" --audit-log-path="$state/audit.log"
+      --audit-log-maxsize=200 --audit-log-maxbackup=1)
+  fi
   nohup "$APISERVER" "${api_args[@]}" </dev/null >"$state/kube-apiserver.log" 2>&1 &
   record_pid "$state" kube-apiserver $!
 

@@ -67,7 +67,7 @@ cmd_start() {
   local port url pid
   port=$(free_port)
   url="http://127.0.0.1:$port"
-  MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup python3 -m moto.server -H 127.0.0.1 -p "$port" \
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" nohup python3 -m moto.server -H 127.0.0.1 -p "$port" \
     </dev/null >"$state/moto.log" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$state/moto.pid"

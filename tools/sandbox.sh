@@ -95,8 +95,8 @@ say "install took $(python3 -c "print(round($end - $start, 2))") s"
 if [ "${#extra[@]}" -eq 0 ]; then
   say "the local API server has no kubelet: marking the operator pod Ready by patching its status (as KUBE-PEER.md describes) …"
   tools/kube-peer.sh ready-pod "$STATE/kube" sagemaker-k8s-operator-system control-plane=controller-manager >/dev/null
-  "$SGK" -c 'kubectl wait deployment --all -n sagemaker-k8s-operator-system --for=condition=Available --timeout=60s
-print "operator deployment: Available"'
+  say "verifying every link: sgk run verify-sagemaker-operator ${args[*]:0:4} --wait 60s"
+  "$SGK" run verify-sagemaker-operator "${args[@]:0:4}" --wait 60s
   say "running the install again (it must change nothing) …"
   "$SGK" run install-sagemaker-operator "${args[@]}"
 fi

@@ -40,10 +40,15 @@ public final class Effects: @unchecked Sendable {
     /// Every change and unchanged resource seen in this run, in order.
     public private(set) var plan: [(symbol: String, text: String)] = []
     var journal: Journal?
+    /// Test hook: `SGK_TEST_ABORT_AFTER_WRITES=N` kills the process (SIGKILL) right after the
+    /// N-th performed write has been journaled, to test that an interrupted run converges.
+    let abortAfterWrites: Int?
+    var performedWrites = 0
 
     init(context: CallContext) {
         self.context = context
         if !context.options.dryRun { journal = Journal(context: context) }
+        abortAfterWrites = context.environment["SGK_TEST_ABORT_AFTER_WRITES"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// The run's Effects.
@@ -71,6 +76,14 @@ public final class Effects: @unchecked Sendable {
         }
         let result = try perform()
         journal?.record(change, result: result)
+        if let n = abortAfterWrites {
+            lock.lock(); performedWrites += 1; let count = performedWrites; lock.unlock()
+            if count >= n {
+                context.output.flush()
+                FileHandle.standardError.write(Data("sgk: SGK_TEST_ABORT_AFTER_WRITES=\(n): killing the process after write \(count) (\(change.summary))\n".utf8))
+                kill(getpid(), SIGKILL)
+            }
+        }
         return result
     }
 
@@ -94,14 +107,18 @@ final class Journal: @unchecked Sendable {
     private var failed = false
 
     init?(context: CallContext) {
-        if let p = context.options.journalPath {
-            path = p
-        } else {
-            let env = context.environment
-            let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/state")
-            path = base + "/sgk/journal/journal.jsonl"
-        }
+        path = Journal.path(context)
         context.onShutdown { [self] in close() }
+    }
+
+    /// `--journal`-less default: `$XDG_STATE_HOME/sgk/journal/journal.jsonl` (or `~/.local/state/…`);
+    /// `SGK_JOURNAL` overrides it.
+    static func path(_ context: CallContext) -> String {
+        if let p = context.options.journalPath { return p }
+        let env = context.environment
+        if let p = env["SGK_JOURNAL"], !p.isEmpty { return p }
+        let base = env["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.local/state")
+        return base + "/sgk/journal/journal.jsonl"
     }
 
     /// Appends the entry with one `write` (so it survives the process being killed at any point);
@@ -113,6 +130,7 @@ final class Journal: @unchecked Sendable {
         entry["kind"] = .string(change.kind)
         entry["name"] = .string(change.name)
         if let d = change.detail { entry["detail"] = .string(d) }
+        if case .map(let m) = result, case .string(let arn)? = m["Arn"] { entry["arn"] = .string(arn) }
         entry["before"] = change.before?.json ?? .null
         entry["after"] = change.after?.json ?? .null
         let line = JSONCodec.serialize(.object(entry), pretty: false) + "\n"

@@ -8,6 +8,7 @@ public enum Primitives {
     public static func register(into registry: inout CommandRegistry) {
         registry.register(AWSLibrary.self)
         registry.register(KubectlLibrary.self)
+        registry.register(JournalLibrary.self)
     }
 
     /// Lets `kubectl` primitives make EKS tokens in-process (the executable calls this once).

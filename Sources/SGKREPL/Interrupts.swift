@@ -22,8 +22,24 @@ final class Interrupts: Sendable {
     let hasReplThread = Atomic<Bool>(false)
     let action = Mutex<(@Sendable () -> Void)?>(nil)
     let installed = Atomic<Bool>(false)
-    /// True while a statement runs: Ctrl-C then cancels it.
-    let evaluating = Atomic<Bool>(false)
+    /// True while a statement runs: Ctrl-C then cancels it. A lock, not an
+    /// atomic: the interrupt action runs under it, so a Ctrl-C is either
+    /// delivered to the running statement or not at all — never left behind
+    /// to cancel the next one.
+    let evaluating = Mutex<Bool>(false)
+
+    /// Runs `body` as the statement Ctrl-C interrupts; `finished` runs under
+    /// the same lock once the statement is over (it clears the cancellation).
+    func interruptible<T>(_ body: () throws -> T, finished: @escaping () -> Void) rethrows -> T {
+        evaluating.withLock { $0 = true }
+        defer { evaluating.withLock { $0 = false; finished() } }
+        return try body()
+    }
+
+    /// Runs `action` only while a statement runs.
+    func whileEvaluating(_ action: () -> Void) {
+        evaluating.withLock { if $0 { action() } }
+    }
 
     /// Installs the handler once; `action` runs on the watcher thread per Ctrl-C.
     func install(action newAction: @escaping @Sendable () -> Void) {

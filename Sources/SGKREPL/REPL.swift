@@ -59,7 +59,7 @@ public final class REPL {
                         errorColor: session.context.options.color)
         let cancellation = session.context.cancellation
         Interrupts.shared.install {
-            if Interrupts.shared.evaluating.load(ordering: .acquiring) { cancellation.cancel() }
+            Interrupts.shared.whileEvaluating { cancellation.cancel() }
         }
         return repl.run()
     }
@@ -103,10 +103,8 @@ public final class REPL {
     @discardableResult
     func evaluate(_ text: String, name: String, incompleteIsError: Bool = false) -> Outcome {
         let file = SourceFile(name: name, text: text)
-        Interrupts.shared.evaluating.store(true, ordering: .releasing)
-        defer { Interrupts.shared.evaluating.store(false, ordering: .releasing) }
         do {
-            let v = try session.evaluate(file)
+            let v = try interruptible { try session.evaluate(file) }
             output.flush()
             if let v, let shown = display.render(v) { output.write(shown) }
             remember(file)
@@ -124,6 +122,14 @@ public final class REPL {
             errors.write(lead + REPL.describe(error, color: errorColor) + "\n")
             return .failed
         }
+    }
+
+    /// Runs an input as the statement Ctrl-C interrupts. A cancel is cleared
+    /// when the input is over (under the interrupt lock), never before it
+    /// starts: a cancel that comes early still interrupts it.
+    func interruptible<T>(_ body: () throws -> T) rethrows -> T {
+        let cancellation = session.context.cancellation
+        return try Interrupts.shared.interruptible(body, finished: { cancellation.reset() })
     }
 
     /// Keeps the declarations of the functions a successful input defined.
@@ -159,10 +165,8 @@ public final class REPL {
             let expanded = path.hasPrefix("~/") ? NSHomeDirectory() + path.dropFirst(1) : path
             guard let data = FileManager.default.contents(atPath: expanded) else { return fail("cannot read '\(path)'") }
             let file = SourceFile(name: path, bytes: Array(data))
-            Interrupts.shared.evaluating.store(true, ordering: .releasing)
-            defer { Interrupts.shared.evaluating.store(false, ordering: .releasing) }
             do {
-                if let v = try session.evaluate(file), let shown = display.render(v) { output.write(shown) }
+                if let v = try interruptible({ try session.evaluate(file) }), let shown = display.render(v) { output.write(shown) }
                 remember(file)
             } catch {
                 output.flush()

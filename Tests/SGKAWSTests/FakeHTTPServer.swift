@@ -51,17 +51,30 @@ final class FakeHTTPServer: @unchecked Sendable {
         t.start()
     }
 
+    /// Stops accepting. The listening socket is only shut down here (that
+    /// wakes a blocked `accept`); the server's own thread closes it when it
+    /// leaves its loop. Closing it here let its number be reused by the next
+    /// server (tests run in parallel) while this server's thread could still
+    /// call `accept` on it — stealing, and dropping, the other server's
+    /// connections (seen as `remoteConnectionClosed`).
     func stop() {
         lock.lock(); stopped = true; lock.unlock()
         shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
     }
 
     private func loop() {
+        defer { close(fd) }
         while true {
             let c = accept(fd, nil, nil)
             lock.lock(); let done = stopped; lock.unlock()
-            if c < 0 || done { if c >= 0 { close(c) }; return }
+            if done { if c >= 0 { close(c) }; return }
+            if c < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
+            // A client that connects and never sends cannot hold the server forever.
+            var tv = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             serve(c)
         }
     }

@@ -107,6 +107,9 @@ import Testing
         #expect(!ApplyPlanner.isNoOp(body: body, live: try obj("metadata: {name: s, namespace: n}"), fieldManager: "sgk"))
         #expect(!ApplyPlanner.isBuiltIn(try obj("apiVersion: sagemaker.aws.amazon.com/v1\nkind: TrainingJob")))
         #expect(ApplyPlanner.isBuiltIn(try obj("apiVersion: apps/v1\nkind: Deployment")))
+        // Empty values the server omits (omitempty: an env var's value: "") are no change.
+        let empty = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}, annotations: {}}\nspec: {ports: [{port: 80, protocol: TCP, name: \"\"}], externalIPs: []}")
+        #expect(ApplyPlanner.isNoOp(body: empty, live: live, fieldManager: "sgk"))
         // Server bookkeeping and status are ignored when deciding "unchanged".
         var after = live
         if case .object(var o) = after, case .object(var m)? = o["metadata"] {

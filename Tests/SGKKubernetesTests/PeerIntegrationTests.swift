@@ -493,14 +493,23 @@ enum InstallerScenario {
     }
 }
 
-@Suite(.enabled(if: Peer.enabled)) struct PeerInstallerTests {
+/// The installer, then its variants, one after the other: they share cluster-scoped CRDs.
+@Suite(.enabled(if: Peer.enabled), .serialized) struct PeerInstallerTests {
     @Test func installerOnDefaultPeer() async throws {
         try await InstallerScenario.run(kubeconfig: try #require(Peer.kubeconfig), expectConversion: false)
     }
+
+    @Test func variantsOnDefaultPeer() async throws {
+        try await VariantScenario.run(kubeconfig: try #require(Peer.kubeconfig), expectConversion: false)
+    }
 }
 
-@Suite(.enabled(if: Peer.noV1beta1Enabled)) struct PeerInstallerNoV1beta1Tests {
+@Suite(.enabled(if: Peer.noV1beta1Enabled), .serialized) struct PeerInstallerNoV1beta1Tests {
     @Test func installerOnPeerWithoutV1beta1ConvertsCRDs() async throws {
         try await InstallerScenario.run(kubeconfig: try #require(Peer.kubeconfigNoV1beta1), expectConversion: true)
+    }
+
+    @Test func variantsOnPeerWithoutV1beta1() async throws {
+        try await VariantScenario.run(kubeconfig: try #require(Peer.kubeconfigNoV1beta1), expectConversion: true)
     }
 }

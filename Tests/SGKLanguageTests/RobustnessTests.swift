@@ -15,7 +15,11 @@ import Testing
     struct RNG { var s: UInt64; mutating func next() -> UInt64 { s &+= 0x9E3779B97F4A7C15; var z = s; z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) &* 0x94D049BB133111EB; return z ^ (z >> 31) }
         mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) } }
 
-    @Test func mutatedBehaviourFilesNeverTrap() throws {
+    // Each test runs sgk on a large-stack thread and awaits it: blocking the
+    // test's own thread (a cooperative pool thread, two on a 2-core machine)
+    // for seconds starved every async test running beside it.
+
+    @Test func mutatedBehaviourFilesNeverTrap() async throws {
         let cases = Behaviour.cases
         #expect(!cases.isEmpty)
         var rng = RNG(s: 42)
@@ -39,14 +43,14 @@ import Testing
                     }
                 }
                 let file = SourceFile(name: "fuzz.sgk", bytes: bytes)
-                _ = Session.onLargeStack { s.check(file) }
+                _ = await offPool { s.check(file) }
                 checked += 1
             }
         }
         #expect(checked > 500)
     }
 
-    @Test func hostileInputsGiveDiagnostics() {
+    @Test func hostileInputsGiveDiagnostics() async {
         let s = session()
         var random = RNG(s: 7)
         let inputs: [[UInt8]] = [
@@ -58,26 +62,37 @@ import Testing
             (0..<50_000).map { _ in UInt8(truncatingIfNeeded: random.next()) },
         ]
         for bytes in inputs {
-            let diags = Session.onLargeStack { s.check(SourceFile(name: "x", bytes: bytes)) }
+            let diags = await offPool { s.check(SourceFile(name: "x", bytes: bytes)) }
             #expect(!diags.isEmpty)
         }
     }
 
-    @Test func runawayRecursionIsAnError() throws {
+    @Test func runawayRecursionIsAnError() async throws {
         let s = session()
-        let r: String? = Session.onLargeStack {
+        let r: String? = await offPool {
             do { _ = try s.evaluate(SourceFile(name: "x", text: "fn f(n) { return f ($n + 1) }\nf 0")); return nil } catch { return "\(error)" }
         }
         #expect(r?.contains("too many nested calls") == true)
     }
 
-    @Test func hugeStringIsFine() throws {
+    @Test func hugeStringIsFine() async throws {
         let s = session()
         let big = String(repeating: "a", count: 5_000_000)
-        let n: Int? = Session.onLargeStack {
+        let n: Int? = await offPool {
             guard let v = try? s.evaluate(SourceFile(name: "x", text: "let s = \"\(big)\"\n$s")) else { return nil }
             return v.stringValue?.count
         }
         #expect(n == 5_000_000)
     }
+}
+
+/// Runs `body` on a large-stack thread; the caller's task is suspended, not blocked.
+func offPool<T>(_ body: @escaping () -> T) async -> T {
+    let work = Unchecked(body)
+    return await Session.onLargeStackAsync { Unchecked(work.value()) }.value
+}
+
+final class Unchecked<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

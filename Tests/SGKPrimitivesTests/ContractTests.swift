@@ -24,4 +24,18 @@ import SGKLanguage
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(h.session.check(SourceFile(name: path, text: text)).isEmpty)
     }
+
+    /// Every bundled script (install, uninstall, verify, the variations) and the modules they use resolve.
+    @Test func everyBundledScriptResolves() throws {
+        let h = Harness()
+        let dir = Harness.repoRoot.appendingPathComponent("scripts")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".sgk") }.sorted()
+        #expect(names.contains("uninstall-sagemaker-operator.sgk") && names.contains("verify-sagemaker-operator.sgk"))
+        for name in names {
+            let path = dir.appendingPathComponent(name).path
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let diags = h.session.check(SourceFile(name: path, text: text))
+            #expect(diags.isEmpty, "\(name): \(diags.map { $0.render(color: false) })")
+        }
+    }
 }

@@ -63,25 +63,44 @@ import Testing
         #expect(h.out.text == "")
     }
 
-    @Test func cancelledRunReturnsToPrompt() throws {
+    // The cancelling tests run the loop on a large-stack thread, not on the
+    // test's (cooperative pool) thread: a statement that spins until it is
+    // cancelled must not hold one of the pool's few threads.
+
+    @Test(.timeLimit(.minutes(1))) func cancelledRunReturnsToPrompt() async {
         let h = Harness()
         let cancel = h.session.context.cancellation
-        let reader = ScriptedReader(lines: ["spin", "1"])
-        let repl = REPL(session: h.session, reader: reader)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { cancel.cancel() }
-        let code = repl.run()
+        let code = await h.runOffPool(["spin", "1"])
         #expect(code == 0)
         #expect(h.out.text == "1\n")
     }
 
-    @Test func whileLoopIsCancelled() {
+    @Test(.timeLimit(.minutes(1))) func whileLoopIsCancelled() async {
         let h = Harness()
         let cancel = h.session.context.cancellation
-        let reader = ScriptedReader(lines: ["while true { }", "2"])
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { cancel.cancel() }
-        _ = REPL(session: h.session, reader: reader).run()
+        _ = await h.runOffPool(["while true { }", "2"])
         #expect(h.err.text.contains("interrupted"))
         #expect(h.out.text == "2\n")
+    }
+
+    /// A cancel that comes before the statement starts (the timer above fired
+    /// early, on a loaded machine) still interrupts it. It used to be cleared
+    /// when the statement started, and the statement then ran forever: the
+    /// intermittent hang of `swift test`.
+    @Test(.timeLimit(.minutes(1))) func cancelBeforeTheStatementStartsIsNotLost() async {
+        let h = Harness()
+        h.session.context.cancellation.cancel()
+        let code = await h.runOffPool(["spin", "3"])
+        #expect(code == 0)
+        #expect(h.err.text.contains("interrupted"))
+        #expect(h.out.text == "3\n")
+        let h2 = Harness()
+        h2.session.context.cancellation.cancel()
+        _ = await h2.runOffPool(["while true { }", "4"])
+        #expect(h2.err.text.contains("interrupted"))
+        #expect(h2.out.text == "4\n")
     }
 }
 

@@ -49,6 +49,19 @@ struct Harness {
         let code = repl.run()
         return (reader, code)
     }
+
+    /// Runs lines through the loop on a large-stack thread (the caller's task
+    /// is suspended, not blocked); returns the exit status.
+    func runOffPool(_ lines: [String]) async -> Int32 {
+        let box = HarnessBox(self, lines)
+        return await Session.onLargeStackAsync { box.harness.run(box.lines).1 }
+    }
+}
+
+final class HarnessBox: @unchecked Sendable {
+    let harness: Harness
+    let lines: [String]
+    init(_ h: Harness, _ lines: [String]) { harness = h; self.lines = lines }
 }
 
 func tempPath(_ name: String) -> String {

@@ -10,6 +10,8 @@ final class Compiler {
     let file: SourceFile
     var scope: FnScope
     var diagnostics: [Diagnostic] = []
+    /// Set by compileUserCall for a call that can be a pipeline head as is (see compilePipeline).
+    var directHead: Eval?
     /// Modules being compiled, to report `use` cycles.
     var loading: [String]
 
@@ -84,7 +86,7 @@ final class Compiler {
 
     /// Compiles a statement list in the current block scope, hoisting `fn` declarations.
     func compileBlock(_ stmts: [Stmt], valueOfLast: Bool = false) -> Exec {
-        var hoisted: [Exec] = []
+        var hoisted: [ExecBox] = []
         for s in stmts {
             if case .fn(let decl) = s {
                 if scope.blocks[scope.blocks.count - 1].fns[decl.name] != nil {
@@ -95,34 +97,45 @@ final class Compiler {
                 scope.blocks[scope.blocks.count - 1].fns[decl.name] = FnInfo(name: decl.name, slot: slot, params: decl.params, decl: decl)
             }
         }
-        var execs: [Exec] = []
+        var execs: [ExecBox] = []
         for (i, s) in stmts.enumerated() {
             if case .fn = s { continue }
             if valueOfLast, i == stmts.count - 1, case .pipeline(let p) = s {
                 let e = compilePipeline(p)
-                execs.append { f in f.returnValue = try e(f); return .ret }
+                execs.append(ExecBox { f in f.returnValue = try e(f); return .ret })
             } else {
-                execs.append(compileStmt(s))
+                execs.append(ExecBox(compileStmt(s)))
             }
         }
         // Function bodies are compiled last so they see every name of the block;
         // their closures are made first, so calls may come before the definition.
-        for s in stmts { if case .fn(let decl) = s { hoisted.append(compileFunctionDecl(decl)) } }
+        for s in stmts { if case .fn(let decl) = s { hoisted.append(ExecBox(compileFunctionDecl(decl))) } }
         return Compiler.sequence(hoisted + execs)
     }
 
     static func sequence(_ execs: [Exec]) -> Exec {
+        sequence(execs.map { ExecBox($0) })
+    }
+
+    /// One closure running `execs` in order until one does not say `.next`.
+    /// Short sequences are nested closures: no loop, no array, no thunks.
+    static func sequence(_ execs: [ExecBox]) -> Exec {
         switch execs.count {
         case 0: return { _ in .next }
-        case 1: return execs[0]
+        case 1: return execs[0].run
         case 2:
-            let a = execs[0], b = execs[1]
+            let a = execs[0].run, b = execs[1].run
             return { f in let r = try a(f); if r != .next { return r }; return try b(f) }
-        default:
+        case 3:
+            let a = execs[0].run, b = execs[1].run, c = execs[2].run
             return { f in
-                for e in execs { let r = try e(f); if r != .next { return r } }
-                return .next
+                var r = try a(f); if r != .next { return r }
+                r = try b(f); if r != .next { return r }
+                return try c(f)
             }
+        default:
+            let head = execs[0].run, rest = sequence(Array(execs.dropFirst()))
+            return { f in let r = try head(f); if r != .next { return r }; return try rest(f) }
         }
     }
 
@@ -137,7 +150,7 @@ final class Compiler {
         case .let(let name, _, let p, _):
             let e = compilePipeline(p)
             let slot = scope.declare(name)
-            return { f in f.slots[slot] = try e(f); return .next }
+            return { f in f[slot] = try e(f); return .next }
         case .assign(let name, let nr, let p, _):
             guard let (depth, slot) = lookupVariable(name) else {
                 _ = compilePipeline(p)
@@ -146,44 +159,73 @@ final class Compiler {
             }
             // `x = $x + …` appends in place (amortized O(1)) when x is a local list, map or string.
             if depth == 0, p.stages.count == 1, case .expr(.binary(.add, .variable(let v, _), let rhs, let r)) = p.stages[0], v == name {
-                let re = compileExpr(rhs)
                 let file = self.file
+                // `x = $x + [item]` and `x = $x + {key: value}`: no one-item list or map is built.
+                if case .list(let items, _) = rhs, items.count == 1 {
+                    let e = compileExpr(items[0])
+                    return { f in
+                        let x = try e(f)
+                        if f[slot].appendElement(x) { return .next }
+                        f[slot] = try Operators.binary(.add, f[slot], .list([x]), file: file, range: r)
+                        return .next
+                    }
+                }
+                if case .map(let entries, _) = rhs, entries.count == 1 {
+                    let key = entries[0].key
+                    let ke = entries[0].keyExpr.map { compileExpr($0) }
+                    let ve = compileExpr(entries[0].value)
+                    return { f in
+                        let k = try ke.map { try $0(f).text } ?? key
+                        let x = try ve(f)
+                        if f[slot].setEntry(k, x) { return .next }
+                        var m = OrderedDictionary<String, Value>(minimumCapacity: 1)
+                        m[k] = x
+                        f[slot] = try Operators.binary(.add, f[slot], .map(m), file: file, range: r)
+                        return .next
+                    }
+                }
+                let re = compileExpr(rhs)
                 return { f in
                     let right = try re(f)
-                    if f.slots[slot].appendInPlace(right) { return .next }
-                    f.slots[slot] = try Operators.binary(.add, f.slots[slot], right, file: file, range: r)
+                    if f[slot].appendInPlace(right) { return .next }
+                    f[slot] = try Operators.binary(.add, f[slot], right, file: file, range: r)
                     return .next
                 }
             }
             let e = compilePipeline(p)
-            if depth == 0 { return { f in f.slots[slot] = try e(f); return .next } }
-            return { f in let v = try e(f); f.ancestor(depth).slots[slot] = v; return .next }
+            if depth == 0 { return { f in f[slot] = try e(f); return .next } }
+            return { f in let v = try e(f); f.ancestor(depth)[slot] = v; return .next }
         case .pipeline(let p):
             let e = compilePipeline(p)
             return { f in _ = try e(f); return .next }
         case .if(let arms, let elseBody, _):
-            let conds = arms.map { compileExpr($0.0) }
-            let bodies = arms.map { arm in withBlockScope { compileBlock(arm.1) } }
-            let elseExec = elseBody.map { b in withBlockScope { compileBlock(b) } }
-            if conds.count == 1 {
-                let c = conds[0], b = bodies[0]
-                if let el = elseExec { return { f in try c(f).isTruthy ? try b(f) : try el(f) } }
-                return { f in try c(f).isTruthy ? try b(f) : .next }
+            // if / else if / else: nested closures, each arm testing its condition.
+            var compiled: [(CondBox, ExecBox)] = []
+            for arm in arms {
+                let c = CondBox(compileCondition(arm.0))
+                let b = ExecBox(withBlockScope { compileBlock(arm.1) })
+                compiled.append((c, b))
             }
-            return { f in
-                for i in 0..<conds.count where try conds[i](f).isTruthy { return try bodies[i](f) }
-                if let el = elseExec { return try el(f) }
-                return .next
+            var chain: Exec?
+            if let eb = elseBody { chain = withBlockScope { compileBlock(eb) } }
+            for arm in compiled.reversed() {
+                let c = arm.0.test, b = arm.1.run
+                if let el = chain {
+                    chain = { f in try c(f) ? try b(f) : try el(f) }
+                } else {
+                    chain = { f in try c(f) ? try b(f) : .next }
+                }
             }
+            return chain ?? { _ in .next }
         case .while(let cond, let body, let r):
-            let c = compileExpr(cond)
+            let c = compileCondition(cond)
             scope.loopDepth += 1
             let b = withBlockScope { compileBlock(body) }
             scope.loopDepth -= 1
             let cancel = interp.context.cancellation
             let file = self.file
             return { f in
-                while try c(f).isTruthy {
+                while try c(f) {
                     if cancel.isCancelled { throw Interpreter.cancelledError(file, r) }
                     switch try b(f) {
                     case .ret: return .ret
@@ -217,7 +259,7 @@ final class Compiler {
                 let h = compileBlock(handler)
                 return { f in
                     do { return try b(f) } catch let e as RuntimeError where !e.cancelled {
-                        if let slot { f.slots[slot] = e.asValue }
+                        if let slot { f[slot] = e.asValue }
                         return try h(f)
                     }
                 }
@@ -268,7 +310,7 @@ final class Compiler {
                     if a > z { return .next }
                     for i in a...z {
                         if cancel.isCancelled { throw Interpreter.cancelledError(file, r) }
-                        f.slots[slot] = .int(i)
+                        f[slot] = .int(i)
                         switch try b(f) {
                         case .ret: return .ret
                         case .brk: return .next
@@ -301,8 +343,8 @@ final class Compiler {
                 }
                 for (a, bv) in items {
                     if cancel.isCancelled { throw Interpreter.cancelledError(file, r) }
-                    f.slots[slot] = a
-                    if let slot2 { f.slots[slot2] = bv ?? .null }
+                    f[slot] = a
+                    if let slot2 { f[slot2] = bv ?? .null }
                     switch try b(f) {
                     case .ret: return .ret
                     case .brk: return .next
@@ -333,7 +375,7 @@ final class Compiler {
         let file = self.file
         let paramsCopy = params
         return { f in
-            f.slots[slot] = .function(Function(name: name, params: paramsCopy, slotCount: fnScope.slotCount, body: body, captured: f, file: file, isBlock: false))
+            f[slot] = .function(Function(name: name, params: paramsCopy, slotCount: fnScope.slotCount, body: body, captured: f, file: file, isBlock: false))
             return .next
         }
     }
@@ -362,11 +404,12 @@ final class Compiler {
         switch first {
         case .expr(let e): head = compileExpr(e)
         case .command(let c):
+            directHead = nil
             let s = compileCommand(c, hasInput: false)
-            head = { f in try s(f, nil) }
+            if let d = directHead { head = d; directHead = nil } else { head = { f in try s(f, nil) } }
         }
         if p.stages.count == 1 { return head }
-        var rest: [StageEval] = []
+        var rest: [StageBox] = []
         for stage in p.stages.dropFirst() {
             guard case .command(let c) = stage else {
                 report("expected a command after '|'", stage.range)
@@ -377,16 +420,16 @@ final class Compiler {
                 let inSlot = scope.declare("in")
                 let s = compileCommand(c, hasInput: true)
                 return { f, input in
-                    f.slots[inSlot] = input ?? .null
+                    f[inSlot] = input ?? .null
                     return try s(f, input)
                 }
             }
-            rest.append(stageEval)
+            rest.append(StageBox(stageEval))
         }
         let h = head
         return { f in
             var v = try h(f)
-            for s in rest { v = try s(f, v) }
+            for s in rest { v = try s.run(f, v) }
             return v
         }
     }
@@ -442,14 +485,22 @@ final class Compiler {
         switch target {
         case .native(let c): return compileNativeCall(c, rest, hasInput: hasInput, nameRange: nameRange, callRange: call.range)
         case .user(let depth, let info):
-            return compileUserCall(name: info.name, params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange) { f in
-                f.ancestor(depth).slots[info.slot]
+            // The closure captures the slot alone, not the FnInfo (copying it costs retains per call).
+            let slot = info.slot
+            let lookup: (Frame) throws -> Value
+            switch depth {
+            case 0: lookup = { f in f[slot] }
+            case 1: lookup = { f in (f.parent ?? f)[slot] }
+            default: lookup = { f in f.ancestor(depth)[slot] }
             }
+            return compileUserCall(name: info.name, params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange,
+                                   at: (depth, slot), function: lookup)
         case .module(let m, let info):
             let interp = self.interp
+            let slot = info.slot
             return compileUserCall(name: "\(m.name) \(info.name)", params: info.params, rest, hasInput: hasInput, callRange: call.range, nameRange: nameRange) { _ in
                 try interp.initialize(m)
-                return m.frame.slots[info.slot]
+                return m.frame[slot]
             }
         }
     }
@@ -644,8 +695,8 @@ final class Compiler {
     }
 
     func compileUserCall(name: String, params: [Parameter], _ items: [CommandItem], hasInput: Bool, callRange: SourceRange,
-                         nameRange: SourceRange, function: @escaping (Frame) throws -> Value) -> StageEval {
-        var bound = [Eval?](repeating: nil, count: params.count)
+                         nameRange: SourceRange, at: (depth: Int, slot: Int)? = nil, function: @escaping (Frame) throws -> Value) -> StageEval {
+        var bound = [EvalBox?](repeating: nil, count: params.count)
         var positionalIndex = 0
         let positionalParams = params.enumerated().filter { !$0.element.keywordOnly }.map(\.offset)
         var output: Eval?
@@ -658,7 +709,7 @@ final class Compiler {
                            hint: "usage: \(name) \(usage(params))")
                     continue
                 }
-                bound[positionalParams[positionalIndex]] = compileExpr(e)
+                bound[positionalParams[positionalIndex]] = EvalBox(compileExpr(e))
                 positionalIndex += 1
             case .keyword(let k, let kr, let e):
                 let c = canonicalName(k)
@@ -670,7 +721,7 @@ final class Compiler {
                     continue
                 }
                 if bound[pi] != nil { report("'\(k)' given twice for '\(name)'", kr); continue }
-                bound[pi] = compileExpr(e)
+                bound[pi] = EvalBox(compileExpr(e))
             case .flag(let fname, let inline, let fr):
                 let bare = String(fname.drop(while: { $0 == "-" }))
                 let c = canonicalName(bare)
@@ -682,7 +733,7 @@ final class Compiler {
                     report("unknown flag '\(fname)' for '\(name)'", fr, hint: "usage: \(name) \(usage(params))")
                     continue
                 }
-                if let inline { bound[pi] = { _ in .string(inline) } } else if let value, let ve = itemExpr(value) { bound[pi] = compileExpr(ve) } else { bound[pi] = { _ in .bool(true) } }
+                if let inline { bound[pi] = EvalBox { _ in .string(inline) } } else if let value, let ve = itemExpr(value) { bound[pi] = EvalBox(compileExpr(ve)) } else { bound[pi] = EvalBox { _ in .bool(true) } }
             }
         }
         // Pipeline input fills the first positional parameter left open.
@@ -696,11 +747,68 @@ final class Compiler {
         let file = self.file
         let args = bound
         let outputEval = output
+        let inputIndex = inputParam ?? -1
+        // Direct paths: one or two positional arguments, nothing else.
+        if outputEval == nil, inputIndex == -1, params.count == args.count, args.allSatisfy({ $0 != nil }),
+           params.allSatisfy({ !$0.keywordOnly }) {
+            if args.count == 1, let a0 = args[0]?.eval {
+                if !hasInput, let (depth, slot) = at {
+                    // The function's frame is found here, not through the lookup closure.
+                    directHead = { f in
+                        var g = f
+                        var d = depth
+                        while d > 0, let p = g.parent { g = p; d -= 1 }
+                        guard case .function(let fn) = g[slot] else {
+                            throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                        }
+                        return try interp.invoke1(fn, caller: f, a0, args: args, file: file, range: callRange)
+                    }
+                } else if !hasInput {
+                    // A pipeline's head: called with no input, so it may skip the stage wrapper.
+                    directHead = { f in
+                        guard case .function(let fn) = try function(f) else {
+                            throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                        }
+                        return try interp.invoke1(fn, caller: f, a0, args: args, file: file, range: callRange)
+                    }
+                }
+                return { f, _ in
+                    guard case .function(let fn) = try function(f) else {
+                        throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                    }
+                    return try interp.invoke1(fn, caller: f, a0, args: args, file: file, range: callRange)
+                }
+            }
+            if args.count == 2, let a0 = args[0]?.eval, let a1 = args[1]?.eval {
+                if !hasInput {
+                    directHead = { f in
+                        guard case .function(let fn) = try function(f) else {
+                            throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                        }
+                        return try interp.invoke2(fn, caller: f, a0, a1, args: args, file: file, range: callRange)
+                    }
+                }
+                return { f, _ in
+                    guard case .function(let fn) = try function(f) else {
+                        throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                    }
+                    return try interp.invoke2(fn, caller: f, a0, a1, args: args, file: file, range: callRange)
+                }
+            }
+        }
+        if outputEval == nil {
+            return { f, input in
+                guard case .function(let fn) = try function(f) else {
+                    throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
+                }
+                return try interp.invoke(fn, caller: f, args: args, inputParam: inputIndex, input: input, file: file, range: callRange)
+            }
+        }
         return { f, input in
             guard case .function(let fn) = try function(f) else {
                 throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
             }
-            let v = try interp.invoke(fn, caller: f, args: args, input: inputParam.map { ($0, input ?? .null) }, file: file, range: callRange)
+            let v = try interp.invoke(fn, caller: f, args: args, inputParam: inputIndex, input: input, file: file, range: callRange)
             if let outputEval {
                 interp.context.output.write(try Formatter.format(v, as: try outputEval(f).text))
             }
@@ -728,16 +836,20 @@ final class Compiler {
         case .string(let parts, _):
             if parts.isEmpty { return { _ in .string("") } }
             if parts.count == 1, case .text(let t) = parts[0] { let v = Value.string(t); return { _ in v } }
-            let compiled: [(String?, Eval?)] = parts.map { p in
+            let compiled: [(String?, EvalBox?)] = parts.map { p in
                 switch p {
                 case .text(let t): return (t, nil)
-                case .expr(let x): return (nil, compileExpr(x))
+                case .expr(let x): return (nil, EvalBox(compileExpr(x)))
                 }
+            }
+            // "text${expr}": the common two-part shape without a loop.
+            if compiled.count == 2, let t = compiled[0].0, let ev = compiled[1].1?.eval {
+                return { f in .string(t + (try ev(f).text)) }
             }
             return { f in
                 var s = ""
                 for (t, ev) in compiled {
-                    if let t { s += t } else if let ev { s += try ev(f).text }
+                    if let t { s += t } else if let ev { s += try ev.eval(f).text }
                 }
                 return .string(s)
             }
@@ -755,26 +867,46 @@ final class Compiler {
                 return { _ in .null }
             }
             switch depth {
-            case 0: return { f in f.slots[slot] }
-            case 1: return { f in (f.parent ?? f).slots[slot] }
-            default: return { f in f.ancestor(depth).slots[slot] }
+            case 0: return { f in f[slot] }
+            case 1: return { f in (f.parent ?? f)[slot] }
+            default: return { f in f.ancestor(depth)[slot] }
             }
         case .list(let items, _):
-            let evals = items.map { compileExpr($0) }
+            if items.count == 1 {
+                let e = compileExpr(items[0])
+                return { f in .list([try e(f)]) }
+            }
+            let evals = items.map { EvalBox(compileExpr($0)) }
             return { f in
                 var out: [Value] = []
                 out.reserveCapacity(evals.count)
-                for e in evals { out.append(try e(f)) }
+                for e in evals { out.append(try e.eval(f)) }
                 return .list(out)
             }
         case .map(let entries, _):
             var seen = Set<String>()
             for en in entries where en.keyExpr == nil && !seen.insert(en.key).inserted { report("duplicate key '\(en.key)' in map", en.keyRange) }
-            let evals = entries.map { ($0.key, $0.keyExpr.map { compileExpr($0) }, compileExpr($0.value)) }
+            let evals = entries.map { ($0.key, $0.keyExpr.map { EvalBox(compileExpr($0)) }, EvalBox(compileExpr($0.value))) }
+            if evals.count == 1 {
+                let (k, keyBox, valueBox) = evals[0]
+                let e = valueBox.eval
+                if let ke = keyBox?.eval {
+                    return { f in
+                        var m = OrderedDictionary<String, Value>(minimumCapacity: 1)
+                        m[try ke(f).text] = try e(f)
+                        return .map(m)
+                    }
+                }
+                return { f in
+                    var m = OrderedDictionary<String, Value>(minimumCapacity: 1)
+                    m[k] = try e(f)
+                    return .map(m)
+                }
+            }
             return { f in
                 var m = OrderedDictionary<String, Value>(minimumCapacity: evals.count)
                 for (k, ke, e) in evals {
-                    if let ke { m[try ke(f).text] = try e(f) } else { m[k] = try e(f) }
+                    if let ke { m[try ke.eval(f).text] = try e.eval(f) } else { m[k] = try e.eval(f) }
                 }
                 return .map(m)
             }
@@ -860,9 +992,113 @@ final class Compiler {
         }
     }
 
-    func compileBinary(_ op: BinaryOp, _ a: Expr, _ b: Expr, _ r: SourceRange) -> Eval {
-        let ae = compileExpr(a), be = compileExpr(b)
+    /// An expression used as a condition (`if`, `while`): a comparison gives
+    /// its Bool directly, without making a value and testing its truthiness.
+    /// Anything else is `compileExpr(e)` tested for truthiness.
+    func compileCondition(_ e: Expr) -> Cond {
+        guard case .binary(let op, let a, let b, let r) = e else {
+            let x = compileExpr(e)
+            return { f in try x(f).isTruthy }
+        }
         let file = self.file
+        switch op {
+        case .lt, .le, .gt, .ge:
+            if let (slot, c) = localAndConstant(a, b) {
+                let cv = Value.int(c)
+                let test: (Int) -> Bool
+                switch op {
+                case .lt: test = { $0 < c }
+                case .le: test = { $0 <= c }
+                case .gt: test = { $0 > c }
+                default: test = { $0 >= c }
+                }
+                switch op {
+                case .lt:
+                    return { f in
+                        let x = f[slot]
+                        if case .int(let i) = x { return i < c }
+                        return try Operators.binary(.lt, x, cv, file: file, range: r).isTruthy
+                    }
+                default:
+                    return { f in
+                        let x = f[slot]
+                        if case .int(let i) = x { return test(i) }
+                        return try Operators.binary(op, x, cv, file: file, range: r).isTruthy
+                    }
+                }
+            }
+            let ae = compileExpr(a), be = compileExpr(b)
+            switch op {
+            case .lt:
+                return { f in
+                    let x = try ae(f), y = try be(f)
+                    if case .int(let i) = x, case .int(let j) = y { return i < j }
+                    return try Operators.binary(.lt, x, y, file: file, range: r).isTruthy
+                }
+            case .le:
+                return { f in
+                    let x = try ae(f), y = try be(f)
+                    if case .int(let i) = x, case .int(let j) = y { return i <= j }
+                    return try Operators.binary(.le, x, y, file: file, range: r).isTruthy
+                }
+            case .gt:
+                return { f in
+                    let x = try ae(f), y = try be(f)
+                    if case .int(let i) = x, case .int(let j) = y { return i > j }
+                    return try Operators.binary(.gt, x, y, file: file, range: r).isTruthy
+                }
+            default:
+                return { f in
+                    let x = try ae(f), y = try be(f)
+                    if case .int(let i) = x, case .int(let j) = y { return i >= j }
+                    return try Operators.binary(.ge, x, y, file: file, range: r).isTruthy
+                }
+            }
+        case .eq:
+            let ae = compileExpr(a), be = compileExpr(b)
+            return { f in try ae(f) == be(f) }
+        case .ne:
+            let ae = compileExpr(a), be = compileExpr(b)
+            return { f in try ae(f) != be(f) }
+        default:
+            let x = compileBinary(op, a, b, r)
+            return { f in try x(f).isTruthy }
+        }
+    }
+
+    /// `$local OP 12`: the local's slot and the constant, so the operation
+    /// reads both itself instead of calling two closures.
+    func localAndConstant(_ a: Expr, _ b: Expr) -> (slot: Int, constant: Int)? {
+        guard case .variable(let name, _) = a, case .int(let c, _) = b,
+              let (depth, slot) = lookupVariable(name), depth == 0 else { return nil }
+        return (slot, c)
+    }
+
+    func compileBinary(_ op: BinaryOp, _ a: Expr, _ b: Expr, _ r: SourceRange) -> Eval {
+        let file = self.file
+        if op == .add || op == .sub, let (slot, c) = localAndConstant(a, b) {
+            if op == .add {
+                return { f in
+                    let x = f[slot]
+                    if case .int(let i) = x {
+                        let (s, o) = i.addingReportingOverflow(c)
+                        if o { throw RuntimeError("integer overflow in \(i) + \(c)", file: file, range: r) }
+                        return .int(s)
+                    }
+                    return try Operators.binary(.add, x, .int(c), file: file, range: r)
+                }
+            }
+            return { f in
+                let x = f[slot]
+                if case .int(let i) = x {
+                    let (s, o) = i.subtractingReportingOverflow(c)
+                    if o { throw RuntimeError("integer overflow in \(i) - \(c)", file: file, range: r) }
+                    return .int(s)
+                }
+                return try Operators.binary(.sub, x, .int(c), file: file, range: r)
+            }
+        }
+        let ae = compileExpr(a), be = compileExpr(b)
         switch op {
         case .and: return { f in let x = try ae(f); return x.isTruthy ? try be(f) : x }
         case .or: return { f in let x = try ae(f); return x.isTruthy ? x : try be(f) }
@@ -927,4 +1163,16 @@ final class RegexBox: @unchecked Sendable {
     func matches(_ s: String) -> Bool {
         re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
     }
+}
+
+typealias Cond = (Frame) throws -> Bool
+
+final class CondBox {
+    let test: Cond
+    init(_ test: @escaping Cond) { self.test = test }
+}
+
+final class StageBox {
+    let run: StageEval
+    init(_ run: @escaping StageEval) { self.run = run }
 }

@@ -155,6 +155,8 @@ public final class CallContext: @unchecked Sendable {
         }
         let id = cancellation.register { task.cancel() }
         defer { cancellation.unregister(id) }
+        // A cancel between the check above and `register` ran no hook: look again.
+        if cancellation.isCancelled { task.cancel() }
         sem.wait()
         guard let r = box.get() else { throw CancellationError() }
         return try r.get()

@@ -1,13 +1,49 @@
 /// The slots of one function activation. Variables are resolved to
 /// (depth, slot) before running, so no lookup happens by name.
+///
+/// The slots are one manually managed buffer, not a Swift array: a call
+/// makes one frame, and an array would add its own allocation, a metadata
+/// lookup, copy-on-write checks and bounds checks to every call and every
+/// variable access. Slots come from the resolver, so they are always in range
+/// (checked in debug builds). The stored properties are only touched by the
+/// thread running the session, so they skip dynamic exclusivity checks.
 final class Frame {
-    var slots: [Value]
-    let parent: Frame?
-    var returnValue: Value = .null
+    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<Value>
+    @exclusivity(unchecked) private(set) var count: Int
+    @exclusivity(unchecked) fileprivate(set) var parent: Frame?
+    @exclusivity(unchecked) var returnValue: Value = .null
+    /// The next spare frame of the same function (see CompiledBody.frame).
+    @exclusivity(unchecked) fileprivate var nextSpare: Frame?
 
     init(count: Int, parent: Frame?) {
-        slots = [Value](repeating: .null, count: count)
+        base = UnsafeMutablePointer<Value>.allocate(capacity: Swift.max(count, 1))
+        base.initialize(repeating: .null, count: count)
+        self.count = count
         self.parent = parent
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    subscript(slot: Int) -> Value {
+        @inline(__always) get {
+            assert(slot >= 0 && slot < count, "slot \(slot) out of range (\(count))")
+            return base[slot]
+        }
+        @inline(__always) _modify {
+            assert(slot >= 0 && slot < count, "slot \(slot) out of range (\(count))")
+            yield &base[slot]
+        }
+    }
+
+    /// Back to a fresh frame: every slot null, no parent, no return value.
+    func clear() {
+        var i = 0
+        while i < count { base[i] = .null; i += 1 }
+        returnValue = .null
+        parent = nil
     }
 
     @inline(__always) func ancestor(_ depth: Int) -> Frame {
@@ -17,13 +53,33 @@ final class Frame {
         return f
     }
 
-    func ensure(_ count: Int) {
-        if slots.count < count { slots.append(contentsOf: repeatElement(.null, count: count - slots.count)) }
+    /// Grows the frame to `count` slots (the REPL's top level gains variables).
+    func ensure(_ newCount: Int) {
+        guard count < newCount else { return }
+        let grown = UnsafeMutablePointer<Value>.allocate(capacity: newCount)
+        grown.moveInitialize(from: base, count: count)
+        (grown + count).initialize(repeating: .null, count: newCount - count)
+        base.deallocate()
+        base = grown
+        count = newCount
     }
 }
 
 typealias Eval = (Frame) throws -> Value
 typealias Exec = (Frame) throws -> Flow
+
+/// A compiled closure held by a class: an array of these hands each closure
+/// back as it was made, where an array of closures goes through a
+/// reabstraction thunk on every call.
+final class ExecBox {
+    let run: Exec
+    init(_ run: @escaping Exec) { self.run = run }
+}
+
+final class EvalBox {
+    let eval: Eval
+    init(_ eval: @escaping Eval) { self.eval = eval }
+}
 
 enum Flow { case next, ret, brk, cont }
 
@@ -37,7 +93,32 @@ struct CompiledParam {
 
 /// The body of a function, set once compiled (so recursive calls can refer to it).
 final class CompiledBody {
-    var run: Exec = { _ in .next }
+    @exclusivity(unchecked) var run: Exec = { _ in .next }
     /// For blocks: the value of the last expression statement.
     var valueOfLast = false
+    /// Frames of finished calls that nothing else kept (no closure captured
+    /// them): the next call reuses one instead of allocating.
+    @exclusivity(unchecked) private var spare: Frame?
+    @exclusivity(unchecked) private var spareCount = 0
+
+    /// A frame with every slot null, for a call of this body.
+    @inline(__always) func frame(count: Int, parent: Frame?) -> Frame {
+        if let f = spare, f.count == count {
+            spare = f.nextSpare
+            f.nextSpare = nil
+            spareCount -= 1
+            f.parent = parent
+            return f
+        }
+        return Frame(count: count, parent: parent)
+    }
+
+    /// Takes back the frame of a finished call unless something still holds it.
+    @inline(__always) func recycle(_ frame: inout Frame) {
+        guard spareCount < 32, isKnownUniquelyReferenced(&frame) else { return }
+        frame.clear()
+        frame.nextSpare = spare
+        spare = frame
+        spareCount += 1
+    }
 }

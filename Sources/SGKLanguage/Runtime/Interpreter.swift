@@ -19,14 +19,17 @@ final class CompiledModule {
 public final class Interpreter {
     public let registry: CommandRegistry
     public let context: CallContext
+    /// `context.cancellation`, one load closer for the check every call makes.
+    let cancellation: Cancellation
     public let loader: ModuleLoader
-    var callDepth = 0
-    public var maxCallDepth = 2_000
+    @exclusivity(unchecked) var callDepth = 0
+    @exclusivity(unchecked) public var maxCallDepth = 2_000
     var modules: [String: CompiledModule] = [:]
 
     public init(registry: CommandRegistry, context: CallContext, loader: ModuleLoader) {
         self.registry = registry
         self.context = context
+        self.cancellation = context.cancellation
         self.loader = loader
     }
 
@@ -36,30 +39,73 @@ public final class Interpreter {
 
     // MARK: calls
 
-    /// Calls a user function from a compiled call site.
-    func invoke(_ fn: Function, caller: Frame, args: [Eval?], input: (Int, Value)?, file: SourceFile, range: SourceRange) throws -> Value {
+    /// Calls a user function from a compiled call site. `args[i]` computes
+    /// parameter i in the caller's frame (nil: not given); the pipeline's
+    /// input, if any, fills parameter `inputParam`.
+    @inline(__always)
+    func invoke(_ fn: Function, caller: Frame, args: [EvalBox?], inputParam: Int, input: Value?, file: SourceFile, range: SourceRange) throws -> Value {
         if callDepth >= maxCallDepth {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
         }
-        if context.cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
-        let frame = Frame(count: fn.slotCount, parent: fn.captured)
+        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        let body = fn.body
+        var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        defer { body.recycle(&frame) }
         let params = fn.params
+        let n = params.count
         var i = 0
-        while i < params.count {
-            let p = params[i]
+        while i < n {
+            let slot = params[i].slot
             if i < args.count, let e = args[i] {
-                frame.slots[p.slot] = try e(caller)
-            } else if let (ii, v) = input, ii == i {
-                frame.slots[p.slot] = v
-            } else if let d = p.defaultValue {
-                frame.slots[p.slot] = try d(frame)
+                frame[slot] = try e.eval(caller)
+            } else if i == inputParam {
+                frame[slot] = input ?? .null
+            } else if let d = params[i].defaultValue {
+                frame[slot] = try d(frame)
             }
             i += 1
         }
+        return try run(fn, body, frame, file: file, range: range)
+    }
+
+    /// `invoke` for a call site that gives exactly one positional argument
+    /// (checked against the function it finds: the REPL may redefine it).
+    @inline(__always)
+    func invoke1(_ fn: Function, caller: Frame, _ a0: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
+        guard fn.arity == 1 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
+        if callDepth >= maxCallDepth {
+            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
+        }
+        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        let body = fn.body
+        var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        defer { body.recycle(&frame) }
+        frame[fn.slot0] = try a0(caller)
+        return try run(fn, body, frame, file: file, range: range)
+    }
+
+    /// `invoke` for a call site that gives exactly two positional arguments.
+    @inline(__always)
+    func invoke2(_ fn: Function, caller: Frame, _ a0: Eval, _ a1: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
+        guard fn.arity == 2 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
+        if callDepth >= maxCallDepth {
+            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
+        }
+        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        let body = fn.body
+        var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        defer { body.recycle(&frame) }
+        frame[fn.slot0] = try a0(caller)
+        frame[fn.slot1] = try a1(caller)
+        return try run(fn, body, frame, file: file, range: range)
+    }
+
+    @inline(__always)
+    func run(_ fn: Function, _ body: CompiledBody, _ frame: Frame, file: SourceFile, range: SourceRange) throws -> Value {
         callDepth += 1
         defer { callDepth -= 1 }
         do {
-            _ = try fn.body.run(frame)
+            _ = try body.run(frame)
         } catch var e as RuntimeError {
             if !e.cancelled && e.stack.count < 10_000 { e.stack.append(StackEntry(function: fn.name, file: file, range: range)) }
             throw e
@@ -74,8 +120,8 @@ public final class Interpreter {
         }
         let frame = Frame(count: fn.slotCount, parent: fn.captured)
         for (i, p) in fn.params.enumerated() {
-            if i < args.count { frame.slots[p.slot] = args[i] }
-            else if let d = p.defaultValue { frame.slots[p.slot] = try d(frame) }
+            if i < args.count { frame[p.slot] = args[i] }
+            else if let d = p.defaultValue { frame[p.slot] = try d(frame) }
             else { throw CommandError("'\(fn.name)' needs \(fn.params.count) argument(s), got \(args.count)") }
         }
         callDepth += 1
@@ -148,7 +194,7 @@ public final class Interpreter {
     func initialize(_ m: CompiledModule) throws {
         guard m.state == 0 else { return }
         m.state = 1
-        m.frame.ensure(m.frame.slots.count)
+        m.frame.ensure(m.frame.count)
         _ = try m.exec(m.frame)
         m.state = 2
     }

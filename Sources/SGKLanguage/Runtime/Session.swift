@@ -111,7 +111,7 @@ public final class Session {
                 let d = def.map { " (its default \(file.slice($0.range)) gave null)" } ?? ""
                 throw UsageError("missing required parameter --\(flagName(name)) for \(file.name)\(d)", hint: "pass --\(flagName(name)) VALUE")
             }
-            frame.slots[slot] = value
+            frame[slot] = value
             _ = r
         }
         diags = pc.diagnostics
@@ -192,7 +192,7 @@ public final class Session {
                 guard let d else { c.report("param '\(n)' needs a default in the REPL", r); continue }
                 let e = c.compilePipeline(d)
                 let slot = topScope.declare(n)
-                execs.append { f in f.slots[slot] = try e(f); return .next }
+                execs.append { f in f[slot] = try e(f); return .next }
                 continue
             }
             if i == stmts.count - 1, case .pipeline(let p) = s {
@@ -210,7 +210,12 @@ public final class Session {
             throw DiagnosticList(c.diagnostics)
         }
         topFrame.ensure(topScope.slotCount)
-        interpreter.context.cancellation.reset()
+        // A cancel requested before or while this input runs interrupts it; it
+        // is cleared only when the input is over, so the next input runs. (It
+        // used to be cleared here, before running: a cancel that came early,
+        // e.g. from a timer started just before `evaluate`, was then lost and
+        // the input ran forever.)
+        defer { interpreter.context.cancellation.reset() }
         for e in execs { if try e(topFrame) == .ret { return topFrame.returnValue } }
         return try lastValue?(topFrame)
     }
@@ -218,7 +223,7 @@ public final class Session {
     /// Variables defined at the top level, for `:vars` and completion.
     public var variables: [(String, Value)] {
         topScope.blocks[0].vars.compactMap { name, slot in
-            name == "in" || slot >= topFrame.slots.count ? nil : (name, topFrame.slots[slot])
+            name == "in" || slot >= topFrame.count ? nil : (name, topFrame[slot])
         }.sorted { $0.0 < $1.0 }
     }
 

@@ -72,10 +72,17 @@ public final class Function: @unchecked Sendable {
     let captured: Frame?
     let file: SourceFile?
     let isBlock: Bool
+    /// The parameter count and the first two parameters' slots, for direct calls.
+    let arity: Int
+    let slot0: Int
+    let slot1: Int
 
     init(name: String, params: [CompiledParam], slotCount: Int, body: CompiledBody, captured: Frame?, file: SourceFile?, isBlock: Bool) {
         self.name = name
         self.params = params
+        self.arity = params.count
+        self.slot0 = params.count > 0 ? params[0].slot : -1
+        self.slot1 = params.count > 1 ? params[1].slot : -1
         self.slotCount = slotCount
         self.body = body
         self.captured = captured
@@ -267,6 +274,22 @@ extension Value {
         default:
             return false
         }
+        return true
+    }
+
+    /// `self = self + [x]` in place when self is a list (false: unchanged).
+    mutating func appendElement(_ x: Value) -> Bool {
+        guard var a = Value.takeList(&self) else { return false }
+        a.append(x)
+        self = .list(a)
+        return true
+    }
+
+    /// `self = self + {k: x}` in place when self is a map (false: unchanged).
+    mutating func setEntry(_ k: String, _ x: Value) -> Bool {
+        guard var a = Value.takeMap(&self) else { return false }
+        a[k] = x
+        self = .map(a)
         return true
     }
 

@@ -402,6 +402,9 @@ public struct Parser {
                     }
                     let e = try parseArgument()
                     items.append(.keyword(w, t.range.to(after.range), e))
+                } else if w == "true" || w == "false" || w == "null" {
+                    // Literals, as they are in keyword values: `f $x false`.
+                    items.append(.argument(try parseArgument()))
                 } else {
                     advance(t)
                     items.append(.word(w, t.range))

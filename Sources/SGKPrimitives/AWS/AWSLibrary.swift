@@ -195,16 +195,16 @@ public enum AWSLibrary: CommandLibrary {
         return AWSValues.provider(p, cluster: cluster)
     }
 
-    static let oidcProviders = NativeCommand(Sig("oidc providers", summary: "ARNs of the account's IAM OIDC providers.", example: "oidc providers")) { inv in
-        let c = AWSClients.of(inv.context).client(region: nil)
+    static let oidcProviders = NativeCommand(Sig("oidc providers", keywords: [region], summary: "ARNs of the account's IAM OIDC providers.", example: "oidc providers")) { inv in
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         return .list(try inv.context.wait { try await c.iam.listOpenIDConnectProviders() }.map(Value.string))
     }
 
     static let oidcDelete = NativeCommand(Sig("oidc delete", positionals: [.init("arn", "the provider's ARN")],
-                                              keywords: [.init("missing-ok", isSwitch: true, flags: ["--missing-ok"], "succeed when it does not exist")],
+                                              keywords: [region, .init("missing-ok", isSwitch: true, flags: ["--missing-ok"], "succeed when it does not exist")],
                                               summary: "Delete an IAM OIDC provider.", example: "oidc delete $provider.Arn", isWrite: true)) { inv in
         let arn = try inv.args.string(0, "the provider ARN")
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let explain = ["aws iam delete-open-id-connect-provider --open-id-connect-provider-arn \(shellQuote(arn))"]
         guard let existing = try inv.context.wait({ try await c.iam.findOpenIDConnectProvider(arn: arn) }) else {
             if try inv.args.bool(keyword: "missing-ok") { Effects.of(inv.context).unchanged(kind: "oidc-provider", name: arn, detail: "absent", explain: explain); return .null }
@@ -230,7 +230,7 @@ public enum AWSLibrary: CommandLibrary {
     }
 
     static let roleCreate = NativeCommand(Sig("role create", positionals: [.init("name", "the role's name")],
-                                              keywords: [.init("trust", required: true, "the trust policy (a map, e.g. from `irsa trust`, or JSON text)"),
+                                              keywords: [region, .init("trust", required: true, "the trust policy (a map, e.g. from `irsa trust`, or JSON text)"),
                                                          .init("description", flags: ["--description"], "the role's description"),
                                                          .init("tags", "a map of tags"),
                                                          .init("update", isSwitch: true, flags: ["--update"], "replace a different trust policy instead of failing")],
@@ -242,7 +242,7 @@ public enum AWSLibrary: CommandLibrary {
         let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"))
         let description = try inv.args.string(keyword: "description")
         let tags = try tagsArg(inv)
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let effects = Effects.of(inv.context)
         if let existing = try findRole(inv, c, name) {
             let current = AWSValues.document(existing.assumeRolePolicyDocument) ?? .null
@@ -276,26 +276,27 @@ public enum AWSLibrary: CommandLibrary {
 
     static func plannedRole(_ inv: Invocation, _ name: String, _ trust: Value, _ description: String?) throws -> Value {
         let clients = AWSClients.of(inv.context)
-        let id = try clients.identity(region: nil)
-        let partition = id.partition ?? clients.configuration(region: nil).partition
+        let r = try regionArg(inv)
+        let id = try clients.identity(region: r)
+        let partition = id.partition ?? clients.configuration(region: r).partition
         return AWSValues.plannedRole(name: name, arn: ARN.iamRole(name, account: id.account, partition: partition), trust: trust, description: description)
     }
 
     static let roleGet = NativeCommand(Sig("role get", positionals: [.init("name", "the role's name")],
-                                           keywords: [.init("missing-ok", isSwitch: true, flags: ["--missing-ok"], "return null when it does not exist")],
+                                           keywords: [region, .init("missing-ok", isSwitch: true, flags: ["--missing-ok"], "return null when it does not exist")],
                                            summary: "An IAM role with its trust policy (as a map).", example: "role get sagemaker-k8s-operator-demo")) { inv in
         let name = try inv.args.string(0, "the role name")
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         if try inv.args.bool(keyword: "missing-ok") { return try findRole(inv, c, name).map(AWSValues.role) ?? .null }
         return AWSValues.role(try inv.context.wait { try await c.iam.getRole(name: name) })
     }
 
     static let roleDelete = NativeCommand(Sig("role delete", positionals: [.init("name", "the role's name")],
-                                              keywords: [.init("missing-ok", isSwitch: true, flags: ["--missing-ok"], "succeed when it does not exist")],
+                                              keywords: [region, .init("missing-ok", isSwitch: true, flags: ["--missing-ok"], "succeed when it does not exist")],
                                               summary: "Delete an IAM role, detaching its managed policies and deleting its inline policies first.",
                                               example: "role delete sagemaker-k8s-operator-demo", isWrite: true)) { inv in
         let name = try inv.args.string(0, "the role name")
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let effects = Effects.of(inv.context)
         guard let existing = try findRole(inv, c, name) else {
             if try inv.args.bool(keyword: "missing-ok") { effects.unchanged(kind: "role", name: name, detail: "absent"); return .null }
@@ -335,12 +336,12 @@ public enum AWSLibrary: CommandLibrary {
         }
     }
 
-    static let roleAttach = NativeCommand(Sig("role attach-policy", positionals: [.init("name", "the role's name")], keywords: [policyKeyword],
+    static let roleAttach = NativeCommand(Sig("role attach-policy", positionals: [.init("name", "the role's name")], keywords: [region, policyKeyword],
                                               summary: "Attach a managed policy to a role (idempotent).",
                                               example: "role attach-policy $role_name policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess", isWrite: true)) { inv in
         let name = try inv.args.string(0, "the role name")
         let arn = try inv.args.requiredString(keyword: "policy")
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let explain = ["aws iam attach-role-policy --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
         let attached = try attachedPolicies(inv, c, name)
         let result: Value = .ordered([("RoleName", .string(name)), ("PolicyArn", .string(arn))])
@@ -354,12 +355,12 @@ public enum AWSLibrary: CommandLibrary {
         }
     }
 
-    static let roleDetach = NativeCommand(Sig("role detach-policy", positionals: [.init("name", "the role's name")], keywords: [policyKeyword],
+    static let roleDetach = NativeCommand(Sig("role detach-policy", positionals: [.init("name", "the role's name")], keywords: [region, policyKeyword],
                                               summary: "Detach a managed policy from a role (idempotent).",
                                               example: "role detach-policy $role_name policy: $policy", isWrite: true)) { inv in
         let name = try inv.args.string(0, "the role name")
         let arn = try inv.args.requiredString(keyword: "policy")
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let explain = ["aws iam detach-role-policy --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
         let attached = try attachedPolicies(inv, c, name)
         guard attached.contains(where: { $0.arn == arn }) else {
@@ -372,11 +373,11 @@ public enum AWSLibrary: CommandLibrary {
         }
     }
 
-    static let rolePolicies = NativeCommand(Sig("role policies", positionals: [.init("name", "the role's name")],
+    static let rolePolicies = NativeCommand(Sig("role policies", positionals: [.init("name", "the role's name")], keywords: [region],
                                                 summary: "The role's policies: {managed: [{PolicyName, PolicyArn}], inline: [names]}.",
                                                 example: "role policies $role_name | get managed")) { inv in
         let name = try inv.args.string(0, "the role name")
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let managed = try inv.context.wait { try await c.iam.listAttachedRolePolicies(roleName: name) }
         let inline = try inv.context.wait { try await c.iam.listRolePolicies(roleName: name) }
         return .ordered([("managed", .list(managed.map { .ordered([("PolicyName", .string($0.name)), ("PolicyArn", .string($0.arn))]) })),
@@ -384,13 +385,13 @@ public enum AWSLibrary: CommandLibrary {
     }
 
     static let roleUpdateTrust = NativeCommand(Sig("role update-trust", positionals: [.init("name", "the role's name")],
-                                                   keywords: [.init("trust", required: true, "the new trust policy")],
+                                                   keywords: [region, .init("trust", required: true, "the new trust policy")],
                                                    summary: "Replace a role's trust policy (unchanged when equal).",
                                                    example: "role update-trust $role_name trust: $trust", isWrite: true)) { inv in
         let name = try inv.args.string(0, "the role name")
         guard let trustArg = inv.args.keyword("trust") else { throw CommandError("missing 'trust:'", argument: .keyword("trust")) }
         let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"))
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let role = try inv.context.wait { try await c.iam.getRole(name: name) }
         let current = AWSValues.document(role.assumeRolePolicyDocument) ?? .null
         let explain = ["aws iam update-assume-role-policy --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"]
@@ -410,8 +411,9 @@ public enum AWSLibrary: CommandLibrary {
     static func policyARN(_ inv: Invocation, _ nameOrARN: String) throws -> String {
         if nameOrARN.hasPrefix("arn:") { return nameOrARN }
         let clients = AWSClients.of(inv.context)
-        let id = try clients.identity(region: nil)
-        return ARN.iamPolicy(nameOrARN, account: id.account, partition: id.partition ?? clients.configuration(region: nil).partition)
+        let r = try regionArg(inv)
+        let id = try clients.identity(region: r)
+        return ARN.iamPolicy(nameOrARN, account: id.account, partition: id.partition ?? clients.configuration(region: r).partition)
     }
 
     static func findPolicy(_ inv: Invocation, _ c: AWSClient, _ arn: String) throws -> (IAMPolicy, String?)? {
@@ -424,7 +426,7 @@ public enum AWSLibrary: CommandLibrary {
     }
 
     static let policyCreate = NativeCommand(Sig("policy create", positionals: [.init("name", "the policy's name")],
-                                                keywords: [.init("document", required: true, "the policy document (a map or JSON text)"),
+                                                keywords: [region, .init("document", required: true, "the policy document (a map or JSON text)"),
                                                            .init("description", flags: ["--description"], "the policy's description")],
                                                 summary: "Create a customer managed policy (idempotent: the same document → unchanged).",
                                                 example: "let p = policy create sagemaker-least-privilege document: $doc", isWrite: true)) { inv in
@@ -432,7 +434,7 @@ public enum AWSLibrary: CommandLibrary {
         guard let docArg = inv.args.keyword("document") else { throw CommandError("missing 'document:'", argument: .keyword("document")) }
         let (docText, doc) = try AWSValues.policyDocument(docArg, "document:", .keyword("document"))
         let description = try inv.args.string(keyword: "description")
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let arn = try policyARN(inv, name)
         let explain = ["aws iam create-policy --policy-name \(shellQuote(name)) --policy-document \(shellQuote(docText))" + (description.map { " --description \(shellQuote($0))" } ?? "")]
         if let (existing, text) = try findPolicy(inv, c, arn) {
@@ -451,19 +453,19 @@ public enum AWSLibrary: CommandLibrary {
         }
     }
 
-    static let policyGet = NativeCommand(Sig("policy get", positionals: [.init("policy", "the policy's ARN or name")],
+    static let policyGet = NativeCommand(Sig("policy get", positionals: [.init("policy", "the policy's ARN or name")], keywords: [region],
                                              summary: "A managed policy with its default version's document.", example: "policy get arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")) { inv in
         let arn = try policyARN(inv, try inv.args.string(0, "the policy"))
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let r = try inv.context.wait { try await c.iam.getPolicyWithDocument(arn: arn) }
         return AWSValues.policy(r.policy, document: r.document)
     }
 
     static let policyDelete = NativeCommand(Sig("policy delete", positionals: [.init("policy", "the policy's ARN or name")],
-                                                keywords: [.init("missing-ok", isSwitch: true, flags: ["--missing-ok"], "succeed when it does not exist")],
+                                                keywords: [region, .init("missing-ok", isSwitch: true, flags: ["--missing-ok"], "succeed when it does not exist")],
                                                 summary: "Delete a customer managed policy (its non-default versions first).", example: "policy delete sagemaker-least-privilege", isWrite: true)) { inv in
         let arn = try policyARN(inv, try inv.args.string(0, "the policy"))
-        let c = AWSClients.of(inv.context).client(region: nil)
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let explain = ["aws iam delete-policy --policy-arn \(shellQuote(arn))"]
         guard let (existing, text) = try findPolicy(inv, c, arn) else {
             if try inv.args.bool(keyword: "missing-ok") { Effects.of(inv.context).unchanged(kind: "policy", name: arn, detail: "absent", explain: explain); return .null }

@@ -77,6 +77,18 @@ public enum KubectlLibrary: CommandLibrary {
                 example: "kubectl delete configmap settings -n demo --timeout=60s", isWrite: true), KubectlCommands.delete),
 
             NativeCommand(CommandSignature(
+                "kubectl patch",
+                positionals: [.init("resource", "a resource type, or TYPE/NAME"), .init("name", optional: true, "the object's name")],
+                keywords: common + [
+                    .init("patch", flags: ["-p", "--patch"], "the patch: a map (a list for --type json) or JSON/YAML text"),
+                    .init("type", flags: ["--type"], "merge, strategic (default) or json"),
+                    dryRunKW,
+                ],
+                input: .none,
+                summary: "Patch one object (merge, strategic or json patch); unchanged — no write — when the patch changes nothing.",
+                example: "kubectl patch trainingjob xgboost -n ml --type merge -p '{\"metadata\":{\"finalizers\":null}}'", isWrite: true), KubectlCommands.patch),
+
+            NativeCommand(CommandSignature(
                 "kubectl wait",
                 positionals: [.init("target", "TYPE/NAME or TYPE"), .init("name", optional: true, "an object's name")],
                 keywords: common + [

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import OrderedCollections
@@ -206,7 +205,7 @@ enum Manifests {
     static func read(_ location: String, context: CallContext) throws -> [JSON] {
         let lower = location.lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
-            return try parse(fetch(location, context: context), name: location)
+            return try parse(IOCommands.fetchText(location, timeout: 60, context: context), name: location)
         }
         var path = location
         if lower.hasPrefix("file://") { path = String(location.dropFirst("file://".count)) }
@@ -228,27 +227,6 @@ enum Manifests {
             throw CommandError("cannot read \(location)")
         }
         return try parse(String(decoding: data, as: UTF8.self), name: location)
-    }
-
-    static func fetch(_ url: String, context: CallContext) throws -> String {
-        guard URL(string: url)?.host != nil else { throw CommandError("invalid URL \(url)") }
-        // AsyncHTTPClient (follows redirects), not URLSession: FoundationNetworking would load
-        // libcurl and its dozens of libraries into every sgk process.
-        let (status, body) = try context.wait { () async throws -> (Int, String) in
-            do {
-                var request = HTTPClientRequest(url: url)
-                request.headers.add(name: "User-Agent", value: "sgk")
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-                let buffer = try await response.body.collect(upTo: 256 << 20)
-                return (Int(response.status.code), String(buffer: buffer))
-            } catch let e as CommandError {
-                throw e
-            } catch {
-                throw CommandError("cannot fetch \(url): \(error)")
-            }
-        }
-        guard (200..<300).contains(status) else { throw CommandError("cannot fetch \(url): HTTP \(status)") }
-        return body
     }
 }
 

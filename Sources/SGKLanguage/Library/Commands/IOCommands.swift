@@ -164,8 +164,13 @@ public enum IOCommands: CommandLibrary {
         }
         let timeout = try inv.args.duration(keyword: "timeout") ?? 30
         guard timeout > 0 else { throw CommandError("'timeout:' must be positive", argument: .keyword("timeout")) }
+        return .string(try fetchText(url, timeout: timeout, context: inv.context))
+    }
+
+    /// The body of an http(s) URL, following redirects, bounded by `timeout` seconds; errors say
+    /// what went wrong and how to work offline. The one HTTP download path of every command.
+    public static func fetchText(_ url: String, timeout: Double = 30, context: CallContext) throws -> String {
         let host = URL(string: url)?.host ?? url
-        let context = inv.context
         let service = context.service(HTTPService.self) {
             let s = HTTPService()
             let client = s.client
@@ -175,7 +180,7 @@ public enum IOCommands: CommandLibrary {
         let client = service.client
         let result: FetchResult?
         do {
-            result = try inv.context.wait {
+            result = try context.wait {
                 try await withThrowingTaskGroup(of: FetchResult?.self) { group in
                     group.addTask {
                         var request = HTTPClientRequest(url: url)
@@ -234,7 +239,7 @@ public enum IOCommands: CommandLibrary {
             throw CommandError("HTTP \(result.status) \(result.reason) from \(url)", hint: hint,
                                data: ["status": .int(result.status)], argument: .positional(0))
         }
-        return .string(result.body)
+        return result.body
     }
 
     static func fetchError(_ e: HTTPClientError, url: String, host: String, timeout: Double) -> CommandError {

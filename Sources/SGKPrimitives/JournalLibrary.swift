@@ -1,0 +1,75 @@
+import Foundation
+import SGKData
+import SGKLanguage
+
+/// `journal …`: reads the journal of performed writes that the Effects seam keeps,
+/// so that an uninstall removes exactly what an install created.
+public enum JournalLibrary: CommandLibrary {
+    typealias Sig = CommandSignature
+
+    public static var commands: [NativeCommand] { [entries, created, path, dryRun] }
+
+    static let filters: [Sig.Keyword] = [
+        .init("kind", flags: ["--kind"], "only entries of this kind (role, oidc-provider, policy, role-policy-attachment, a Kubernetes kind)"),
+        .init("name", flags: ["--name"], "only entries with this name (a role name, an ARN, NAMESPACE/NAME)"),
+        .init("detail", flags: ["--detail"], "only entries with this detail (for role-policy-attachment: the policy ARN)"),
+        .init("action", flags: ["--action"], "only create, update or delete entries"),
+    ]
+
+    /// Every entry of the journal file, oldest first (unreadable lines are skipped).
+    static func read(_ context: CallContext) throws -> [Value] {
+        let file = Journal.path(context)
+        guard FileManager.default.fileExists(atPath: file) else { return [] }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CommandError("cannot read the journal at \(file)", code: "JournalUnreadable", hint: "check the file's permissions")
+        }
+        var out: [Value] = []
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+            if let j = try? JSONCodec.parse(String(line)) { out.append(Value(json: j)) }
+        }
+        return out
+    }
+
+    static func filtered(_ inv: Invocation, kind: String?, name: String?) throws -> [Value] {
+        let detail = try inv.args.string(keyword: "detail")
+        let action = try inv.args.string(keyword: "action")
+        if let action, !["create", "update", "delete"].contains(action) {
+            throw CommandError("action: must be create, update or delete, not \(action)", argument: .keyword("action"))
+        }
+        return try read(inv.context).filter { e in
+            (kind == nil || e["kind"]?.stringValue == kind) && (name == nil || e["name"]?.stringValue == name)
+                && (detail == nil || e["detail"]?.stringValue == detail) && (action == nil || e["action"]?.stringValue == action)
+        }
+    }
+
+    static let entries = NativeCommand(Sig("journal entries", keywords: filters,
+                                           summary: "The journal's entries (performed writes, oldest first): [{time, action, kind, name, detail, arn, before, after}].",
+                                           example: "journal entries kind: role name: sagemaker-k8s-operator-demo")) { inv in
+        .list(try filtered(inv, kind: try inv.args.string(keyword: "kind"), name: try inv.args.string(keyword: "name")))
+    }
+
+    static let created = NativeCommand(Sig("journal created", positionals: [.init("kind", "the resource kind: role, oidc-provider, policy, role-policy-attachment, …"),
+                                                                            .init("name", "its name as journaled: a role name, an ARN, NAMESPACE/NAME")],
+                                           keywords: [.init("detail", flags: ["--detail"], "for role-policy-attachment: the policy ARN"),
+                                                      .init("arn", flags: ["--arn"], "the resource's ARN now: an entry that recorded another ARN (another account) does not count")],
+                                           summary: "Whether sgk created this resource and has not deleted it since, according to the journal (true or false).",
+                                           example: "if (journal created role $role_name) { role delete $role_name }")) { inv in
+        let kind = try inv.args.string(0, "the kind")
+        let name = try inv.args.string(1, "the name")
+        let arn = try inv.args.string(keyword: "arn")
+        let last = try filtered(inv, kind: kind, name: name).last { $0["action"]?.stringValue != "update" }
+        guard let last, last["action"]?.stringValue == "create" else { return .bool(false) }
+        if let arn, let recorded = last["arn"]?.stringValue, recorded != arn { return .bool(false) }
+        return .bool(true)
+    }
+
+    static let path = NativeCommand(Sig("journal path", summary: "The journal file's path ($SGK_JOURNAL, else $XDG_STATE_HOME/sgk/journal/journal.jsonl).",
+                                        example: "journal path")) { inv in
+        .string(Journal.path(inv.context))
+    }
+
+    static let dryRun = NativeCommand(Sig("effects dry-run", summary: "Whether this run only plans its writes (--dry-run, or :dry-run on in the REPL).",
+                                          example: "print ((effects dry-run) and \"would remove\" or \"removed\")")) { inv in
+        .bool(Effects.of(inv.context).isDryRun)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import SGKLanguage
+import Testing
+@testable import SGKPrimitives
+
+/// `journal entries|created|path` read what the Effects seam journaled.
+@Suite struct JournalTests {
+    @Test func createdFollowsTheLastCreateOrDelete() async throws {
+        let h = Harness()
+        let path = try #require(h.session.context.options.journalPath)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lines = [
+            #"{"time":"t1","action":"create","kind":"role","name":"r","arn":"arn:aws:iam::1:role/r","before":null,"after":null}"#,
+            #"{"time":"t2","action":"create","kind":"role-policy-attachment","name":"r","detail":"arn:aws:iam::aws:policy/P","before":null,"after":null}"#,
+            #"{"time":"t3","action":"update","kind":"role","name":"r","detail":"trust policy","before":null,"after":null}"#,
+            #"{"time":"t4","action":"create","kind":"oidc-provider","name":"arn:p","before":null,"after":null}"#,
+            #"{"time":"t5","action":"delete","kind":"oidc-provider","name":"arn:p","before":null,"after":null}"#,
+            "not json (a torn line is skipped)",
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try await h.run("journal created role r") == .bool(true))
+        #expect(try await h.run("journal created role r arn: arn:aws:iam::1:role/r") == .bool(true))
+        #expect(try await h.run("journal created role r arn: arn:aws:iam::2:role/r") == .bool(false))
+        #expect(try await h.run("journal created role other") == .bool(false))
+        #expect(try await h.run("journal created role-policy-attachment r detail: arn:aws:iam::aws:policy/P") == .bool(true))
+        #expect(try await h.run("journal created role-policy-attachment r detail: arn:aws:iam::aws:policy/Q") == .bool(false))
+        #expect(try await h.run("journal created oidc-provider arn:p") == .bool(false))
+        #expect(try await h.run("journal entries kind: role | count") == .int(2))
+        #expect(try await h.run("journal entries action: delete | first | get name") == .string("arn:p"))
+        #expect(try await h.run("journal path") == .string(path))
+        let bad = await h.failure("journal entries action: remove")
+        #expect(bad.contains("action: must be create, update or delete"), "\(bad)")
+        await h.close()
+    }
+
+    @Test func anAbsentJournalIsEmpty() async throws {
+        let h = Harness()
+        #expect(try await h.run("journal entries | count") == .int(0))
+        #expect(try await h.run("journal created role r") == .bool(false))
+        await h.close()
+    }
+}
+
+/// `kubectl patch` on the peer: a write through Effects, unchanged (no write) when it changes nothing.
+@Suite(.enabled(if: KubectlPeer.enabled), .serialized) struct KubectlPatchTests {
+    let kubeconfig = KubectlPeer.kubeconfig ?? ""
+
+    @Test func patchRemovesFinalizersAndConverges() async throws {
+        let ns = KubectlPeer.uniqueName("sgk-patch")
+        let sgk = try SGKRun(kubeconfig: kubeconfig)
+        _ = try await sgk.run("kubectl apply {apiVersion: \"v1\", kind: \"Namespace\", metadata: {name: \"\(ns)\"}}")
+        do {
+            _ = try await sgk.run(#"kubectl apply {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "held", finalizers: ["example.com/hold"]}, data: {a: "1"}} -n \#(ns)"#)
+            _ = try await sgk.run("kubectl delete configmap held -n \(ns) --wait=false")
+            let journalBefore = sgk.journal.components(separatedBy: "\n").count
+            // A dry run plans the update and keeps the finalizer.
+            let dry = try await sgk.run(#"kubectl patch configmap held -n \#(ns) --type merge -p '{"metadata":{"finalizers":null}}' --dry-run=server"#)
+            #expect(dry["metadata", "finalizers"] == nil || dry["metadata", "finalizers"]?.isNull == true, "\(dry)")
+            #expect(sgk.out.text.contains("~ update ConfigMap \(ns)/held (patch)"), "\(sgk.out.text)")
+            let (_, held, _) = try KubectlPeer.kubectl(kubeconfig, ["-n", ns, "get", "cm", "held", "-o", "jsonpath={.metadata.finalizers}"])
+            #expect(held.contains("example.com/hold"))
+            // The patch, as a map; the object then goes away.
+            _ = try await sgk.run("kubectl patch cm/held -n \(ns) --type merge patch: {metadata: {finalizers: null}}")
+            _ = try await sgk.run("kubectl wait cm/held -n \(ns) --for=delete --timeout=20s")
+            #expect(sgk.journal.components(separatedBy: "\n").count == journalBefore + 1, "\(sgk.journal)")
+            // A patch that changes nothing makes no write.
+            _ = try await sgk.run(#"kubectl apply {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "plain"}, data: {a: "1"}} -n \#(ns)"#)
+            let mark = sgk.journal.components(separatedBy: "\n").count
+            _ = try await sgk.run(#"kubectl patch configmap plain -n \#(ns) -p '{"data":{"a":"1"}}'"#)
+            #expect(sgk.journal.components(separatedBy: "\n").count == mark)
+            let changed = try await sgk.run(#"kubectl patch configmap plain -n \#(ns) --type json -p '[{"op":"replace","path":"/data/a","value":"2"}]' -o name"#)
+            #expect(changed["data", "a"]?.stringValue == "2")
+            #expect(sgk.out.text.hasSuffix("configmap/plain patched\n"), "\(sgk.out.text)")
+            // Errors: no patch, a bad type, an absent object.
+            let noPatch = try #require(await sgk.failure("kubectl patch configmap plain -n \(ns)"))
+            #expect(noPatch.contains("no patch given"), "\(noPatch)")
+            let badType = try #require(await sgk.failure("kubectl patch configmap plain -n \(ns) --type apply -p '{}'"))
+            #expect(badType.contains("--type must be merge, strategic or json"), "\(badType)")
+            let missing = try #require(await sgk.failure("kubectl patch configmap nope -n \(ns) -p '{}'"))
+            #expect(missing.contains("NotFound"), "\(missing)")
+        } catch {
+            _ = try? await sgk.run("kubectl delete namespace \(ns) --wait=false")
+            await sgk.close()
+            throw error
+        }
+        _ = try await sgk.run("kubectl delete namespace \(ns) --wait=false")
+        await sgk.close()
+    }
+}

@@ -1,0 +1,98 @@
+# Sourced by the SageMaker end-to-end tests in tools/e2e/ (not a test itself:
+# tools/test.sh runs tools/e2e/*.sh only). Each test starts its own moto and
+# kube-apiserver in a temp dir — it deletes cluster-wide objects (CRDs) and
+# counts writes at the peers, so it must not share them — and stops only those.
+#
+#   . "$(dirname "$0")/common.bash"
+#   start_peers [--no-v1beta1]
+#   check "what" 'condition'
+#   mark; …; [ "$(moto_writes)" -eq 0 ]; [ "$(kube_writes)" -eq 0 ]
+#   finish "name"
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+FIX="$ROOT/../shared/fixtures/sagemaker-operator"
+SGK_BIN="${SGK_BIN:-$ROOT/.build/debug/sgk}"
+export AWS_EC2_METADATA_DISABLED=true NO_COLOR=1
+export KUBE_PEER_READY_TIMEOUT="${KUBE_PEER_READY_TIMEOUT:-180}" MOTO_READY_TIMEOUT="${MOTO_READY_TIMEOUT:-90}"
+pass=0; fail=0
+check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $1" >&2; fi; }
+E2E_STATE=""
+
+stop_peers() {
+  [ -n "$E2E_STATE" ] || return 0
+  "$ROOT/tools/moto.sh" stop "$E2E_STATE/moto" >/dev/null 2>&1 || true
+  "$ROOT/tools/kube-peer.sh" stop "$E2E_STATE/kube" >/dev/null 2>&1 || true
+  rm -rf "$E2E_STATE"
+}
+
+# Starts moto and a kube-apiserver (args: kube-peer.sh start options) on loopback,
+# points aws, kubectl and sgk at them, and gives sgk its own journal.
+start_peers() {
+  E2E_STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-e2e.XXXXXX")
+  trap stop_peers EXIT INT TERM
+  # moto is retried: on a loaded machine it may miss its ready timeout, or lose its port to a race.
+  local i
+  for i in 1 2 3; do
+    if "$ROOT/tools/moto.sh" start "$E2E_STATE/moto" >"$E2E_STATE/peers.log" 2>&1; then break; fi
+    { cat "$E2E_STATE/peers.log"; tail -n 5 "$E2E_STATE/moto/moto.log" 2>/dev/null; } >&2
+    [ "$i" -lt 3 ] || { echo "cannot start moto" >&2; exit 1; }
+    echo "retrying moto ($i)" >&2
+    sleep 2
+  done
+  "$ROOT/tools/kube-peer.sh" start "$E2E_STATE/kube" "$@" >>"$E2E_STATE/peers.log" 2>&1 || { cat "$E2E_STATE/peers.log" >&2; echo "cannot start the kube peer" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  . "$E2E_STATE/moto/moto.env"
+  # shellcheck disable=SC1091
+  . "$E2E_STATE/kube/env"
+  export XDG_STATE_HOME="$E2E_STATE/xdg"
+  unset SGK_JOURNAL SGK_INSTALLER
+  curl -fsS -X POST "$(cat "$E2E_STATE/moto/moto.url")/moto-api/recorder/start-recording" >/dev/null
+}
+
+make_cluster() { # NAME [REGION]
+  aws eks create-cluster --name "$1" --region "${2:-us-west-2}" --role-arn "arn:aws:iam::123456789012:role/eks" \
+    --resources-vpc-config subnetIds=subnet-1 >/dev/null
+}
+
+# Write requests seen by the peers since the last `mark`: moto's recording
+# (IAM/STS actions other than Get*/List*, EKS requests other than GET) and the
+# kube-apiserver's audit log (it logs only writes) for the user agent "sgk".
+mark() {
+  MOTO_MARK=$(wc -l <"$E2E_STATE/moto/moto-recording.jsonl" 2>/dev/null || echo 0)
+  KUBE_MARK=$(wc -l <"$E2E_STATE/kube/audit.log" 2>/dev/null || echo 0)
+}
+moto_writes() {
+  tail -n +"$((MOTO_MARK + 1))" "$E2E_STATE/moto/moto-recording.jsonl" 2>/dev/null | python3 -c '
+import sys, json, base64, urllib.parse
+n = 0
+for line in sys.stdin:
+    e = json.loads(line)
+    body = e.get("body") or ""
+    if e.get("body_encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    action = urllib.parse.parse_qs(body).get("Action", [""])[0]
+    if action:
+        if not action.startswith(("Get", "List")):
+            n += 1
+            print(action, file=sys.stderr)
+    elif e.get("method") != "GET" and "/moto-api/" not in e.get("url", ""):
+        n += 1
+        print(e.get("method"), e.get("url"), file=sys.stderr)
+print(n)' 2>"$E2E_STATE/moto-writes.txt"
+}
+kube_writes() {
+  tail -n +"$((KUBE_MARK + 1))" "$E2E_STATE/kube/audit.log" 2>/dev/null | python3 -c '
+import sys, json
+n = 0
+for line in sys.stdin:
+    e = json.loads(line)
+    if e.get("userAgent", "").startswith("sgk") and e.get("verb") not in ("get", "list", "watch"):
+        n += 1
+        print(e.get("verb"), e.get("requestURI"), file=sys.stderr)
+print(n)' 2>"$E2E_STATE/kube-writes.txt"
+}
+
+finish() {
+  echo "$1 e2e: $pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+}
