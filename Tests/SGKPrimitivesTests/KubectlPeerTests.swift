@@ -254,6 +254,10 @@ enum KubectlInstallerScenario {
             // wait: met, then a timeout naming what was last seen.
             let w = try await sgk.run(#"kubectl wait configmap/settings -n \#(ns) --for "jsonpath={.data.mode}=fast" --timeout=10s"#)
             #expect(w["data", "mode"]?.stringValue == "fast")
+            // A list of names: every one waited for at once, a list returned.
+            _ = try await sgk.run(#"[{apiVersion: "v1", kind: "ConfigMap", metadata: {name: "other"}, data: {mode: "fast"}}] | kubectl apply -n \#(ns)"#)
+            let both = try await sgk.run(#"kubectl wait cm ["settings", "other"] -n \#(ns) --for "jsonpath={.data.mode}=fast" --timeout=10s"#)
+            #expect(both.listValue?.compactMap { $0["metadata", "name"]?.stringValue } == ["other", "settings"])
             let started = Date()
             let timeoutError = await sgk.failure(#"kubectl wait cm settings -n \#(ns) --for "jsonpath={.data.mode}=slow" --timeout=2s"#)
             #expect(Date().timeIntervalSince(started) < 10)

@@ -324,8 +324,12 @@ enum KubectlCommands {
     // MARK: get
 
     static func splitTarget(_ inv: Invocation, _ what: String) throws -> (resource: String, name: String?) {
-        let first = try inv.args.string(0, what)
-        let second = try inv.args.optionalString(1, "the name")
+        try splitTarget(inv.args, what)
+    }
+
+    static func splitTarget(_ args: Arguments, _ what: String) throws -> (resource: String, name: String?) {
+        let first = try args.string(0, what)
+        let second = try args.optionalString(1, "the name")
         if let slash = first.firstIndex(of: "/") {
             let r = String(first[..<slash]), n = String(first[first.index(after: slash)...])
             guard !r.isEmpty, !n.isEmpty else { throw CommandError("expected TYPE/NAME, got \(first)", argument: .positional(0)) }
@@ -528,7 +532,20 @@ enum KubectlCommands {
 
     static func wait(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
-        let (resName, name) = try splitTarget(inv, "the resource type")
+        // `kubectl wait TYPE [a, b, …]`: several named objects at once, as `kubectl wait TYPE a b` does.
+        var names: [String]?
+        if case .list(let items)? = inv.args.positional(1) {
+            names = try items.map {
+                guard case .string(let s) = $0, !s.isEmpty else {
+                    throw CommandError("the list of names holds \($0.typeName), not only names", argument: .positional(1))
+                }
+                return s
+            }
+        }
+        let listed = names
+        var args = inv.args
+        if listed != nil { args.positional.removeSubrange(1...) }
+        let (resName, name) = try splitTarget(args, "the resource type")
         let forText = try inv.args.requiredString(keyword: "for")
         let condition: WaitCondition
         do { condition = try WaitCondition.parse(forText) } catch let e as KubeError {
@@ -537,9 +554,10 @@ enum KubectlCommands {
         let timeout = try inv.args.duration(keyword: "timeout") ?? 30
         let selector = try inv.args.string(keyword: "selector")
         let all = try inv.args.bool(keyword: "all")
-        if name == nil && selector == nil && !all {
+        if name == nil && listed == nil && selector == nil && !all {
             throw CommandError("give TYPE/NAME, or select objects with -l SELECTOR or --all", argument: .positional(0))
         }
+        if let listed, listed.isEmpty { return .list([]) }
         let client = try o.client(inv)
         let namespace = o.namespace
         let progress = progressSink(inv)
@@ -549,6 +567,8 @@ enum KubectlCommands {
             var names: [String]
             if let name {
                 names = [name]
+            } else if let listed {
+                names = listed
             } else {
                 names = try await client.list(r, namespace: ns, labelSelector: selector).compactMap { $0.at("metadata", "name")?.stringValue }
                 if names.isEmpty { throw KubeError.other("no matching resources found") }

@@ -90,7 +90,7 @@ public enum KubectlLibrary: CommandLibrary {
 
             NativeCommand(CommandSignature(
                 "kubectl wait",
-                positionals: [.init("target", "TYPE/NAME or TYPE"), .init("name", optional: true, "an object's name")],
+                positionals: [.init("target", "TYPE/NAME or TYPE"), .init("name", optional: true, "an object's name, or a list of names")],
                 keywords: common + [
                     .init("for", required: true, flags: ["--for"], "condition=NAME[=VALUE], delete, or jsonpath={.path}=VALUE"),
                     timeoutKW, selectorKW,
