@@ -39,15 +39,22 @@ public final class Interpreter {
 
     // MARK: calls
 
+    /// Before a call: the depth bound (a runaway recursion is an error, not a stack overflow)
+    /// and a pending interrupt.
+    @inline(__always)
+    func checkCall(_ fn: Function, file: SourceFile?, range: SourceRange) throws {
+        if callDepth >= maxCallDepth {
+            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
+        }
+        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+    }
+
     /// Calls a user function from a compiled call site. `args[i]` computes
     /// parameter i in the caller's frame (nil: not given); the pipeline's
     /// input, if any, fills parameter `inputParam`.
     @inline(__always)
     func invoke(_ fn: Function, caller: Frame, args: [EvalBox?], inputParam: Int, input: Value?, file: SourceFile, range: SourceRange) throws -> Value {
-        if callDepth >= maxCallDepth {
-            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
-        }
-        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        try checkCall(fn, file: file, range: range)
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
         defer { body.recycle(&frame) }
@@ -73,10 +80,7 @@ public final class Interpreter {
     @inline(__always)
     func invoke1(_ fn: Function, caller: Frame, _ a0: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
         guard fn.arity == 1 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
-        if callDepth >= maxCallDepth {
-            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
-        }
-        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        try checkCall(fn, file: file, range: range)
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
         defer { body.recycle(&frame) }
@@ -88,10 +92,7 @@ public final class Interpreter {
     @inline(__always)
     func invoke2(_ fn: Function, caller: Frame, _ a0: Eval, _ a1: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
         guard fn.arity == 2 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
-        if callDepth >= maxCallDepth {
-            throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
-        }
-        if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        try checkCall(fn, file: file, range: range)
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
         defer { body.recycle(&frame) }
