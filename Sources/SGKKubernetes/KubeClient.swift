@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import SGKData
+import Synchronization
 
 /// Options of a `KubeClient`.
 public struct KubeClientOptions: Sendable {
@@ -58,6 +59,14 @@ public final class KubeClient: Sendable {
     static let loaded = Date()
     /// Discovery, cached for the life of the client (see `Discovery.invalidate()`).
     public let discovery: Discovery
+    /// The server's warnings (`Warning: 299` headers, e.g. deprecated APIs), each told once.
+    let warnings = ServerWarnings()
+
+    /// Where the server's warnings go (each distinct text once per client), as kubectl prints
+    /// them with `Warning:`; by default they are logged at warning level.
+    public func onWarning(_ handler: @escaping @Sendable (String) -> Void) {
+        warnings.setHandler(handler)
+    }
 
     /// Creates a client for a resolved target.
     public init(target: KubeTarget, options: KubeClientOptions = KubeClientOptions(), logger: Logger = Logger(label: "sgk.kube")) throws {
@@ -177,6 +186,7 @@ public final class KubeClient: Sendable {
                 throw KubeError.transport(request: info, message: Redaction.redact(String(describing: error)))
             }
             logger.debug("\(info) → \(response.status) at +\(String(format: "%.1f", started.timeIntervalSince(KubeClient.loaded) * 1000)) ms, \(String(format: "%.1f", Date().timeIntervalSince(started) * 1000)) ms, \(response.body.count) bytes")
+            warnings.report(response.headers["Warning"], logger: logger)
             if (200..<300).contains(response.status) { return response }
             if response.status == 401, !reauthenticated, let exec = target.user.exec, let execCache {
                 await execCache.invalidate(exec)
@@ -411,5 +421,47 @@ actor TokenFileCache {
         }
         cached = (path, s, Date())
         return s
+    }
+}
+
+/// The server's `Warning` headers (RFC 7234 form `299 - "text"`, as the API server sends them),
+/// deduplicated per client.
+final class ServerWarnings: Sendable {
+    private let state = Mutex<(seen: Set<String>, handler: (@Sendable (String) -> Void)?)>((seen: [], handler: nil))
+
+    func setHandler(_ handler: @escaping @Sendable (String) -> Void) {
+        state.withLock { $0.handler = handler }
+    }
+
+    func report(_ values: [String], logger: Logger) {
+        guard !values.isEmpty else { return }
+        for v in values {
+            guard let text = ServerWarnings.text(of: v) else { continue }
+            let handler: (@Sendable (String) -> Void)?? = state.withLock { s in
+                s.seen.insert(text).inserted ? .some(s.handler) : .none
+            }
+            guard let handler else { continue }
+            if let handler { handler(text) } else { logger.warning("\(text)") }
+        }
+    }
+
+    /// The text of one warning value: `299 - "text"` gives `text`; other codes are ignored.
+    static func text(of value: String) -> String? {
+        let v = value.trimmingCharacters(in: .whitespaces)
+        guard v.hasPrefix("299 ") else { return nil }
+        let rest = v.dropFirst(4).drop { $0 == " " }
+        guard let agentEnd = rest.firstIndex(of: " ") else { return nil }
+        var t = rest[agentEnd...].drop { $0 == " " }
+        guard t.first == "\"" else { return nil }
+        t = t.dropFirst()
+        var out = ""
+        var escaped = false
+        for c in t {
+            if escaped { out.append(c); escaped = false; continue }
+            if c == "\\" { escaped = true; continue }
+            if c == "\"" { break }
+            out.append(c)
+        }
+        return out.isEmpty ? nil : out
     }
 }

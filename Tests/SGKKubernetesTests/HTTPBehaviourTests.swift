@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SGKData
+import Synchronization
 import Testing
 @testable import SGKKubernetes
 
@@ -146,5 +147,21 @@ final class ScriptedServer: @unchecked Sendable {
         target.user = UserConfig(name: "u")
         target.cluster.proxyURL = "ftp://proxy:1"
         #expect(throws: KubeError.self) { _ = try KubeClient(target: target) }
+    }
+}
+
+@Suite struct ServerWarningTests {
+    @Test func warningHeaderTextIsParsedAndToldOnce() {
+        #expect(ServerWarnings.text(of: #"299 - "apiextensions.k8s.io/v1beta1 CustomResourceDefinition is deprecated in v1.16+, unavailable in v1.22+""#)
+                == "apiextensions.k8s.io/v1beta1 CustomResourceDefinition is deprecated in v1.16+, unavailable in v1.22+")
+        #expect(ServerWarnings.text(of: #"299 kube-apiserver "a \"quoted\" word""#) == #"a "quoted" word"#)
+        #expect(ServerWarnings.text(of: #"199 - "not a 299""#) == nil)
+        #expect(ServerWarnings.text(of: "299 - unquoted") == nil)
+        let told = Mutex<[String]>([])
+        let w = ServerWarnings()
+        w.setHandler { t in told.withLock { $0.append(t) } }
+        w.report([#"299 - "one""#, #"299 - "two""#, #"299 - "one""#], logger: Logger(label: "test"))
+        w.report([#"299 - "two""#], logger: Logger(label: "test"))
+        #expect(told.withLock { $0 } == ["one", "two"])
     }
 }

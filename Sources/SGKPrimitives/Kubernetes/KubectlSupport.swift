@@ -40,6 +40,9 @@ final class KubectlClients: @unchecked Sendable {
         let c = try KubeClient.fromEnvironment(KubectlClients.environment(context), kubeconfig: kubeconfig, context: contextName,
                                                execTokenProvider: KubectlLibrary.execTokenProvider,
                                                logger: KubectlClients.clientLogger(context))
+        // The server's warnings (deprecated APIs …), once each, as kubectl prints them.
+        let errors = context.errors
+        c.onWarning { text in errors.write("Warning: \(text)\n"); errors.flush() }
         clients[key] = c
         if !registeredShutdown {
             registeredShutdown = true
