@@ -64,24 +64,32 @@ cmd_start() {
   command -v curl >/dev/null || die "curl not on PATH (run tools/setup.sh)"
   ensure_moto
 
-  local port url pid
-  port=$(free_port)
-  url="http://127.0.0.1:$port"
-  MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" nohup python3 -m moto.server -H 127.0.0.1 -p "$port" \
-    </dev/null >"$state/moto.log" 2>&1 &
-  pid=$!
-  printf '%s\n' "$pid" >"$state/moto.pid"
-  printf '%s\n' "$url" >"$state/moto.url"
+  # Up to 3 attempts, each on a new free port: a start that hangs silently or
+  # loses its port to a race (seen rarely, even on an idle machine) is retried.
+  local port url pid attempt ready=""
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    url="http://127.0.0.1:$port"
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_RECORDER_FILEPATH="$state/moto-recording.jsonl" nohup python3 -m moto.server -H 127.0.0.1 -p "$port" \
+      </dev/null >"$state/moto.log" 2>&1 &
+    pid=$!
+    printf '%s\n' "$pid" >"$state/moto.pid"
+    printf '%s\n' "$url" >"$state/moto.url"
 
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until answers "$url"; do
-    if ! is_moto "$pid" || [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 20 "$state/moto.log" >&2 || true
-      cmd_stop "$state"
-      die "moto server did not answer on $url within ${READY_TIMEOUT}s (log: $state/moto.log)"
-    fi
-    sleep 0.2
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    until answers "$url"; do
+      if ! is_moto "$pid" || [ "$SECONDS" -ge "$deadline" ]; then
+        tail -n 20 "$state/moto.log" >&2 || true
+        cmd_stop "$state"
+        log "moto did not answer on $url within ${READY_TIMEOUT}s (attempt $attempt of 3)"
+        continue 2
+      fi
+      sleep 0.2
+    done
+    ready=1
+    break
   done
+  [ -n "$ready" ] || die "moto server could not be started (3 attempts; last log: $state/moto.log)"
 
   # Empty AWS config/credentials files: a developer's real ones are never read.
   : >"$state/aws-config"

@@ -30,15 +30,8 @@ stop_peers() {
 start_peers() {
   E2E_STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-e2e.XXXXXX")
   trap stop_peers EXIT INT TERM
-  # moto is retried: on a loaded machine it may miss its ready timeout, or lose its port to a race.
-  local i
-  for i in 1 2 3; do
-    if "$ROOT/tools/moto.sh" start "$E2E_STATE/moto" >"$E2E_STATE/peers.log" 2>&1; then break; fi
-    { cat "$E2E_STATE/peers.log"; tail -n 5 "$E2E_STATE/moto/moto.log" 2>/dev/null; } >&2
-    [ "$i" -lt 3 ] || { echo "cannot start moto" >&2; exit 1; }
-    echo "retrying moto ($i)" >&2
-    sleep 2
-  done
+  # tools/moto.sh retries a start that does not answer (up to 3 attempts).
+  "$ROOT/tools/moto.sh" start "$E2E_STATE/moto" >"$E2E_STATE/peers.log" 2>&1 || { cat "$E2E_STATE/peers.log" >&2; echo "cannot start moto" >&2; exit 1; }
   "$ROOT/tools/kube-peer.sh" start "$E2E_STATE/kube" "$@" >>"$E2E_STATE/peers.log" 2>&1 || { cat "$E2E_STATE/peers.log" >&2; echo "cannot start the kube peer" >&2; exit 1; }
   # shellcheck disable=SC1091
   . "$E2E_STATE/moto/moto.env"
