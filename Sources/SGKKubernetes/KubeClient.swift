@@ -434,13 +434,10 @@ final class ServerWarnings: Sendable {
     }
 
     func report(_ values: [String], logger: Logger) {
-        guard !values.isEmpty else { return }
         for v in values {
             guard let text = ServerWarnings.text(of: v) else { continue }
-            let handler: (@Sendable (String) -> Void)?? = state.withLock { s in
-                s.seen.insert(text).inserted ? .some(s.handler) : .none
-            }
-            guard let handler else { continue }
+            let (isNew, handler) = state.withLock { s in (s.seen.insert(text).inserted, s.handler) }
+            guard isNew else { continue }
             if let handler { handler(text) } else { logger.warning("\(text)") }
         }
     }

@@ -533,16 +533,15 @@ enum KubectlCommands {
     static func wait(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
         // `kubectl wait TYPE [a, b, …]`: several named objects at once, as `kubectl wait TYPE a b` does.
-        var names: [String]?
+        var listed: [String]?
         if case .list(let items)? = inv.args.positional(1) {
-            names = try items.map {
+            listed = try items.map {
                 guard case .string(let s) = $0, !s.isEmpty else {
                     throw CommandError("the list of names holds \($0.typeName), not only names", argument: .positional(1))
                 }
                 return s
             }
         }
-        let listed = names
         var args = inv.args
         if listed != nil { args.positional.removeSubrange(1...) }
         let (resName, name) = try splitTarget(args, "the resource type")
@@ -558,6 +557,7 @@ enum KubectlCommands {
             throw CommandError("give TYPE/NAME, or select objects with -l SELECTOR or --all", argument: .positional(0))
         }
         if let listed, listed.isEmpty { return .list([]) }
+        let given = listed
         let client = try o.client(inv)
         let namespace = o.namespace
         let progress = progressSink(inv)
@@ -567,8 +567,8 @@ enum KubectlCommands {
             var names: [String]
             if let name {
                 names = [name]
-            } else if let listed {
-                names = listed
+            } else if let given {
+                names = given
             } else {
                 names = try await client.list(r, namespace: ns, labelSelector: selector).compactMap { $0.at("metadata", "name")?.stringValue }
                 if names.isEmpty { throw KubeError.other("no matching resources found") }
