@@ -93,9 +93,9 @@ extension KubeClient {
     /// concurrently, each object as soon as what it needs is there: objects in a Namespace of the
     /// same apply are written once that namespace is applied (their state is read meanwhile);
     /// objects whose kind one of the applied CRDs defines wait until the CRDs are Established and
-    /// discoverable (bounded); everything else (Namespaces, other cluster-scoped objects, objects in
-    /// existing namespaces) starts at once. CRDs that no object of the apply uses are written after
-    /// the rest and not waited for (`options.waitForCRDs` makes apply wait for them in any case).
+    /// discoverable (bounded); everything else (Namespaces and CRDs first, then other cluster-scoped
+    /// objects and objects in existing namespaces) starts at once. CRDs are waited for only when
+    /// custom resources of them follow (or with `options.waitForCRDs`).
     /// Objects already holding every applied value are not written.
     /// Falls back to client-side apply when the server does not support server-side apply.
     /// Throws `KubeError.applyFailed` (with the objects that did apply) when some fail.
@@ -221,9 +221,9 @@ extension KubeClient {
     /// Applies a plan: every object starts as soon as what it waits for is done (at most
     /// `options.concurrency` requests at a time). Namespaces start at once, with the other
     /// cluster-scoped objects; objects in a namespace of this apply read their state at once too
-    /// and write once the namespace is applied; CRDs start at once when custom resources of them
-    /// follow (which wait until the CRDs are Established and discoverable), else after the rest. Failures do not stop independent objects; objects
-    /// whose namespace or CRDs failed are reported as not applied.
+    /// and write once the namespace is applied; CRDs start at once (custom resources of them wait
+    /// until they are Established and discoverable). Failures do not stop independent objects;
+    /// objects whose namespace or CRDs failed are reported as not applied.
     func run(_ plan: ApplyPlan, options: ApplyOptions, state: ApplyState) async -> (results: [ApplyResult], failures: [ApplyFailure]) {
         let limiter = AsyncLimiter(max(1, options.concurrency))
         let prefetch: Task<Prefetched, Never> = Task {
@@ -281,27 +281,11 @@ extension KubeClient {
         var namespaceTasks: [String: Task<Result<ApplyResult, ApplyFailure>, Never>] = [:]
         var crdTasks: [Task<Result<ApplyResult, ApplyFailure>, Never>] = []
         var others: [ApplyPlan.Item] = []
-        // CRDs no object of this apply uses go last: nothing waits for them, and the work a new CRD
-        // sets off in the API server (OpenAPI and discovery publishing) would slow every other write
-        // (the installer: 300 -> 120 ms). When custom resources of them follow, they go first:
-        // they are then on the longest path (CRD, Established, custom resource).
-        let crdsLast = !plan.items.contains { $0.dependsOnCRDs }
-        let independentCount = plan.items.filter {
-            !$0.dependsOnCRDs && !($0.ref.kind == "CustomResourceDefinition" && ApplyPlanner.isFoundation($0.ref))
-        }.count
-        let independentDone = Countdown(crdsLast ? independentCount : 0)
         for item in plan.items {
             if item.ref.kind == "Namespace", item.ref.apiVersion == "v1", namespaceTasks[item.ref.name] == nil {
-                namespaceTasks[item.ref.name] = Task {
-                    let r = await applyItem(item)
-                    await independentDone.done()
-                    return r
-                }
+                namespaceTasks[item.ref.name] = Task { await applyItem(item) }
             } else if item.ref.kind == "CustomResourceDefinition", ApplyPlanner.isFoundation(item.ref) {
-                crdTasks.append(Task {
-                    await independentDone.wait()
-                    return await applyItem(item)
-                })
+                crdTasks.append(Task { await applyItem(item) })
             } else {
                 others.append(item)
             }
@@ -356,9 +340,7 @@ extension KubeClient {
                         return await applyItem(item)
                     }
                     let ns = item.waitsForNamespace
-                    let r = await applyItem(item) { await namespaceGate(ns) }
-                    await independentDone.done()
-                    return r
+                    return await applyItem(item) { await namespaceGate(ns) }
                 }
             }
             for await r in g {
@@ -521,21 +503,6 @@ actor AsyncLimiter {
     }
     func release() {
         if waiters.isEmpty { available += 1 } else { waiters.removeFirst().resume() }
-    }
-}
-
-/// Lets waiters through once `done()` was called `count` times.
-actor Countdown {
-    private var count: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-    init(_ count: Int) { self.count = count }
-    func done() {
-        count -= 1
-        if count <= 0 { let w = waiters; waiters = []; for c in w { c.resume() } }
-    }
-    func wait() async {
-        if count <= 0 { return }
-        await withCheckedContinuation { waiters.append($0) }
     }
 }
 
