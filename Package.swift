@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "SGKREPL",
-            dependencies: ["SGKLanguage", "CEditLine"]
+            dependencies: ["SGKLanguage", "SGKData", "CEditLine"]
         ),
         // Embeds stdlib/*.sgk and scripts/*.sgk into the binary.
         .executableTarget(name: "SGKEmbed", path: "Sources/SGKEmbed"),
@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "sgk",
             dependencies: [
-                "SGKLanguage", "SGKPrimitives", "SGKREPL",
+                "SGKLanguage", "SGKPrimitives", "SGKREPL", "SGKData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -54,8 +54,8 @@ public enum EKSTokenGenerator {
         if path != "/" { origin = String(origin.dropLast(path.count)) }
         let url = origin + path + "?" + URIEncoding.formEncode(sig.queryParameters)
         let b64 = Data(url.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+            .replacingAll("+", with: "-").replacingAll("/", with: "_")
+            .replacingAll("=", with: "")
         return EKSToken(token: "k8s-aws-v1." + b64, expiration: date.addingTimeInterval(lifetime), presignedURL: url)
     }
 }

@@ -49,13 +49,24 @@ public struct AWSEndpoint: Sendable, Hashable {
     /// True when it came from an override (`AWS_ENDPOINT_URL*`, `endpoint_url`).
     public var isCustom: Bool
 
-    /// `host[:port]` for the Host header.
+    /// `host[:port]` for the Host header: the URL's (the port only when not the scheme's default). Parsed by hand:
+    /// URLComponents.host loads ICU's IDNA tables on every first call (~1 MiB).
     public var hostHeader: String {
-        guard let c = URLComponents(string: url), let host = c.host else { return "" }
-        if let port = c.port, !((c.scheme == "https" && port == 443) || (c.scheme == "http" && port == 80)) {
+        guard let sep = url.firstRange(of: "://") else { return "" }
+        let scheme = url[..<sep.lowerBound].lowercased()
+        let authority = url[sep.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let hostPort = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority
+        var host = hostPort
+        var port: Int?
+        if let colon = hostPort.lastIndex(of: ":"), !hostPort[colon...].contains(where: { $0 == "]" }) {
+            host = hostPort[..<colon]
+            port = Int(hostPort[hostPort.index(after: colon)...])
+        }
+        if host.isEmpty { return "" }
+        if let port, !((scheme == "https" && port == 443) || (scheme == "http" && port == 80)) {
             return "\(host):\(port)"
         }
-        return host
+        return String(host)
     }
 }
 
@@ -80,7 +91,7 @@ public enum ARN {
     /// The issuer without `https://` and without a port: `oidc.eks.us-west-2.amazonaws.com/id/ABC`.
     public static func oidcProviderPath(_ issuer: String) -> String {
         var s = issuer
-        if let r = s.range(of: "://") { s = String(s[r.upperBound...]) }
+        if let r = s.firstRange(of: "://") { s = String(s[r.upperBound...]) }
         while s.hasSuffix("/") { s.removeLast() }
         if let slash = s.firstIndex(of: "/") {
             var host = String(s[..<slash])

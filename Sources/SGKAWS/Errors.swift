@@ -163,9 +163,9 @@ public enum Redactor {
     public static func redact(_ text: String, secrets: [String] = []) -> String {
         var s = text
         for secret in secrets where secret.count >= 4 {
-            s = s.replacingOccurrences(of: secret, with: marker)
+            s = s.replacingAll(secret, with: marker)
             let enc = URIEncoding.encode(secret)
-            if enc != secret { s = s.replacingOccurrences(of: enc, with: marker) }
+            if enc != secret { s = s.replacingAll(enc, with: marker) }
         }
         for (start, end) in patterns {
             var searchFrom = s.startIndex
@@ -187,7 +187,7 @@ public enum Redactor {
         case "x-amz-security-token", "x-aws-ec2-metadata-token", "cookie", "x-amz-content-sha256-secret":
             return marker
         case "authorization":
-            if let r = value.range(of: "Signature=") { return String(value[..<r.upperBound]) + marker }
+            if let r = value.firstRange(of: "Signature=") { return String(value[..<r.upperBound]) + marker }
             return marker
         default:
             return redact(value, secrets: secrets)

@@ -86,8 +86,8 @@ public struct IAM: Sendable {
 
     /// IAM returns policy documents URL-encoded; this decodes them (leaving raw JSON alone).
     public static func decodeDocument(_ s: String) -> String {
-        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
-        if t.hasPrefix("{") || t.hasPrefix("[") { return s }
+        let first = s.utf8.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
+        if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") { return s }
         return URIEncoding.decode(s)
     }
 

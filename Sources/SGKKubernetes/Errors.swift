@@ -158,7 +158,7 @@ public enum Redaction {
     public static func redact(_ text: String, secrets: [String]) -> String {
         var s = redact(text)
         for secret in secrets where secret.count >= 4 {
-            s = s.replacingOccurrences(of: secret, with: "<redacted>")
+            s = s.replacingAll(secret, with: "<redacted>")
         }
         return s
     }

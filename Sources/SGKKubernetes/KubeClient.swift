@@ -231,17 +231,19 @@ public final class KubeClient: Sendable {
         return path + (path.contains("?") ? "&" : "?") + q
     }
 
-    static let unreserved: CharacterSet = {
-        var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        allowed.insert(charactersIn: "-._~")
-        return allowed
-    }()
 
     static func percentEncode(_ s: String) -> String {
-        if s.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || $0 == 0x7E }) {
-            return s
+        func unreserved(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x2E || c == 0x5F || c == 0x7E
         }
-        return s.addingPercentEncoding(withAllowedCharacters: unreserved) ?? s
+        if s.utf8.allSatisfy(unreserved) { return s }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count * 3)
+        for c in s.utf8 {
+            if unreserved(c) { out.append(c) } else { out += [UInt8(ascii: "%"), hex[Int(c >> 4)], hex[Int(c & 15)]] }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Headers for authentication, and the client certificate to use (exec plugins may return one).

@@ -393,7 +393,7 @@ public struct KubeConfig: Sendable {
     /// Replaces (or adds) the top-level `current-context:` line of kubeconfig text.
     public static func settingCurrentContext(in text: String, to name: String) -> String {
         let value = yamlScalar(name)
-        var lines = text.components(separatedBy: "\n")
+        var lines = text.splitAll("\n")
         if let i = lines.firstIndex(where: { $0.hasPrefix("current-context:") }) {
             lines[i] = "current-context: \(value)"
             return lines.joined(separator: "\n")
@@ -411,7 +411,7 @@ public struct KubeConfig: Sendable {
             && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(s.lowercased())
             && Int(s) == nil && Double(s) == nil
         if plain { return s }
-        return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        return "\"" + s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
     }
 
     static func resolvePath(_ p: String, dir: String) -> String {

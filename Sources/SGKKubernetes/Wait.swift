@@ -143,14 +143,14 @@ public enum JSONPath {
                 } else if let n = Int(inner) {
                     steps.append(.index(n))
                 } else if (inner.hasPrefix("'") && inner.hasSuffix("'")) || (inner.hasPrefix("\"") && inner.hasSuffix("\"")), inner.count >= 2 {
-                    steps.append(.key(String(inner.dropFirst().dropLast()).replacingOccurrences(of: "\\.", with: ".")))
+                    steps.append(.key(String(inner.dropFirst().dropLast()).replacingAll("\\.", with: ".")))
                 } else if inner.hasPrefix("?(") && inner.hasSuffix(")") {
                     let expr = String(inner.dropFirst(2).dropLast())
                     var op = "exists"
                     var lhs = expr
                     var rhs = ""
                     for o in ["==", "!="] {
-                        if let r = expr.range(of: o) {
+                        if let r = expr.firstRange(of: o) {
                             op = o
                             lhs = String(expr[..<r.lowerBound]).trimmingCharacters(in: .whitespaces)
                             rhs = String(expr[r.upperBound...]).trimmingCharacters(in: .whitespaces)

@@ -166,5 +166,5 @@ final class Journal: @unchecked Sendable {
 /// Shell-quotes one word for `--explain` lines.
 func shellQuote(_ s: String) -> String {
     if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=@,+%".contains($0) }) { return s }
-    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + s.replacingAll("'", with: "'\\''") + "'"
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SGKLanguage
+import SGKData
 
 /// What Tab offers at a cursor position.
 public struct Completion: Equatable, Sendable {
@@ -61,7 +62,7 @@ public struct Completer {
         for m in session.moduleNames {
             mods[m] = session.moduleFunctions(m)
             // `irsa trust provider: …`: a module function's parameters complete as keywords.
-            for f in session.moduleFunctions(m) { keywords["\(m) \(f)"] = session.moduleFunctionParameters(m, f).map { $0.replacingOccurrences(of: "_", with: "-") } }
+            for f in session.moduleFunctions(m) { keywords["\(m) \(f)"] = session.moduleFunctionParameters(m, f).map { $0.replacingAll("_", with: "-") } }
         }
         self.init(registry: session.registry, variables: session.variables, functions: session.functionNames, modules: mods,
                   functionKeywords: keywords)

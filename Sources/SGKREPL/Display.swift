@@ -65,7 +65,7 @@ public struct Display: Sendable {
         return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             let s = String(line)
             let body = s.drop { $0 == " " || $0 == "-" }
-            guard let r = body.range(of: ": ") ?? (body.hasSuffix(":") ? body.range(of: ":", options: .backwards) : nil) else { return s }
+            guard let r = body.firstRange(of: ": ") ?? (body.hasSuffix(":") ? body.range(of: ":", options: .backwards) : nil) else { return s }
             let key = body[..<r.lowerBound]
             if key.isEmpty || key.contains("\"") || key.contains(" ") { return s }
             let lead = String(s.prefix(s.count - body.count))

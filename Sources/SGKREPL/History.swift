@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SGKData
 
 /// What may be written to the history, and the history file itself.
 public enum HistoryPolicy {
@@ -94,7 +95,7 @@ public final class HistoryFile {
     }
 
     static func encode(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+        s.replacingAll("\\", with: "\\\\").replacingAll("\n", with: "\\n")
     }
 
     static func decode(_ s: String) -> String {

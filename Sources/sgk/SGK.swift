@@ -4,6 +4,7 @@ import Logging
 import SGKLanguage
 import SGKPrimitives
 import SGKREPL
+import SGKData
 
 /// Builds a session with every command library and the embedded stdlib.
 func makeSession(libPaths: [String], options: RunOptions) -> Session {
@@ -53,10 +54,30 @@ func commandLineWord(_ a: String) -> String {
 }
 
 func bootstrapLogging(verbose: Bool) {
-    LoggingSystem.bootstrap { label in
-        var h = StreamLogHandler.standardError(label: label)
-        h.logLevel = verbose ? .debug : .warning
-        return h
+    _ = ElapsedLogHandler.start
+    LoggingSystem.bootstrap { label in ElapsedLogHandler(label: label, level: verbose ? .debug : .warning) }
+}
+
+/// Log lines on stderr stamped with the time since logging was set up, at start-up (`+  12.3 ms`), so that
+/// `--verbose` shows where a run's time goes. One write per line.
+struct ElapsedLogHandler: LogHandler {
+    static let start = DispatchTime.now().uptimeNanoseconds
+    let label: String
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+    init(label: String, level: Logger.Level) { self.label = label; self.logLevel = level }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
+             source: String, file: String, function: String, line: UInt) {
+        let ms = Double(DispatchTime.now().uptimeNanoseconds &- Self.start) / 1e6
+        var all = metadata
+        if let extra { all.merge(extra) { _, new in new } }
+        let meta = all.isEmpty ? "" : all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " "
+        let text = "+\(String(format: "%7.1f", ms)) ms \(level) \(label): \(meta)[\(source)] \(message)\n"
+        text.utf8CString.withUnsafeBufferPointer { p in _ = write(2, p.baseAddress, p.count - 1) }
     }
 }
 
@@ -224,7 +245,7 @@ struct Run: ParsableCommand {
                 var out = "usage: sgk run \(script)\(ps.isEmpty ? "" : " [parameters]") [--dry-run] [--explain]\n"
                 if !ps.isEmpty { out += "\nparameters:\n" }
                 for p in ps {
-                    let flag = "--" + p.name.replacingOccurrences(of: "_", with: "-")
+                    let flag = "--" + p.name.replacingAll("_", with: "-")
                     var line = "  \(flag) \((p.type ?? "value").uppercased())"
                     if let d = p.defaultText { line += "   (default: \(d))" } else { line += "   (required)" }
                     out += line + "\n"

@@ -95,6 +95,11 @@ import Testing
         #expect(iam.signingRegion == "cn-north-1")  // still the partition's IAM region
         #expect(iam.signingName == "iam")
         #expect(iam.hostHeader == "127.0.0.1:5000")
+        #expect(AWSEndpoint(url: "https://iam.amazonaws.com", signingRegion: "us-east-1", signingName: "iam", isCustom: true).hostHeader == "iam.amazonaws.com")
+        #expect(AWSEndpoint(url: "https://iam.amazonaws.com:443/", signingRegion: "us-east-1", signingName: "iam", isCustom: true).hostHeader == "iam.amazonaws.com")
+        #expect(AWSEndpoint(url: "http://user@localhost:80/x?y", signingRegion: "us-east-1", signingName: "iam", isCustom: true).hostHeader == "localhost")
+        #expect(AWSEndpoint(url: "http://[::1]:5000/", signingRegion: "us-east-1", signingName: "iam", isCustom: true).hostHeader == "[::1]:5000")
+        #expect(AWSEndpoint(url: "http://[::1]/", signingRegion: "us-east-1", signingName: "iam", isCustom: true).hostHeader == "[::1]")
         #expect(try c.endpoint(for: .eks).url == "http://127.0.0.1:6000")
         #expect(try c.endpoint(for: .sts).signingName == "sts")
         let fromConfig = config([:], region: "us-east-1", config: "[default]\nservices = s\nendpoint_url = http://127.0.0.1:7000\n[services s]\neks =\n  endpoint_url = http://127.0.0.1:8000\n")

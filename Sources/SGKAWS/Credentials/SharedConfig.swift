@@ -1,4 +1,5 @@
 import Foundation
+import SGKData
 
 /// The parsed `~/.aws/config` and `~/.aws/credentials` files.
 ///
@@ -78,7 +79,7 @@ public struct SharedConfig: Sendable {
         var parentKey: String?
         func flush() { if let current { sections.append((current, values)) } }
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let line = String(rawLine).replacingOccurrences(of: "\r", with: "")
+            let line = String(rawLine).replacingAll("\r", with: "")
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
             if trimmed.hasPrefix("["), trimmed.hasSuffix("]") {
@@ -93,7 +94,7 @@ public struct SharedConfig: Sendable {
             var value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             // Inline comments need whitespace before `#`/`;` (as in configparser).
             for marker in [" #", " ;", "\t#", "\t;"] {
-                if let r = value.range(of: marker) { value = value[..<r.lowerBound].trimmingCharacters(in: .whitespaces) }
+                if let r = value.firstRange(of: marker) { value = value[..<r.lowerBound].trimmingCharacters(in: .whitespaces) }
             }
             let indented = line.first == " " || line.first == "\t"
             if indented, let parentKey {

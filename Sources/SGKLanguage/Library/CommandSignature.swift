@@ -1,3 +1,4 @@
+import SGKData
 /// What a command accepts. One declarative table per library of commands
 /// drives the resolver, the binder, `help` and REPL completion.
 public struct CommandSignature: Sendable {
@@ -82,5 +83,5 @@ public struct CommandSignature: Sendable {
 
 /// Keyword and parameter names match with `-` and `_` as the same character.
 @inline(__always) public func canonicalName(_ s: String) -> String {
-    s.contains("-") ? s.replacingOccurrences(of: "-", with: "_") : s
+    s.utf8.contains(UInt8(ascii: "-")) ? s.replacingAll("-", with: "_") : s
 }

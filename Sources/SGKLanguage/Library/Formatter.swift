@@ -76,7 +76,7 @@ public enum Formatter {
         switch v {
         case .null: return "<none>"
         case .list(let l): return l.map(\.text).joined(separator: ",")
-        default: return v.text.replacingOccurrences(of: "\n", with: " ")
+        default: return v.text.replacingAll("\n", with: " ")
         }
     }
 

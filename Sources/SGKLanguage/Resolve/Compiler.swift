@@ -1104,15 +1104,14 @@ final class Compiler {
         case .or: return { f in let x = try ae(f); return x.isTruthy ? x : try be(f) }
         case .match:
             if case .string(let parts, let pr) = b, parts.count <= 1, case .text(let pattern)? = parts.first ?? .text("") {
-                guard let re = try? NSRegularExpression(pattern: pattern) else {
-                    report("invalid regular expression \(Value.quote(pattern))", pr)
-                    return { _ in .null }
-                }
-                let box = RegexBox(re)
+                // Compiled on first use: ICU's regex engine costs ~2 MiB the first time, and a
+                // module's functions that never run should not pay it.
+                let box = RegexBox(pattern)
                 return { f in
                     let x = try ae(f)
+                    guard let re = box.regex() else { throw RuntimeError("invalid regular expression \(Value.quote(pattern))", file: file, range: pr) }
                     guard case .string(let s) = x else { throw RuntimeError("'=~' needs a string on the left, not a \(x.typeName)", file: file, range: r) }
-                    return .bool(box.matches(s))
+                    return .bool(RegexBox.matches(re, s))
                 }
             }
             return { f in
@@ -1121,7 +1120,7 @@ final class Compiler {
                     throw RuntimeError("'=~' needs strings, not \(x.typeName) and \(y.typeName)", file: file, range: r)
                 }
                 guard let re = try? NSRegularExpression(pattern: p) else { throw RuntimeError("invalid regular expression \(Value.quote(p))", file: file, range: b.range) }
-                return .bool(RegexBox(re).matches(s))
+                return .bool(RegexBox.matches(re, s))
             }
         case .add:
             return { f in
@@ -1157,10 +1156,21 @@ final class Compiler {
     }
 }
 
+/// A regular expression literal, compiled once, on first use (nil when invalid).
 final class RegexBox: @unchecked Sendable {
-    let re: NSRegularExpression
-    init(_ re: NSRegularExpression) { self.re = re }
-    func matches(_ s: String) -> Bool {
+    private let pattern: String
+    private var compiled: NSRegularExpression??
+    private let lock = NSLock()
+    init(_ pattern: String) { self.pattern = pattern }
+    func regex() -> NSRegularExpression? {
+        lock.withLock {
+            if let c = compiled { return c }
+            let c = try? NSRegularExpression(pattern: pattern)
+            compiled = .some(c)
+            return c
+        }
+    }
+    static func matches(_ re: NSRegularExpression, _ s: String) -> Bool {
         re.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OrderedCollections
+import SGKData
 
 /// A script parameter as declared by `param`.
 public struct ScriptParam: Sendable {
@@ -87,9 +88,9 @@ public final class Session {
         for s in stmts { if case .param(let n, let r, let t, let d, _) = s { declared.append((n, r, t, d)) } }
         if !diags.isEmpty { throw DiagnosticList(diags) }
         for (k, _) in arguments where !declared.contains(where: { canonicalName($0.0) == canonicalName(k) }) {
-            let s = Spell.suggest(k, among: declared.map { $0.0.replacingOccurrences(of: "_", with: "-") })
+            let s = Spell.suggest(k, among: declared.map { $0.0.replacingAll("_", with: "-") })
             throw UsageError("unknown parameter --\(k) for \(file.name)\(s.map { " (did you mean --\($0)?)" } ?? "")",
-                             hint: declared.isEmpty ? "this script takes no parameters" : "parameters: " + declared.map { "--" + $0.0.replacingOccurrences(of: "_", with: "-") }.joined(separator: " "))
+                             hint: declared.isEmpty ? "this script takes no parameters" : "parameters: " + declared.map { "--" + $0.0.replacingAll("_", with: "-") }.joined(separator: " "))
         }
         let frame = Frame(count: scope.slotCount, parent: nil)
         // Bind params in order before the first statement; defaults may use earlier params.
@@ -123,7 +124,7 @@ public final class Session {
 
     func lookupParamSlot(_ scope: FnScope, _ name: String) -> Int? { scope.blocks.first?.vars[name] }
 
-    func flagName(_ n: String) -> String { n.replacingOccurrences(of: "_", with: "-") }
+    func flagName(_ n: String) -> String { n.replacingAll("_", with: "-") }
 
     static func matches(_ v: Value, _ type: String) -> Bool {
         switch (type, v) {
@@ -144,7 +145,7 @@ public final class Session {
             default: break
             }
         }
-        let flag = "--" + name.replacingOccurrences(of: "_", with: "-")
+        let flag = "--" + name.replacingAll("_", with: "-")
         switch t ?? "string" {
         case "int":
             guard let i = Int(s) else { throw UsageError("\(flag) must be an integer, not '\(s)'") }

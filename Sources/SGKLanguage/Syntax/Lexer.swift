@@ -1,5 +1,6 @@
 /// Produces the token at a byte offset of a source file.
 struct Lexer {
+    static let punctuation = Set("()[]{},|:=<>+-*/%.!".utf8)
     let file: SourceFile
     let b: [UInt8]
 
@@ -94,12 +95,11 @@ struct Lexer {
         // Punctuation, longest first.
         let two = i + 1 < b.count ? String(decoding: b[i...(i + 1)], as: UTF8.self) : ""
         if ["==", "!=", "<=", ">=", "=~", ".."].contains(two) { return tok(.punct(two), i + 2) }
-        let one = String(UnicodeScalar(c))
-        if "()[]{},|:=<>+-*/%.!".contains(one) { return tok(.punct(one), i + 1) }
+        if Lexer.punctuation.contains(c) { return tok(.punct(String(UnicodeScalar(c))), i + 1) }
         if c >= 0x80 || c < 32 {
             throw error("unexpected character", i, i + 1)
         }
-        throw error("unexpected character '\(one)'", i, i + 1)
+        throw error("unexpected character '\(String(UnicodeScalar(c)))'", i, i + 1)
     }
 
     func lexFlag(_ i: Int, space: Bool) -> Token {
@@ -146,7 +146,7 @@ struct Lexer {
             j += 2
             while Lexer.isDigit(at(j)) { j += 1 }
         }
-        let text = String(decoding: b[i..<j], as: UTF8.self).replacingOccurrences(of: "_", with: "")
+        let text = String(decoding: b[i..<j].lazy.filter { $0 != UInt8(ascii: "_") }, as: UTF8.self)
         // Duration suffixes.
         var unit = j
         while Lexer.isIdentStart(at(unit)) { unit += 1 }

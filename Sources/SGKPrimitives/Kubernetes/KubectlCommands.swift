@@ -270,7 +270,7 @@ enum KubectlCommands {
     static func conflictingManagers(_ message: String) -> Set<String> {
         var out = Set<String>()
         var rest = Substring(message)
-        while let r = rest.range(of: "with \"") {
+        while let r = rest.firstRange(of: "with \"") {
             let after = rest[r.upperBound...]
             guard let close = after.firstIndex(of: "\"") else { break }
             out.insert(String(after[..<close]))

@@ -254,6 +254,6 @@ enum KubeText {
 
     static func quote(_ s: String) -> String {
         if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=@,+%".contains($0) }) { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return "'" + s.replacingAll("'", with: "'\\''") + "'"
     }
 }

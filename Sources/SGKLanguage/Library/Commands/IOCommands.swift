@@ -157,7 +157,7 @@ public enum IOCommands: CommandLibrary {
             return .string(try readFile(path, .positional(0)))
         }
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
-            if let scheme = url.range(of: "://").map({ String(url[..<$0.lowerBound]) }) {
+            if let scheme = url.firstRange(of: "://").map({ String(url[..<$0.lowerBound]) }) {
                 throw CommandError("unsupported URL scheme '\(scheme)://'", hint: "fetch takes http://, https://, file:// URLs or a local path", argument: .positional(0))
             }
             return .string(try readFile(expandPath(url, inv.context), .positional(0)))

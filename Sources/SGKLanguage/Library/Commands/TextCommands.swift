@@ -18,7 +18,7 @@ public enum TextCommands: CommandLibrary {
             return .list(s.split(whereSeparator: { $0.isWhitespace }).map { .string(String($0)) })
         }
         if sep.isEmpty { return .list(s.map { .string(String($0)) }) }
-        return .list(s.components(separatedBy: sep).map(Value.string))
+        return .list(s.splitAll(sep).map(Value.string))
     }
 
     static let join = NativeCommand(CommandSignature(
@@ -58,7 +58,7 @@ public enum TextCommands: CommandLibrary {
             return .string(re.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: new))
         }
         guard !old.isEmpty else { throw CommandError("OLD must not be empty", argument: .positional(0)) }
-        return .string(s.replacingOccurrences(of: old, with: new))
+        return .string(s.replacingAll(old, with: new))
     }
 
     static let lines = NativeCommand(CommandSignature(

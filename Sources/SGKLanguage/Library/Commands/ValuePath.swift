@@ -1,4 +1,5 @@
 import OrderedCollections
+import SGKData
 
 /// A path into a value, as `get` and `set` take it: `metadata.name`,
 /// `spec.containers[0].image`, `items[-1]`,
@@ -114,7 +115,7 @@ struct ValuePath: CustomStringConvertible {
             case .key(let k):
                 if !out.isEmpty { out += "." }
                 if k.isEmpty || k.contains(".") || k.contains("[") || k.contains("\"") || k.contains("'") {
-                    out += "\"" + k.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+                    out += "\"" + k.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
                 } else {
                     out += k
                 }
@@ -173,7 +174,7 @@ struct ValuePath: CustomStringConvertible {
                     return .failure(Miss(message: "bad index at '\(here)'", hint: nil))
                 }
                 guard j >= 0, j < l.count else {
-                    return .failure(Miss(message: "index \(ValuePath.render([seg][...]).replacingOccurrences(of: ".", with: "")) is out of range at '\(here)' (a list of \(l.count))", hint: nil))
+                    return .failure(Miss(message: "index \(ValuePath.render([seg][...]).replacingAll(".", with: "")) is out of range at '\(here)' (a list of \(l.count))", hint: nil))
                 }
                 cur = l[j]
             default:

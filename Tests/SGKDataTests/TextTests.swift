@@ -1,0 +1,28 @@
+import Testing
+@testable import SGKData
+
+@Suite("Text")
+struct TextTests {
+    @Test func replacesEveryOccurrenceLeftToRightWithoutOverlaps() {
+        #expect("PLACEHOLDER-NAMESPACE/x PLACEHOLDER-NAMESPACE".replacingAll("PLACEHOLDER-NAMESPACE", with: "ml") == "ml/x ml")
+        #expect("aaaa".replacingAll("aa", with: "b") == "bb")
+        #expect("aaa".replacingAll("aa", with: "b") == "ba")
+        #expect("abc".replacingAll("x", with: "y") == "abc")
+        #expect("abc".replacingAll("", with: "y") == "abc")
+        #expect("".replacingAll("a", with: "b") == "")
+        #expect("a-b-c".replacingAll("-", with: "_") == "a_b_c")
+        #expect("héllo wörld".replacingAll("ö", with: "o") == "héllo world")
+        #expect("x\r\ny".replacingAll("\r", with: "") == "x\ny")
+        #expect("abc".replacingAll("abc", with: "") == "")
+    }
+
+    @Test func splitsAsComponentsSeparatedByDoes() {
+        #expect("a/b//c".splitAll("/") == ["a", "b", "", "c"])
+        #expect("/a/".splitAll("/") == ["", "a", ""])
+        #expect("abc".splitAll(",") == ["abc"])
+        #expect("".splitAll(",") == [""])
+        #expect("a::b::".splitAll("::") == ["a", "b", ""])
+        #expect("abc".splitAll("") == ["abc"])
+        #expect("ünï→cödé→x".splitAll("→") == ["ünï", "cödé", "x"])
+    }
+}
