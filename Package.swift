@@ -96,6 +96,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            linkerSettings: [
+                // Release builds: a position-dependent executable exporting no symbols. The
+                // dynamic loader then neither relocates the binary's pointers nor searches a 2 MiB
+                // symbol table at start-up: ~4 MiB less memory per run (docs/PERFORMANCE.md).
+                .unsafeFlags(["-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(configuration: .release)),
+            ],
             plugins: ["EmbedResources"]
         ),
         .testTarget(name: "SGKDataTests", dependencies: ["SGKData", .product(name: "OrderedCollections", package: "swift-collections")]),

@@ -1,5 +1,6 @@
 import Foundation
 import OrderedCollections
+import SGKAWS
 import SGKData
 import SGKLanguage
 
@@ -125,7 +126,7 @@ final class Journal: @unchecked Sendable {
     /// the file is synced to disk once, at the end of the run, not after every entry.
     func record(_ change: Change, result: Value) {
         var entry = OrderedDictionary<String, JSON>()
-        entry["time"] = .string(Date().formatted(.iso8601))
+        entry["time"] = .string(SigV4Time.iso8601(Date()))  // no ICU time zone tables (Date.formatted loads them)
         entry["action"] = .string(change.action.rawValue)
         entry["kind"] = .string(change.kind)
         entry["name"] = .string(change.name)
