@@ -85,6 +85,25 @@ for line in sys.stdin:
 print(n)' 2>"$E2E_STATE/kube-writes.txt"
 }
 
+# The resources sgk wrote since the last `mark`, in the order the kube-apiserver received them:
+# one line each, "crd", "namespace", "cluster" (other cluster-scoped) or "namespaced".
+kube_write_order() {
+  tail -n +"$((KUBE_MARK + 1))" "$E2E_STATE/kube/audit.log" 2>/dev/null | python3 -c '
+import sys, json
+rows = []
+for line in sys.stdin:
+    e = json.loads(line)
+    if not e.get("userAgent", "").startswith("sgk") or e.get("verb") in ("get", "list", "watch"):
+        continue
+    r = e.get("objectRef", {})
+    if r.get("resource") == "customresourcedefinitions": kind = "crd"
+    elif r.get("resource") == "namespaces" and not r.get("subresource"): kind = "namespace"
+    elif r.get("namespace"): kind = "namespaced"
+    else: kind = "cluster"
+    rows.append((e.get("requestReceivedTimestamp", ""), kind))
+for _, kind in sorted(rows): print(kind)'
+}
+
 finish() {
   echo "$1 e2e: $pass passed, $fail failed"
   [ "$fail" -eq 0 ]

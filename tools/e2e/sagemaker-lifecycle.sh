@@ -54,8 +54,14 @@ aws iam create-role --role-name unrelated-ml-role --assume-role-policy-document 
   '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null
 aws iam attach-role-policy --role-name unrelated-ml-role --policy-arn arn:aws:iam::aws:policy/AmazonSageMakerFullAccess
 
+mark
 first=$(install lc); code=$?
 check "install succeeds" '[ "$code" -eq 0 ] && [[ "$first" == *"objects: 18 created, 0 configured, 0 unchanged"* ]]'
+order=$(kube_write_order | tr '\n' ' ')
+before=${order%%namespaced*}
+# Namespaces and CRDs first: the Namespace and all 8 CRDs reach the server before any object in the namespace.
+check "apply writes the Namespace and the 8 CRDs before any namespaced object ($order)" \
+  '[ "$(grep -ow crd <<<"$before" | wc -l)" -eq 8 ] && [ "$(grep -ow namespace <<<"$before" | wc -l)" -eq 1 ]'
 check "install summary names the provider and the role" '[[ "$first" == *"OIDC provider: $provider_arn"* ]] && [[ "$first" == *"role: arn:aws:iam::123456789012:role/sagemaker-k8s-operator-lc"* ]]'
 check "install summary shows the pod state" '[[ "$first" == *"operator pods: 0/1 ready (Pending)"* ]]'
 
