@@ -42,14 +42,18 @@ public final class Effects: @unchecked Sendable {
     public private(set) var plan: [(symbol: String, text: String)] = []
     var journal: Journal?
     /// Test hook: `SGK_TEST_ABORT_AFTER_WRITES=N` kills the process (SIGKILL) right after the
-    /// N-th performed write has been journaled, to test that an interrupted run converges.
+    /// N-th performed write has been journaled, to test that an interrupted run converges;
+    /// `N:unjournaled` kills it after the write is made and before its journal entry says so.
     let abortAfterWrites: Int?
+    let abortUnjournaled: Bool
     var performedWrites = 0
 
     init(context: CallContext) {
         self.context = context
         if !context.options.dryRun { journal = Journal(context: context) }
-        abortAfterWrites = context.environment["SGK_TEST_ABORT_AFTER_WRITES"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0 > 0 ? $0 : nil }
+        let hook = context.environment["SGK_TEST_ABORT_AFTER_WRITES"].map { $0.split(separator: ":").map(String.init) } ?? []
+        abortAfterWrites = hook.first.flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        abortUnjournaled = hook.count > 1 && hook[1] == "unjournaled"
     }
 
     /// The run's Effects.
@@ -75,17 +79,31 @@ public final class Effects: @unchecked Sendable {
             context.output.write(paint(line, change.action == .create ? "32" : change.action == .update ? "33" : "31") + "\n")
             return planned()
         }
-        let result = try perform()
-        journal?.record(change, result: result)
-        if let n = abortAfterWrites {
-            lock.lock(); performedWrites += 1; let count = performedWrites; lock.unlock()
-            if count >= n {
-                context.output.flush()
-                FileHandle.standardError.write(Data("sgk: SGK_TEST_ABORT_AFTER_WRITES=\(n): killing the process after write \(count) (\(change.summary))\n".utf8))
-                kill(getpid(), SIGKILL)
-            }
+        // Journaled before it is made and again once it is done (or failed): a run killed in
+        // between leaves an `interrupted` entry, so an uninstall still knows what it may have made.
+        let id = journal?.record(change, status: .started)
+        let result: Value
+        do {
+            result = try perform()
+        } catch {
+            if let id { journal?.record(change, status: .failed, id: id) }
+            throw error
         }
+        if abortUnjournaled { abortIfDue(change) }
+        if let id { journal?.record(change, status: .done, id: id, result: result) }
+        if !abortUnjournaled { abortIfDue(change) }
         return result
+    }
+
+    /// The test hook `SGK_TEST_ABORT_AFTER_WRITES`.
+    private func abortIfDue(_ change: Change) {
+        guard let n = abortAfterWrites else { return }
+        lock.lock(); performedWrites += 1; let count = performedWrites; lock.unlock()
+        guard count >= n else { return }
+        context.output.flush()
+        let when = abortUnjournaled ? "after write \(count), before its journal entry," : "after write \(count)"
+        FileHandle.standardError.write(Data("sgk: SGK_TEST_ABORT_AFTER_WRITES: killing the process \(when) (\(change.summary))\n".utf8))
+        kill(getpid(), SIGKILL)
     }
 
     /// Records a resource that is already as wanted.
@@ -97,15 +115,19 @@ public final class Effects: @unchecked Sendable {
     }
 }
 
-/// Appends every performed write as a JSON line (with the state before), before
-/// the primitive returns, so an interrupted run can be resumed and an uninstall
-/// knows what was created.
+/// Appends every write as JSON lines (with the state before): one when it starts, one when it is
+/// done (or failed), both before the primitive returns, so an interrupted run can be resumed and
+/// an uninstall knows what was created — even by a run killed between a write and its answer.
 final class Journal: @unchecked Sendable {
+    enum Status: String { case started, done, failed }
     let path: String
     let lock = NSLock()
     /// Open for the run once the first write is journaled; synced and closed at its end.
     private var fd: Int32 = -1
     private var failed = false
+    /// Entry ids: this process's id and start time, and a count (pairs a write's start with its end).
+    private let run = "\(getpid())-\(Int(Date().timeIntervalSince1970 * 1000))"
+    private var count = 0
 
     init?(context: CallContext) {
         path = Journal.path(context)
@@ -122,21 +144,33 @@ final class Journal: @unchecked Sendable {
         return base + "/sgk/journal/journal.jsonl"
     }
 
-    /// Appends the entry with one `write` (so it survives the process being killed at any point);
-    /// the file is synced to disk once, at the end of the run, not after every entry.
-    func record(_ change: Change, result: Value) {
+    /// Appends an entry; the file is synced to disk once, at the end of the run, not after every entry.
+    /// Returns the entry's id (a `started` entry's, for its `done` or `failed` entry).
+    @discardableResult
+    func record(_ change: Change, status: Status, id: String? = nil, result: Value = .null) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        let id = id ?? { count += 1; return "\(run)-\(count)" }()
         var entry = OrderedDictionary<String, JSON>()
         entry["time"] = .string(SigV4Time.iso8601(Date()))  // no ICU time zone tables (Date.formatted loads them)
+        entry["id"] = .string(id)
+        entry["status"] = .string(status.rawValue)
         entry["action"] = .string(change.action.rawValue)
         entry["kind"] = .string(change.kind)
         entry["name"] = .string(change.name)
         if let d = change.detail { entry["detail"] = .string(d) }
+        // The states go with the start; the end adds what the write returned (a new ARN).
+        if status == .started {
+            entry["before"] = change.before?.json ?? .null
+            entry["after"] = change.after?.json ?? .null
+        }
         if case .map(let m) = result, case .string(let arn)? = m["Arn"] { entry["arn"] = .string(arn) }
-        entry["before"] = change.before?.json ?? .null
-        entry["after"] = change.after?.json ?? .null
-        let line = JSONCodec.serialize(.object(entry), pretty: false) + "\n"
-        lock.lock()
-        defer { lock.unlock() }
+        append(JSONCodec.serialize(.object(entry), pretty: false) + "\n")
+        return id
+    }
+
+    /// One `write` per entry (it survives the process being killed at any point).
+    private func append(_ line: String) {
         if fd < 0 {
             guard !failed else { return }
             let dir = (path as NSString).deletingLastPathComponent

@@ -23,11 +23,34 @@ public enum JournalLibrary: CommandLibrary {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw CommandError("cannot read the journal at \(file)", code: "JournalUnreadable", hint: "check the file's permissions")
         }
-        var out: [Value] = []
+        var out: [Value?] = []
+        var started: [String: Int] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
-            if let j = try? JSONCodec.parse(String(line)) { out.append(Value(json: j)) }
+            guard let j = try? JSONCodec.parse(String(line)), case .map(var e) = Value(json: j) else { continue }
+            // A write is journaled when it starts and when it ends: one entry per write, in the
+            // order they started; `interrupted` when its run ended before it did.
+            guard case .string(let id)? = e["id"], case .string(let status)? = e["status"] else {
+                out.append(.map(e))  // an entry written before entries had ids: a finished write
+                continue
+            }
+            switch status {
+            case "started":
+                e["status"] = .string("interrupted")
+                started[id] = out.count
+                out.append(.map(e))
+            case "done":
+                guard let i = started[id], case .map(var first)? = out[i] else { out.append(.map(e)); continue }
+                first["status"] = .string("done")
+                first["time"] = e["time"]
+                if let arn = e["arn"] { first["arn"] = arn }
+                out[i] = .map(first)
+            case "failed":
+                if let i = started[id] { out[i] = nil }
+            default:
+                out.append(.map(e))
+            }
         }
-        return out
+        return out.compactMap { $0 }
     }
 
     static func filtered(_ inv: Invocation, kind: String?, name: String?) throws -> [Value] {
@@ -43,7 +66,7 @@ public enum JournalLibrary: CommandLibrary {
     }
 
     static let entries = NativeCommand(Sig("journal entries", keywords: filters,
-                                           summary: "The journal's entries (performed writes, oldest first): [{time, action, kind, name, detail, arn, before, after}].",
+                                           summary: "The journal's entries (writes, in the order they started): [{time, id, status, action, kind, name, detail, arn, before, after}]; status done, or interrupted when the run ended before the write's answer.",
                                            example: "journal entries kind: role name: sagemaker-k8s-operator-demo")) { inv in
         .list(try filtered(inv, kind: try inv.args.string(keyword: "kind"), name: try inv.args.string(keyword: "name")))
     }
@@ -52,12 +75,16 @@ public enum JournalLibrary: CommandLibrary {
                                                                             .init("name", "its name as journaled: a role name, an ARN, NAMESPACE/NAME")],
                                            keywords: [.init("detail", flags: ["--detail"], "for role-policy-attachment: the policy ARN"),
                                                       .init("arn", flags: ["--arn"], "the resource's ARN now: an entry that recorded another ARN (another account) does not count")],
-                                           summary: "Whether sgk created this resource and has not deleted it since, according to the journal (true or false).",
+                                           summary: "Whether sgk created this resource (or started to, in a run that was interrupted) and has not deleted it since, according to the journal (true or false).",
                                            example: "if (journal created role $role_name) { role delete $role_name }")) { inv in
         let kind = try inv.args.string(0, "the kind")
         let name = try inv.args.string(1, "the name")
         let arn = try inv.args.string(keyword: "arn")
-        let last = try filtered(inv, kind: kind, name: name).last { $0["action"]?.stringValue != "update" }
+        // An interrupted delete may not have happened: the create before it still counts.
+        let last = try filtered(inv, kind: kind, name: name).last {
+            let action = $0["action"]?.stringValue
+            return action != "update" && !(action == "delete" && $0["status"]?.stringValue == "interrupted")
+        }
         guard let last, last["action"]?.stringValue == "create" else { return .bool(false) }
         if let arn, let recorded = last["arn"]?.stringValue, recorded != arn { return .bool(false) }
         return .bool(true)

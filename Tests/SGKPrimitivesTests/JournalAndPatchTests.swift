@@ -33,6 +33,33 @@ import Testing
         await h.close()
     }
 
+    @Test func aWriteWithoutItsEndReadsAsInterrupted() async throws {
+        let h = Harness()
+        let path = try #require(h.session.context.options.journalPath)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lines = [
+            // Done: start and end, the end adds the ARN.
+            #"{"time":"t1","id":"9-1-1","status":"started","action":"create","kind":"oidc-provider","name":"arn:p","before":null,"after":{"Url":"u"}}"#,
+            #"{"time":"t2","id":"9-1-1","status":"done","action":"create","kind":"oidc-provider","name":"arn:p","arn":"arn:p"}"#,
+            // Failed: left out.
+            #"{"time":"t3","id":"9-1-2","status":"started","action":"create","kind":"role","name":"x","before":null,"after":null}"#,
+            #"{"time":"t4","id":"9-1-2","status":"failed","action":"create","kind":"role","name":"x"}"#,
+            // Killed between the write and its answer: interrupted, and it counts as created.
+            #"{"time":"t5","id":"9-1-3","status":"started","action":"create","kind":"role","name":"r","before":null,"after":null}"#,
+            // An interrupted delete does not undo the create before it.
+            #"{"time":"t6","id":"9-2-1","status":"started","action":"delete","kind":"oidc-provider","name":"arn:p","before":null,"after":null}"#,
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try await h.run("journal entries | count") == .int(3))
+        #expect(try await h.run("journal entries | each { $it.status } | join ' '") == .string("done interrupted interrupted"))
+        #expect(try await h.run("journal entries kind: oidc-provider action: create | first | get after.Url") == .string("u"))
+        #expect(try await h.run("journal entries kind: oidc-provider action: create | first | get time") == .string("t2"))
+        #expect(try await h.run("journal created role r") == .bool(true))
+        #expect(try await h.run("journal created role x") == .bool(false))
+        #expect(try await h.run("journal created oidc-provider arn:p") == .bool(true))
+        await h.close()
+    }
+
     @Test func anAbsentJournalIsEmpty() async throws {
         let h = Harness()
         #expect(try await h.run("journal entries | count") == .int(0))
@@ -62,7 +89,7 @@ import Testing
             // The patch, as a map; the object then goes away.
             _ = try await sgk.run("kubectl patch cm/held -n \(ns) --type merge patch: {metadata: {finalizers: null}}")
             _ = try await sgk.run("kubectl wait cm/held -n \(ns) --for=delete --timeout=20s")
-            #expect(sgk.journal.components(separatedBy: "\n").count == journalBefore + 1, "\(sgk.journal)")
+            #expect(sgk.journal.components(separatedBy: "\n").count == journalBefore + 2, "\(sgk.journal)")  // its start and its end
             // A patch that changes nothing makes no write.
             _ = try await sgk.run(#"kubectl apply {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "plain"}, data: {a: "1"}} -n \#(ns)"#)
             let mark = sgk.journal.components(separatedBy: "\n").count

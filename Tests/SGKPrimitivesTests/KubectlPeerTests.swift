@@ -215,7 +215,7 @@ enum KubectlInstallerScenario {
         _ = try await sgk.run("kubectl apply {apiVersion: \"v1\", kind: \"ConfigMap\", metadata: {name: \"other\"}} -n \(ns)")
         #expect(sgk.out.text.hasSuffix("kubectl apply --server-side --field-manager=sgk -n \(ns) -f -\n"), "\(sgk.out.text)")
         let journal = sgk.journal
-        #expect(journal.components(separatedBy: "\n").filter { $0.contains("\"action\":\"create\"") }.count == 3, "\(journal)")
+        #expect(journal.components(separatedBy: "\n").filter { $0.contains("\"status\":\"done\"") && $0.contains("\"action\":\"create\"") }.count == 3, "\(journal)")
         _ = try await sgk.run("kubectl delete namespace \(ns) --wait=false")
         #expect(sgk.out.text.hasSuffix("kubectl delete namespaces \(ns)\n"), "\(sgk.out.text)")
         await sgk.close()

@@ -3,7 +3,8 @@
 # whole life, checked with the real aws and kubectl and by counting the write
 # requests the peers receive.
 #   1. an install killed (SGK_TEST_ABORT_AFTER_WRITES) after write 1, 2, 3, 4
-#      and after the last one converges when re-run; uninstall cleans up each time;
+#      and after the last one converges when re-run; uninstall cleans up each time,
+#      also after a kill between a write and its journal entry;
 #   2. idempotence: a second install makes no write call (moto's recorder and
 #      the apiserver's audit log count 0), nor does a dry-run uninstall;
 #   3. verify: passes once the pod is Ready; a broken link fails, named with its fix;
@@ -41,6 +42,18 @@ for n in 1 2 3 4 "$total"; do
   check "after write $n: a third run makes no write (moto $(moto_writes), kube $(kube_writes))" '[ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ] && [[ "$third" == *"0 created, 0 configured, 18 unchanged"* ]]'
   out=$(uninstall lc-int); code=$?
   check "uninstall after the interrupted install $n" '[ "$code" -eq 0 ] && ! role_exists sagemaker-k8s-operator-lc-int && [ "$(providers)" -eq 0 ] && [ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 0 ]'
+  [ "$code" -eq 0 ] || echo "$out" >&2
+done
+
+# ---- 1b. killed after a write reached AWS or the API server but before its
+# journal entry said so: re-run, then uninstall still removes what it made.
+for n in 2 4; do   # the role; the first Kubernetes write
+  out=$(SGK_TEST_ABORT_AFTER_WRITES=$n:unjournaled "$SGK_BIN" run install-sagemaker-operator --cluster lc-int --region us-west-2 --installer "$I" 2>&1); code=$?
+  check "install killed after write $n, before its journal entry (exit $code)" '[ "$code" -eq 137 ] && [[ "$out" == *"after write $n, before its journal entry"* ]]'
+  again=$(install lc-int); code=$?
+  check "re-run after the unjournaled write $n succeeds" '[ "$code" -eq 0 ] && [[ "$again" == *"sagemaker CRDs: 8"* ]]'
+  out=$(uninstall lc-int); code=$?
+  check "uninstall removes what the unjournaled write $n made" '[ "$code" -eq 0 ] && ! role_exists sagemaker-k8s-operator-lc-int && [ "$(providers)" -eq 0 ] && [ "$(kubectl get ns $NS -o jsonpath={.status.phase} 2>/dev/null)" != Active ]'
   [ "$code" -eq 0 ] || echo "$out" >&2
 done
 
