@@ -8,7 +8,6 @@ let package = Package(
         .executable(name: "sgk", targets: ["sgk"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
@@ -93,7 +92,6 @@ let package = Package(
             name: "sgk",
             dependencies: [
                 "SGKLanguage", "SGKPrimitives", "SGKREPL", "SGKData",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: [

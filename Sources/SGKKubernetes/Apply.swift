@@ -93,9 +93,9 @@ extension KubeClient {
     /// concurrently, each object as soon as what it needs is there: objects in a Namespace of the
     /// same apply are written once that namespace is applied (their state is read meanwhile);
     /// objects whose kind one of the applied CRDs defines wait until the CRDs are Established and
-    /// discoverable (bounded); everything else (Namespaces and CRDs first, then other cluster-scoped
-    /// objects and objects in existing namespaces) starts at once. CRDs are waited for only when
-    /// custom resources of them follow (or with `options.waitForCRDs`).
+    /// discoverable (bounded); Namespaces and CRDs are written first, every other object once they
+    /// are (its state is read meanwhile). CRDs are waited for (Established) only when custom
+    /// resources of them follow (or with `options.waitForCRDs`).
     /// Objects already holding every applied value are not written.
     /// Falls back to client-side apply when the server does not support server-side apply.
     /// Throws `KubeError.applyFailed` (with the objects that did apply) when some fail.
@@ -221,9 +221,10 @@ extension KubeClient {
     /// Applies a plan: every object starts as soon as what it waits for is done (at most
     /// `options.concurrency` requests at a time). Namespaces start at once, with the other
     /// cluster-scoped objects; objects in a namespace of this apply read their state at once too
-    /// and write once the namespace is applied; CRDs start at once (custom resources of them wait
-    /// until they are Established and discoverable). Failures do not stop independent objects;
-    /// objects whose namespace or CRDs failed are reported as not applied.
+    /// and write once the namespace is applied; CRDs start at once. The other objects read their
+    /// state at once and write once every Namespace and CRD is written; custom resources of the
+    /// CRDs wait until they are Established and discoverable. Failures do not stop independent
+    /// objects; objects whose namespace or CRDs failed are reported as not applied.
     func run(_ plan: ApplyPlan, options: ApplyOptions, state: ApplyState) async -> (results: [ApplyResult], failures: [ApplyFailure]) {
         let limiter = AsyncLimiter(max(1, options.concurrency))
         let prefetch: Task<Prefetched, Never> = Task {
@@ -293,6 +294,11 @@ extension KubeClient {
         let nsTasks = namespaceTasks
         let crdsApplied = crdTasks
         let waitsForCRDs = others.contains { $0.dependsOnCRDs }
+        // Namespaces and CRDs first: the other objects read their state meanwhile and write once
+        // every Namespace and CRD of the manifest is written (or found unchanged, or failed).
+        let foundationWritten: Task<Void, Never> = Task {
+            for t in Array(nsTasks.values) + crdsApplied { _ = await t.value }
+        }
         // After the CRDs: forget their group-versions in discovery, and wait for them when needed.
         let crdGate: Task<KubeError?, Never> = Task {
             var crds: [ApplyResult] = []
@@ -340,7 +346,10 @@ extension KubeClient {
                         return await applyItem(item)
                     }
                     let ns = item.waitsForNamespace
-                    return await applyItem(item) { await namespaceGate(ns) }
+                    return await applyItem(item) {
+                        await foundationWritten.value
+                        return await namespaceGate(ns)
+                    }
                 }
             }
             for await r in g {

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Logging
 import SGKLanguage
@@ -81,120 +80,185 @@ struct ElapsedLogHandler: LogHandler {
     }
 }
 
-struct GlobalOptions: ParsableArguments {
-    @Option(name: .customLong("lib-path"), help: "A folder to search for modules (before $SGK_PATH and the embedded stdlib).")
-    var libPath: [String] = []
-
-    @Flag(name: .long, help: "Log requests (secrets redacted) to stderr.")
-    var verbose = false
+/// A mistake on the command line: the message, a hint, exit status 64.
+struct CommandLineError: Error {
+    let message: String
+    var hint: String?
 }
 
+/// Runs `body` and turns a `CommandLineError` into its message on stderr and status 64.
+func usageChecked(_ body: () throws -> Int32) -> Int32 {
+    do {
+        return try body()
+    } catch let e as CommandLineError {
+        FileHandle.standardError.write(Data(("error: \(e.message)\n" + (e.hint.map { "  hint: \($0)\n" } ?? "")).utf8))
+        return 64
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        return 70
+    }
+}
+
+/// The value after an option (`--lib-path DIR` or `--lib-path=DIR`), advancing `i` past it.
+func optionValue(_ args: [String], _ i: inout Int, _ name: String) throws -> String {
+    let a = args[i]
+    if a.hasPrefix(name + "=") { return String(a.dropFirst(name.count + 1)) }
+    guard i + 1 < args.count else { throw CommandLineError(message: "\(name) needs a value", hint: "sgk --help shows the usage") }
+    i += 1
+    return args[i]
+}
+
+/// Runs a session's work on the interpreter's large stack, then shuts the session down.
+func runSession(_ session: Session, _ work: @escaping () -> Int32) -> Int32 {
+    let code = Session.onLargeStack(work)
+    session.context.shutdown()
+    session.context.output.flush()
+    session.context.errors.flush()
+    return code
+}
+
+let rootHelp = """
+OVERVIEW: A scripting language and REPL for AWS and Kubernetes operations.
+
+With no arguments sgk starts the REPL; input that is not a terminal runs as a script.
+
+USAGE: sgk [-c <code>] [--lib-path <dir> ...] [--verbose] [--dry-run] [--explain]
+       sgk run <script> [--param value ...] [--dry-run] [--explain] [--verbose]
+       sgk check [--lib-path <dir> ...] <file> ...
+       sgk <command> [arguments ...]   (one command line; its result printed as JSON)
+
+OPTIONS:
+  -c <code>               Run CODE and exit.
+  --lib-path <dir>        A folder to search for modules (before $SGK_PATH and the
+                          embedded stdlib).
+  --verbose               Log requests (secrets redacted) to stderr, with the time
+                          since start-up.
+  --dry-run               Reads happen; writes are planned and printed, not made.
+  --explain               Print the equivalent aws/eksctl/kubectl line of every write.
+  --version               Show the version.
+  -h, --help              Show help information.
+
+SUBCOMMANDS:
+  run                     Run a script file or a bundled script by name.
+  check                   Parse and resolve scripts without running anything.
+
+  See 'sgk help <subcommand>' for detailed help.
+
+"""
+
+func runHelp() -> String {
+    """
+    OVERVIEW: Run a script file or a bundled script by name.
+
+    Script parameters follow the file: --cluster demo --region us-west-2 (--role-name and
+    --role_name are the same). `sgk run FILE --help` lists the script's parameters.
+    Bundled scripts: \(ModuleLoader(embedded: embeddedSources).bundledScriptNames.joined(separator: ", ")).
+
+    USAGE: sgk run [--lib-path DIR] [--dry-run] [--explain] [--verbose] <script> [--param value ...]
+
+    """
+}
+
+let checkHelp = """
+OVERVIEW: Parse and resolve scripts without running anything (exit 65 on errors).
+
+USAGE: sgk check [--lib-path <dir> ...] <file> ...
+
+"""
+
 @main
-struct SGK: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sgk",
-        abstract: "A scripting language and REPL for AWS and Kubernetes operations.",
-        discussion: "With no arguments sgk starts the REPL; input that is not a terminal runs as a script.",
-        version: sgkVersion,
-        subcommands: [Run.self, Check.self]
-    )
+enum SGK {
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        let code: Int32
+        switch args.first {
+        case "run": code = usageChecked { try run(Array(args.dropFirst())) }
+        case "check": code = usageChecked { try check(Array(args.dropFirst())) }
+        case "help":
+            switch args.dropFirst().first {
+            case "run": print(runHelp(), terminator: "")
+            case "check": print(checkHelp, terminator: "")
+            default: print(rootHelp, terminator: "")
+            }
+            code = 0
+        case let first? where !first.hasPrefix("-"):
+            code = commandLine(args)
+        default:
+            code = usageChecked { try root(args) }
+        }
+        Foundation.exit(code)
+    }
 
     /// `sgk eks token demo` and other command lines run one command and print its
     /// result as JSON — so `sgk` can serve as a kubeconfig exec plugin.
-    static func main() {
-        let args = Array(CommandLine.arguments.dropFirst())
-        if let first = args.first, !first.hasPrefix("-"), !["run", "check", "help"].contains(first) {
-            var registry = CommandRegistry()
-            registry.register(CoreCommands.self)
-            Primitives.register(into: &registry)
-            if registry.topLevelWords.contains(first) {
-                bootstrapLogging(verbose: false)
-                let session = makeSession(libPaths: [], options: RunOptions())
-                let code: Int32 = Session.onLargeStack {
-                    do {
-                        let line = args.map(commandLineWord).joined(separator: " ")
-                        if let v = try session.evaluate(SourceFile(name: "<command line>", text: line)), !v.isNull {
-                            session.context.output.write(try Formatter.format(v, as: "json"))
-                        }
-                        session.context.output.flush()
-                        return 0
-                    } catch {
-                        return report(error, session)
-                    }
+    static func commandLine(_ args: [String]) -> Int32 {
+        var registry = CommandRegistry()
+        registry.register(CoreCommands.self)
+        Primitives.register(into: &registry)
+        guard registry.topLevelWords.contains(args[0]) else {
+            FileHandle.standardError.write(Data("error: unknown command or subcommand '\(args[0])'\n  hint: sgk --help shows the usage; 'sgk -c help' lists the commands\n".utf8))
+            return 64
+        }
+        bootstrapLogging(verbose: false)
+        let session = makeSession(libPaths: [], options: RunOptions())
+        return runSession(session) {
+            do {
+                let line = args.map(commandLineWord).joined(separator: " ")
+                if let v = try session.evaluate(SourceFile(name: "<command line>", text: line)), !v.isNull {
+                    session.context.output.write(try Formatter.format(v, as: "json"))
                 }
-                session.context.shutdown()
                 session.context.output.flush()
-                session.context.errors.flush()
-                Foundation.exit(code)
+                return 0
+            } catch {
+                return report(error, session)
             }
         }
-        Self.main(nil)
     }
 
-    @Option(name: .short, help: "Run CODE and exit.")
-    var c: String?
-
-    @OptionGroup var global: GlobalOptions
-
-    @Flag(name: .customLong("dry-run"), help: "Reads happen; writes are planned and printed, not made.")
-    var dryRun = false
-
-    @Flag(name: .long, help: "Print the equivalent aws/eksctl/kubectl line of every write.")
-    var explain = false
-
-    mutating func run() throws {
-        bootstrapLogging(verbose: global.verbose)
+    /// `sgk [-c CODE] [options]`: one snippet, or the REPL.
+    static func root(_ args: [String]) throws -> Int32 {
         var options = RunOptions()
-        options.dryRun = dryRun
-        options.explain = explain
-        options.verbose = global.verbose
-        let session = makeSession(libPaths: global.libPath, options: options)
-        let code: Int32
-        if let c {
-            code = Session.onLargeStack {
-                do {
-                    let file = SourceFile(name: "<-c>", text: c)
-                    try session.run(file)
-                    session.context.output.flush()
-                    return 0
-                } catch {
-                    return report(error, session)
-                }
+        var libPaths: [String] = []
+        var code: String?
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            switch a {
+            case "--version": print(sgkVersion); return 0
+            case "-h", "--help": print(rootHelp, terminator: ""); return 0
+            case "--verbose": options.verbose = true
+            case "--dry-run": options.dryRun = true
+            case "--explain": options.explain = true
+            case "-c": code = try optionValue(args, &i, "-c")
+            case _ where a == "--lib-path" || a.hasPrefix("--lib-path="): libPaths.append(try optionValue(args, &i, "--lib-path"))
+            default:
+                throw CommandLineError(message: "unknown option '\(a)'", hint: "sgk --help shows the usage")
             }
-        } else {
-            code = Session.onLargeStack { REPL.start(session: session) }
+            i += 1
         }
-        session.context.shutdown()
-        session.context.output.flush()
-        session.context.errors.flush()
-        if code != 0 { throw ExitCode(code) }
+        bootstrapLogging(verbose: options.verbose)
+        let session = makeSession(libPaths: libPaths, options: options)
+        guard let code else { return runSession(session) { REPL.start(session: session) } }
+        return runSession(session) {
+            do {
+                try session.run(SourceFile(name: "<-c>", text: code))
+                session.context.output.flush()
+                return 0
+            } catch {
+                return report(error, session)
+            }
+        }
     }
-}
 
-struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run a script file or a bundled script by name.",
-        usage: "sgk run [--lib-path DIR] [--dry-run] [--explain] [--verbose] <script> [--param value …]",
-        discussion: """
-        Script parameters follow the file: --cluster demo --region us-west-2 (--role-name and --role_name are the same).
-        `sgk run FILE --help` lists the script's parameters. Bundled scripts: \(ModuleLoader(embedded: embeddedSources).bundledScriptNames.joined(separator: ", ")).
-        """
-    )
-
-    @Argument(parsing: .captureForPassthrough, help: "[--lib-path DIR] <script> [--param value …] [--dry-run] [--explain]")
-    var arguments: [String] = []
-
-    mutating func run() throws {
+    /// `sgk run SCRIPT [--param value …]`: options before the script, script parameters after it
+    /// (`--dry-run`, `--explain`, `--verbose` and `--help` anywhere).
+    static func run(_ arguments: [String]) throws -> Int32 {
         var options = RunOptions()
         var params: [String: String] = [:]
         var libPaths: [String] = []
         var wantsHelp = false
         var script: String?
         var i = 0
-        func usageError(_ msg: String, _ hint: String? = nil) -> ExitCode {
-            FileHandle.standardError.write(Data(("error: \(msg)\n" + (hint.map { "  hint: \($0)\n" } ?? "")).utf8))
-            return ExitCode(64)
-        }
         while i < arguments.count {
             let a = arguments[i]
             switch a {
@@ -202,17 +266,18 @@ struct Run: ParsableCommand {
             case "--explain": options.explain = true
             case "--verbose": options.verbose = true
             case "--help", "-h": wantsHelp = true
-            case "--lib-path" where script == nil:
-                guard i + 1 < arguments.count else { throw usageError("--lib-path needs a folder") }
-                libPaths.append(arguments[i + 1]); i += 1
+            case _ where script == nil && (a == "--lib-path" || a.hasPrefix("--lib-path=")):
+                libPaths.append(try optionValue(arguments, &i, "--lib-path"))
             default:
                 if script == nil {
-                    guard !a.hasPrefix("-") else { throw usageError("unknown option '\(a)' before the script", "usage: sgk run [--lib-path DIR] [--dry-run] [--explain] SCRIPT [--param value …]") }
+                    guard !a.hasPrefix("-") else {
+                        throw CommandLineError(message: "unknown option '\(a)' before the script", hint: "usage: sgk run [--lib-path DIR] [--dry-run] [--explain] SCRIPT [--param value …]")
+                    }
                     script = a
                     break
                 }
                 guard a.hasPrefix("--"), a.count > 2 else {
-                    throw usageError("unexpected argument '\(a)'", "script parameters are written --name value")
+                    throw CommandLineError(message: "unexpected argument '\(a)'", hint: "script parameters are written --name value")
                 }
                 let body = String(a.dropFirst(2))
                 if let eq = body.firstIndex(of: "=") {
@@ -227,8 +292,8 @@ struct Run: ParsableCommand {
         }
         bootstrapLogging(verbose: options.verbose)
         guard let script else {
-            if wantsHelp { print(Run.helpMessage()); return }
-            throw usageError("missing the script to run", "usage: sgk run SCRIPT [--param value …]")
+            if wantsHelp { print(runHelp(), terminator: ""); return 0 }
+            throw CommandLineError(message: "missing the script to run", hint: "usage: sgk run SCRIPT [--param value …]")
         }
         let session = makeSession(libPaths: libPaths, options: options)
         let file: SourceFile
@@ -237,7 +302,7 @@ struct Run: ParsableCommand {
         } else if let src = session.interpreter.loader.bundledScript(script) {
             file = SourceFile(name: src.displayName, text: src.text)
         } else {
-            throw usageError("no such script '\(script)'", "bundled scripts: \(session.interpreter.loader.bundledScriptNames.joined(separator: ", "))")
+            throw CommandLineError(message: "no such script '\(script)'", hint: "bundled scripts: \(session.interpreter.loader.bundledScriptNames.joined(separator: ", "))")
         }
         if wantsHelp {
             do {
@@ -251,38 +316,40 @@ struct Run: ParsableCommand {
                     out += line + "\n"
                 }
                 FileHandle.standardOutput.write(Data(out.utf8))
-                return
+                return 0
             } catch {
-                throw ExitCode(report(error, session))
+                return report(error, session)
             }
         }
-        let params0 = params
-        let code: Int32 = Session.onLargeStack {
+        let arguments = params
+        return runSession(session) {
             do {
-                try session.run(file, arguments: params0)
+                try session.run(file, arguments: arguments)
                 session.context.output.flush()
                 return 0
             } catch {
                 return report(error, session)
             }
         }
-        session.context.shutdown()
-        session.context.output.flush()
-        session.context.errors.flush()
-        if code != 0 { throw ExitCode(code) }
     }
-}
 
-struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Parse and resolve scripts without running anything.")
-
-    @OptionGroup var global: GlobalOptions
-
-    @Argument(help: "The .sgk files to check.")
-    var files: [String]
-
-    mutating func run() throws {
-        let session = makeSession(libPaths: global.libPath, options: RunOptions())
+    /// `sgk check [--lib-path DIR] FILE…`: diagnostics only; 65 when there are any.
+    static func check(_ args: [String]) throws -> Int32 {
+        var libPaths: [String] = []
+        var files: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            switch a {
+            case "-h", "--help": print(checkHelp, terminator: ""); return 0
+            case _ where a == "--lib-path" || a.hasPrefix("--lib-path="): libPaths.append(try optionValue(args, &i, "--lib-path"))
+            case _ where a.hasPrefix("-") && a.count > 1: throw CommandLineError(message: "unknown option '\(a)'", hint: "usage: sgk check [--lib-path DIR] FILE…")
+            default: files.append(a)
+            }
+            i += 1
+        }
+        guard !files.isEmpty else { throw CommandLineError(message: "missing the files to check", hint: "usage: sgk check [--lib-path DIR] FILE…") }
+        let session = makeSession(libPaths: libPaths, options: RunOptions())
         var failed = false
         for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -296,6 +363,6 @@ struct Check: ParsableCommand {
             if !diags.isEmpty { failed = true }
         }
         session.context.errors.flush()
-        if failed { throw ExitCode(65) }
+        return failed ? 65 : 0
     }
 }
