@@ -196,7 +196,9 @@ enum SGK {
         registry.register(CoreCommands.self)
         Primitives.register(into: &registry)
         guard registry.topLevelWords.contains(args[0]) else {
-            FileHandle.standardError.write(Data("error: unknown command or subcommand '\(args[0])'\n  hint: sgk --help shows the usage; 'sgk -c help' lists the commands\n".utf8))
+            let hint = args[0].hasSuffix(".sgk") || FileManager.default.fileExists(atPath: args[0])
+                ? "to run a script: sgk run \(args[0])" : "sgk --help shows the usage; 'sgk -c help' lists the commands"
+            FileHandle.standardError.write(Data("error: unknown command or subcommand '\(args[0])'\n  hint: \(hint)\n".utf8))
             return 64
         }
         bootstrapLogging(verbose: false)
