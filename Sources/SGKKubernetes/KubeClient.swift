@@ -231,7 +231,6 @@ public final class KubeClient: Sendable {
         return path + (path.contains("?") ? "&" : "?") + q
     }
 
-
     static func percentEncode(_ s: String) -> String {
         func unreserved(_ c: UInt8) -> Bool {
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x2E || c == 0x5F || c == 0x7E

@@ -1,4 +1,5 @@
 import SGKData
+
 /// What a command accepts. One declarative table per library of commands
 /// drives the resolver, the binder, `help` and REPL completion.
 public struct CommandSignature: Sendable {
