@@ -227,22 +227,8 @@ public final class KubeClient: Sendable {
 
     static func pathWithQuery(_ path: String, _ query: [(String, String)]) -> String {
         guard !query.isEmpty else { return path }
-        let q = query.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
+        let q = query.map { "\(URIEncoding.encode($0.0))=\(URIEncoding.encode($0.1))" }.joined(separator: "&")
         return path + (path.contains("?") ? "&" : "?") + q
-    }
-
-    static func percentEncode(_ s: String) -> String {
-        func unreserved(_ c: UInt8) -> Bool {
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x2E || c == 0x5F || c == 0x7E
-        }
-        if s.utf8.allSatisfy(unreserved) { return s }
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count * 3)
-        for c in s.utf8 {
-            if unreserved(c) { out.append(c) } else { out += [UInt8(ascii: "%"), hex[Int(c >> 4)], hex[Int(c & 15)]] }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Headers for authentication, and the client certificate to use (exec plugins may return one).

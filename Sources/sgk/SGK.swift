@@ -2,14 +2,19 @@ import Foundation
 import Logging
 import SGKLanguage
 import SGKPrimitives
-import SGKREPL
 import SGKData
+import SGKREPL
 
-/// Builds a session with every command library and the embedded stdlib.
-func makeSession(libPaths: [String], options: RunOptions) -> Session {
+/// Every command library: the core commands and the AWS and Kubernetes primitives.
+func makeRegistry() -> CommandRegistry {
     var registry = CommandRegistry()
     registry.register(CoreCommands.self)
     Primitives.register(into: &registry)
+    return registry
+}
+
+/// Builds a session with every command library and the embedded stdlib.
+func makeSession(libPaths: [String], options: RunOptions, registry: CommandRegistry = makeRegistry()) -> Session {
     Primitives.installEKSTokenHook()
     let stdout = FileSink(fd: 1)
     let stderr = FileSink(fd: 2)
@@ -69,13 +74,12 @@ struct ElapsedLogHandler: LogHandler {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
-             source: String, file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
         let ms = Double(DispatchTime.now().uptimeNanoseconds &- Self.start) / 1e6
         var all = metadata
-        if let extra { all.merge(extra) { _, new in new } }
+        if let extra = event.metadata { all.merge(extra) { _, new in new } }
         let meta = all.isEmpty ? "" : all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " "
-        let text = "+\(String(format: "%7.1f", ms)) ms \(level) \(label): \(meta)[\(source)] \(message)\n"
+        let text = "+\(String(format: "%7.1f", ms)) ms \(event.level) \(label): \(meta)[\(event.source)] \(event.message)\n"
         text.utf8CString.withUnsafeBufferPointer { p in _ = write(2, p.baseAddress, p.count - 1) }
     }
 }
@@ -192,9 +196,7 @@ enum SGK {
     /// `sgk eks token demo` and other command lines run one command and print its
     /// result as JSON — so `sgk` can serve as a kubeconfig exec plugin.
     static func commandLine(_ args: [String]) -> Int32 {
-        var registry = CommandRegistry()
-        registry.register(CoreCommands.self)
-        Primitives.register(into: &registry)
+        let registry = makeRegistry()
         guard registry.topLevelWords.contains(args[0]) else {
             let hint = args[0].hasSuffix(".sgk") || FileManager.default.fileExists(atPath: args[0])
                 ? "to run a script: sgk run \(args[0])" : "sgk --help shows the usage; 'sgk -c help' lists the commands"
@@ -202,7 +204,7 @@ enum SGK {
             return 64
         }
         bootstrapLogging(verbose: false)
-        let session = makeSession(libPaths: [], options: RunOptions())
+        let session = makeSession(libPaths: [], options: RunOptions(), registry: registry)
         return runSession(session) {
             do {
                 let line = args.map(commandLineWord).joined(separator: " ")

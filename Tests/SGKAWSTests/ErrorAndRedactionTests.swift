@@ -3,6 +3,7 @@ import Logging
 import NIOHTTP1
 import Testing
 @testable import SGKAWS
+import SGKData
 
 @Suite struct ErrorParsingTests {
     @Test func iamXMLError() {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import SGKAWS
+import SGKData
 
 /// Chain sources that talk HTTP, against loopback fakes.
 @Suite struct RemoteCredentialTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SGKAWS
+import SGKData
 
 /// Every case of both copies of the official SigV4 test suite. Cases are found by listing
 /// the folders, so a new or missing case is noticed; the exclusion list below is empty.

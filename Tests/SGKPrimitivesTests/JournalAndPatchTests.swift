@@ -75,8 +75,7 @@ import Testing
     @Test func patchRemovesFinalizersAndConverges() async throws {
         let ns = KubectlPeer.uniqueName("sgk-patch")
         let sgk = try SGKRun(kubeconfig: kubeconfig)
-        _ = try await sgk.run("kubectl apply {apiVersion: \"v1\", kind: \"Namespace\", metadata: {name: \"\(ns)\"}}")
-        do {
+        try await sgk.inNewNamespace(ns) {
             _ = try await sgk.run(#"kubectl apply {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "held", finalizers: ["example.com/hold"]}, data: {a: "1"}} -n \#(ns)"#)
             _ = try await sgk.run("kubectl delete configmap held -n \(ns) --wait=false")
             let journalBefore = sgk.journal.components(separatedBy: "\n").count
@@ -105,12 +104,6 @@ import Testing
             #expect(badType.contains("--type must be merge, strategic or json"), "\(badType)")
             let missing = try #require(await sgk.failure("kubectl patch configmap nope -n \(ns) -p '{}'"))
             #expect(missing.contains("NotFound"), "\(missing)")
-        } catch {
-            _ = try? await sgk.run("kubectl delete namespace \(ns) --wait=false")
-            await sgk.close()
-            throw error
         }
-        _ = try await sgk.run("kubectl delete namespace \(ns) --wait=false")
-        await sgk.close()
     }
 }

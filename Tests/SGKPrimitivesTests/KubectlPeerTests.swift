@@ -225,8 +225,7 @@ enum KubectlInstallerScenario {
     @Test func configMapGetWaitDelete() async throws {
         let ns = KubectlPeer.uniqueName("sgk-cm")
         let sgk = try SGKRun(kubeconfig: kubeconfig)
-        _ = try await sgk.run("kubectl apply {apiVersion: \"v1\", kind: \"Namespace\", metadata: {name: \"\(ns)\"}}")
-        do {
+        try await sgk.inNewNamespace(ns) {
             let applied = try await sgk.run("""
             let cm = {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "settings", labels: {app: "demo"}}, data: {mode: "fast"}}
             [$cm] | kubectl apply -n \(ns)
@@ -296,13 +295,7 @@ enum KubectlInstallerScenario {
             #expect(forDelete.isNull)
             let unknown = try #require(await sgk.failure("kubectl get nosuchthings"))
             #expect(unknown.contains("UnknownResource"), "\(unknown)")
-        } catch {
-            _ = try? await sgk.run("kubectl delete namespace \(ns) --wait=false")
-            await sgk.close()
-            throw error
         }
-        _ = try await sgk.run("kubectl delete namespace \(ns) --wait=false")
-        await sgk.close()
     }
 
     @Test func wrongTokenIsAClear401WithoutTheToken() async throws {

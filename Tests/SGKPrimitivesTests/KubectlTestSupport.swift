@@ -176,6 +176,21 @@ final class SGKRun: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` in a new namespace; deletes the namespace and closes the run afterwards,
+    /// also when `body` throws.
+    func inNewNamespace(_ ns: String, _ body: () async throws -> Void) async throws {
+        _ = try await run("kubectl apply {apiVersion: \"v1\", kind: \"Namespace\", metadata: {name: \"\(ns)\"}}")
+        do {
+            try await body()
+        } catch {
+            _ = try? await run("kubectl delete namespace \(ns) --wait=false")
+            await close()
+            throw error
+        }
+        _ = try await run("kubectl delete namespace \(ns) --wait=false")
+        await close()
+    }
+
     func close() async {
         let context = session.context
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
