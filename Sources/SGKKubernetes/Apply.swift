@@ -60,12 +60,36 @@ public struct ApplyOptions: Sendable {
     public var convertCRDs: Bool = true
     /// Called as each object is applied.
     public var progress: (@Sendable (ApplyResult) -> Void)?
+    /// Told of each write just before its request and of its answer (never in a dry run).
+    public var observer: (any ApplyObserver)?
 
     public init(fieldManager: String = "sgk", force: Bool = false, dryRun: Bool = false, clientSide: Bool = false,
                 concurrency: Int = 64, namespace: String? = nil) {
         self.fieldManager = fieldManager; self.force = force; self.dryRun = dryRun; self.clientSide = clientSide
         self.concurrency = concurrency; self.namespace = namespace
     }
+}
+
+/// One write of an apply, about to be made.
+public struct ApplyWrite: Sendable {
+    public var kind: String
+    public var apiVersion: String
+    public var name: String
+    public var namespace: String?
+    /// The live object (nil: the write creates it).
+    public var before: JSON?
+    /// What is sent: the applied manifest (client-side apply: with its last-applied annotation).
+    public var body: JSON
+}
+
+/// Told of every write an apply makes, as it makes it, from the apply's concurrent tasks: so a
+/// caller can journal each write before its request is sent and its outcome when the answer comes.
+public protocol ApplyObserver: Sendable {
+    /// Just before the request; returns a token for `didWrite`.
+    func willWrite(_ write: ApplyWrite) -> Int
+    /// The answer: the object as written and what happened to it (`unchanged`: the write changed
+    /// none of the applied values), or the error (nothing was written).
+    func didWrite(_ token: Int, _ outcome: Result<(object: JSON, action: ApplyAction), any Error>)
 }
 
 /// The outcome of `apply`: results in document order, and notices (CRD conversions, fallbacks).
@@ -452,21 +476,41 @@ extension KubeClient {
         var q: [(String, String)] = [("fieldManager", options.fieldManager)]
         if options.force { q.append(("force", "true")) }
         if options.dryRun { q.append(("dryRun", "All")) }
-        let after: JSON
+        let live = before
         do {
-            after = try await sendJSON(.PATCH, path, query: q, body: body, contentType: "application/apply-patch+yaml")
+            return try await observed(options, path: path, namespace: namespace, before: before, body: body) {
+                let after = try await self.sendJSON(.PATCH, path, query: q, body: body, contentType: "application/apply-patch+yaml")
+                guard let live else { return (after, .created) }
+                if ApplyPlanner.isSubset(ApplyPlanner.withoutTypeMeta(body), of: live, omitEmpty: ApplyPlanner.isBuiltIn(body)),
+                   ApplyPlanner.ownedPathsPresent(ApplyPlanner.ownedFields(of: live, manager: options.fieldManager), in: body) {
+                    // Our fields already had these values (any other change is another writer's, e.g. a controller).
+                    return (after, .unchanged)
+                }
+                return (after, ApplyPlanner.action(before: live, after: after, dryRun: options.dryRun))
+            }
         } catch let e as KubeError where e.httpStatus == 415 {
             await state.fallBack()
             logger.notice("server-side apply is not supported by the server: falling back to client-side apply")
             return try await clientSideApply(obj, resource: resource, path: path, namespace: namespace, options: options)
         }
-        guard let before else { return (after, .created) }
-        if ApplyPlanner.isSubset(ApplyPlanner.withoutTypeMeta(body), of: before, omitEmpty: ApplyPlanner.isBuiltIn(body)),
-           ApplyPlanner.ownedPathsPresent(ApplyPlanner.ownedFields(of: before, manager: options.fieldManager), in: body) {
-            // Our fields already had these values (any other change is another writer's, e.g. a controller).
-            return (after, .unchanged)
+    }
+
+    /// Makes one write of an apply, telling `options.observer` before and after.
+    func observed(_ options: ApplyOptions, path: String, namespace: String?, before: JSON?, body: JSON,
+                  _ write: () async throws -> (JSON, ApplyAction)) async throws -> (JSON, ApplyAction) {
+        guard let observer = options.observer, !options.dryRun else { return try await write() }
+        let w = ApplyWrite(kind: body["kind"]?.stringValue ?? "", apiVersion: body["apiVersion"]?.stringValue ?? "",
+                           name: body.at("metadata", "name")?.stringValue ?? "",
+                           namespace: namespace, before: before, body: body)
+        let token = observer.willWrite(w)
+        do {
+            let (object, action) = try await write()
+            observer.didWrite(token, .success((object: object, action: action)))
+            return (object, action)
+        } catch {
+            observer.didWrite(token, .failure(error))
+            throw error
         }
-        return (after, ApplyPlanner.action(before: before, after: after, dryRun: options.dryRun))
     }
 
     /// Client-side apply: create with the last-applied annotation, or a three-way merge patch
@@ -483,15 +527,18 @@ extension KubeClient {
             live = nil
         }
         guard let live else {
-            let created = try await sendJSON(.POST, resource.collectionPath(namespace: namespace), query: q, body: modified)
-            return (created, .created)
+            return try await observed(options, path: path, namespace: namespace, before: nil, body: modified) {
+                (try await self.sendJSON(.POST, resource.collectionPath(namespace: namespace), query: q, body: modified), .created)
+            }
         }
         let original = live.at("metadata", "annotations", lastAppliedAnnotation)?.stringValue.flatMap { try? JSONCodec.parse($0) }
         guard let patch = ApplyPlanner.threeWayMergePatch(original: original, modified: modified, current: live) else {
             return (live, .unchanged)
         }
-        let after = try await sendJSON(.PATCH, path, query: q, body: patch, contentType: "application/merge-patch+json")
-        return (after, ApplyPlanner.action(before: live, after: after, dryRun: options.dryRun))
+        return try await observed(options, path: path, namespace: namespace, before: live, body: modified) {
+            let after = try await self.sendJSON(.PATCH, path, query: q, body: patch, contentType: "application/merge-patch+json")
+            return (after, ApplyPlanner.action(before: live, after: after, dryRun: options.dryRun))
+        }
     }
 }
 

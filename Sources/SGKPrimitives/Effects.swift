@@ -79,20 +79,48 @@ public final class Effects: @unchecked Sendable {
             context.output.write(paint(line, change.action == .create ? "32" : change.action == .update ? "33" : "31") + "\n")
             return planned()
         }
-        // Journaled before it is made and again once it is done (or failed): a run killed in
-        // between leaves an `interrupted` entry, so an uninstall still knows what it may have made.
-        let id = journal?.record(change, status: .started)
+        let w = begin(change)
         let result: Value
         do {
             result = try perform()
         } catch {
-            if let id { journal?.record(change, status: .failed, id: id) }
+            failed(w)
             throw error
         }
-        if abortUnjournaled { abortIfDue(change) }
-        if let id { journal?.record(change, status: .done, id: id, result: result) }
-        if !abortUnjournaled { abortIfDue(change) }
+        done(w, result: result)
         return result
+    }
+
+    /// A write being made (see `begin`).
+    public struct PendingWrite: Sendable {
+        let change: Change
+        let id: String?
+    }
+
+    /// Starts a write that a primitive makes itself, outside `write` (each object of a concurrent
+    /// `kubectl apply`): journaled before it is made and again once it is `done` (or `failed`), so
+    /// a run killed in between leaves an `interrupted` entry and an uninstall still knows what it
+    /// may have made. Not for dry runs, whose writes are planned by `write`.
+    public func begin(_ change: Change) -> PendingWrite {
+        PendingWrite(change: change, id: journal?.record(change, status: .started))
+    }
+
+    /// The write's answer came: `change` (default: the one begun) says what it did.
+    public func done(_ w: PendingWrite, result: Value = .null, change: Change? = nil) {
+        let change = change ?? w.change
+        if abortUnjournaled { abortIfDue(change) }
+        if let id = w.id { journal?.record(change, status: .done, id: id, result: result) }
+        if !abortUnjournaled { abortIfDue(change) }
+    }
+
+    /// The write failed: nothing to remember.
+    public func failed(_ w: PendingWrite) {
+        if let id = w.id { journal?.record(w.change, status: .failed, id: id) }
+    }
+
+    /// The write was made but changed nothing (the object already held every value): nothing to remember.
+    public func changedNothing(_ w: PendingWrite) {
+        if let id = w.id { journal?.record(w.change, status: .unchanged, id: id) }
     }
 
     /// The test hook `SGK_TEST_ABORT_AFTER_WRITES`.
@@ -119,7 +147,7 @@ public final class Effects: @unchecked Sendable {
 /// done (or failed), both before the primitive returns, so an interrupted run can be resumed and
 /// an uninstall knows what was created — even by a run killed between a write and its answer.
 final class Journal: @unchecked Sendable {
-    enum Status: String { case started, done, failed }
+    enum Status: String { case started, done, failed, unchanged }
     let path: String
     let lock = NSLock()
     /// Open for the run once the first write is journaled; synced and closed at its end.

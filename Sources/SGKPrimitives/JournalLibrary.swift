@@ -42,9 +42,10 @@ public enum JournalLibrary: CommandLibrary {
                 guard let i = started[id], case .map(var first)? = out[i] else { out.append(.map(e)); continue }
                 first["status"] = .string("done")
                 first["time"] = e["time"]
+                if let action = e["action"] { first["action"] = action }  // a create that met an object made meanwhile: update
                 if let arn = e["arn"] { first["arn"] = arn }
                 out[i] = .map(first)
-            case "failed":
+            case "failed", "unchanged":
                 if let i = started[id] { out[i] = nil }
             default:
                 out.append(.map(e))

@@ -126,8 +126,8 @@ OVERVIEW: A scripting language and REPL for AWS and Kubernetes operations.
 
 With no arguments sgk starts the REPL; input that is not a terminal runs as a script.
 
-USAGE: sgk [-c <code>] [--lib-path <dir> ...] [--verbose] [--dry-run] [--explain]
-       sgk run <script> [--param value ...] [--dry-run] [--explain] [--verbose]
+USAGE: sgk [-c <code>] [--lib-path <dir> ...] [--verbose] [--dry-run] [--explain] [--journal <file>]
+       sgk run <script> [--param value ...] [--dry-run] [--explain] [--verbose] [--journal <file>]
        sgk check [--lib-path <dir> ...] <file> ...
        sgk <command> [arguments ...]   (one command line; its result printed as JSON)
 
@@ -139,6 +139,8 @@ OPTIONS:
                           since start-up.
   --dry-run               Reads happen; writes are planned and printed, not made.
   --explain               Print the equivalent aws/eksctl/kubectl line of every write.
+  --journal <file>        Journal the writes to FILE (default: $SGK_JOURNAL, else
+                          $XDG_STATE_HOME/sgk/journal/journal.jsonl).
   --version               Show the version.
   -h, --help              Show help information.
 
@@ -158,7 +160,9 @@ func runHelp() -> String {
     --role_name are the same). `sgk run FILE --help` lists the script's parameters.
     Bundled scripts: \(ModuleLoader(embedded: embeddedSources).bundledScriptNames.joined(separator: ", ")).
 
-    USAGE: sgk run [--lib-path DIR] [--dry-run] [--explain] [--verbose] <script> [--param value ...]
+    USAGE: sgk run [--lib-path DIR] [--dry-run] [--explain] [--verbose] [--journal FILE] <script> [--param value ...]
+
+    --dry-run, --explain, --verbose and --journal FILE may also follow the script.
 
     """
 }
@@ -233,6 +237,7 @@ enum SGK {
             case "--verbose": options.verbose = true
             case "--dry-run": options.dryRun = true
             case "--explain": options.explain = true
+            case _ where a == "--journal" || a.hasPrefix("--journal="): options.journalPath = try optionValue(args, &i, "--journal")
             case "-c": code = try optionValue(args, &i, "-c")
             case _ where a == "--lib-path" || a.hasPrefix("--lib-path="): libPaths.append(try optionValue(args, &i, "--lib-path"))
             default:
@@ -255,7 +260,7 @@ enum SGK {
     }
 
     /// `sgk run SCRIPT [--param value …]`: options before the script, script parameters after it
-    /// (`--dry-run`, `--explain`, `--verbose` and `--help` anywhere).
+    /// (`--dry-run`, `--explain`, `--verbose`, `--journal FILE` and `--help` anywhere).
     static func run(_ arguments: [String]) throws -> Int32 {
         var options = RunOptions()
         var params: [String: String] = [:]
@@ -270,12 +275,13 @@ enum SGK {
             case "--explain": options.explain = true
             case "--verbose": options.verbose = true
             case "--help", "-h": wantsHelp = true
+            case _ where a == "--journal" || a.hasPrefix("--journal="): options.journalPath = try optionValue(arguments, &i, "--journal")
             case _ where script == nil && (a == "--lib-path" || a.hasPrefix("--lib-path=")):
                 libPaths.append(try optionValue(arguments, &i, "--lib-path"))
             default:
                 if script == nil {
                     guard !a.hasPrefix("-") else {
-                        throw CommandLineError(message: "unknown option '\(a)' before the script", hint: "usage: sgk run [--lib-path DIR] [--dry-run] [--explain] SCRIPT [--param value …]")
+                        throw CommandLineError(message: "unknown option '\(a)' before the script", hint: "usage: sgk run [--lib-path DIR] [--dry-run] [--explain] [--verbose] [--journal FILE] SCRIPT [--param value …]")
                     }
                     script = a
                     break

@@ -48,10 +48,17 @@ import Testing
             #"{"time":"t5","id":"9-1-3","status":"started","action":"create","kind":"role","name":"r","before":null,"after":null}"#,
             // An interrupted delete does not undo the create before it.
             #"{"time":"t6","id":"9-2-1","status":"started","action":"delete","kind":"oidc-provider","name":"arn:p","before":null,"after":null}"#,
+            // A write that changed nothing after all: left out.
+            #"{"time":"t7","id":"9-3-1","status":"started","action":"update","kind":"ConfigMap","name":"ns/a","before":{},"after":{}}"#,
+            #"{"time":"t8","id":"9-3-1","status":"unchanged","action":"update","kind":"ConfigMap","name":"ns/a"}"#,
+            // A create that met an object made meanwhile: the end says it was an update.
+            #"{"time":"t9","id":"9-3-2","status":"started","action":"create","kind":"Namespace","name":"ns","before":null,"after":{}}"#,
+            #"{"time":"t10","id":"9-3-2","status":"done","action":"update","kind":"Namespace","name":"ns"}"#,
         ]
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try await h.run("journal entries | count") == .int(3))
-        #expect(try await h.run("journal entries | each { $it.status } | join ' '") == .string("done interrupted interrupted"))
+        #expect(try await h.run("journal entries | count") == .int(4))
+        #expect(try await h.run("journal entries | each { $it.status } | join ' '") == .string("done interrupted interrupted done"))
+        #expect(try await h.run("journal created Namespace ns") == .bool(false))
         #expect(try await h.run("journal entries kind: oidc-provider action: create | first | get after.Url") == .string("u"))
         #expect(try await h.run("journal entries kind: oidc-provider action: create | first | get time") == .string("t2"))
         #expect(try await h.run("journal created role r") == .bool(true))

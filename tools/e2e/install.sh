@@ -13,7 +13,9 @@ check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 cluster="e2e-$$"
 aws eks create-cluster --name "$cluster" --role-arn arn:aws:iam::123456789012:role/eks \
   --resources-vpc-config subnetIds=subnet-1 >/dev/null
-run() { "$SGK_BIN" run install-sagemaker-operator --cluster "$cluster" --region us-west-2 --installer "$INSTALLER" "$@"; }
+journal=$(mktemp -d)/journal.jsonl
+trap 'rm -rf "$(dirname "$journal")"' EXIT
+run() { "$SGK_BIN" run install-sagemaker-operator --cluster "$cluster" --region us-west-2 --installer "$INSTALLER" --journal "$journal" "$@"; }
 
 dry=$(run --dry-run 2>&1)
 check "dry run plans the role" '[[ "$dry" == *"+ create role sagemaker-k8s-operator-$cluster"* ]]'
@@ -33,10 +35,15 @@ ann=$(kubectl -n sagemaker-k8s-operator-system get sa sagemaker-k8s-operator-def
 check "kubectl reads back the role annotation" '[ "$ann" = "$role_arn" ]'
 check "kubectl sees 8 sagemaker CRDs" '[ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 8 ]'
 
+check "--journal FILE has the role's create, done" 'grep -q "\"status\":\"done\",\"action\":\"create\",\"kind\":\"role\",\"name\":\"sagemaker-k8s-operator-$cluster\"" "$journal"'
+check "--journal FILE has the Kubernetes writes" 'grep -q "\"kind\":\"ServiceAccount\",\"name\":\"sagemaker-k8s-operator-system/sagemaker-k8s-operator-default\"" "$journal"'
+lines=$(wc -l <"$journal")
+
 second=$(run 2>&1)
 check "second run changes nothing" '[[ "$second" == *"objects: 0 created, 0 configured, 18 unchanged"* ]]'
 again=$(run --dry-run 2>&1)
 check "dry run after install plans no change" '! grep -qE "^[+~-] " <<<"$again"'
+check "neither journals a write" '[ "$(wc -l <"$journal")" -eq "$lines" ]'
 
 echo "install e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

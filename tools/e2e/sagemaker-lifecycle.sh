@@ -33,6 +33,8 @@ for n in 1 2 3 4 "$total"; do
     1) check "after write 1 the provider exists, the role does not" '[ "$(providers)" -eq 1 ] && ! role_exists sagemaker-k8s-operator-lc-int' ;;
     2) check "after write 2 the role exists without its policy" 'role_exists sagemaker-k8s-operator-lc-int && [ -z "$(aws iam list-attached-role-policies --role-name sagemaker-k8s-operator-lc-int --query "AttachedPolicies[].PolicyArn" --output text)" ]' ;;
     3) check "after write 3 nothing is in the cluster yet" '! kubectl get ns $NS >/dev/null 2>&1' ;;
+    # Killed in the middle of the apply: its writes so far are journaled, each as it was made.
+    4) check "after write 4 (mid-apply) the journal has the Namespace as created" '[ "$("$SGK_BIN" journal created Namespace $NS)" = true ]' ;;
   esac
   again=$(install lc-int); code=$?
   check "re-run after write $n succeeds" '[ "$code" -eq 0 ]'
@@ -50,6 +52,9 @@ done
 for n in 2 4; do   # the role; the first Kubernetes write
   out=$(SGK_TEST_ABORT_AFTER_WRITES=$n:unjournaled "$SGK_BIN" run install-sagemaker-operator --cluster lc-int --region us-west-2 --installer "$I" 2>&1); code=$?
   check "install killed after write $n, before its journal entry (exit $code)" '[ "$code" -eq 137 ] && [[ "$out" == *"after write $n, before its journal entry"* ]]'
+  if [ "$n" = 4 ]; then
+    check "the journal has the Namespace, written before its request was sent" '[ "$("$SGK_BIN" journal created Namespace $NS)" = true ]'
+  fi
   again=$(install lc-int); code=$?
   check "re-run after the unjournaled write $n succeeds" '[ "$code" -eq 0 ] && [[ "$again" == *"sagemaker CRDs: 8"* ]]'
   out=$(uninstall lc-int); code=$?

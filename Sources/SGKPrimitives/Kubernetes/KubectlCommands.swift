@@ -151,6 +151,8 @@ enum KubectlCommands {
         let fieldManager = try inv.args.string(keyword: "field-manager") ?? "sgk"
         var options = ApplyOptions(fieldManager: fieldManager, force: force, dryRun: effects.isDryRun, namespace: o.namespace)
         options.convertCRDs = true
+        // Each object's write is journaled as the apply makes it, not when the whole apply returns.
+        if !effects.isDryRun { options.observer = ApplyJournal(effects: effects) }
         // Tuning knob (benchmarks): requests in flight per apply.
         if let n = inv.context.environment["SGK_KUBE_CONCURRENCY"].flatMap({ Int($0) }), n > 0 { options.concurrency = n }
         let applyOptions = options
@@ -200,17 +202,59 @@ enum KubectlCommands {
         for r in rows {
             if r.action == "unchanged" {
                 effects.unchanged(kind: r.kind, name: r.id, explain: explainOnce())
-            } else {
+            } else if effects.isDryRun {
                 let change = Change(r.action == "created" ? .create : .update, kind: r.kind, name: r.id,
                                     after: r.object.map { Value(json: forJournal($0)) }, explain: explainOnce())
                 let v = r.value
                 _ = try effects.write(change, planned: v) { v }
+            } else {
+                effects.printExplain(explainOnce())  // journaled as it was made (ApplyJournal)
             }
         }
         if rows.isEmpty, failure == nil { effects.unchanged(kind: "manifest", name: source, detail: "no objects", explain: explainOnce()) }
         if let failure { throw failure }
         try printRows(inv, rows, format: o.output)
         return .list(rows.map(\.value))
+    }
+
+    /// Journals each write of a `kubectl apply` as the apply makes it: a run killed in the middle of
+    /// an apply leaves the objects it was writing journaled (`interrupted`), not forgotten.
+    final class ApplyJournal: ApplyObserver, @unchecked Sendable {
+        let effects: Effects
+        let lock = NSLock()
+        var pending: [Int: Effects.PendingWrite] = [:]
+        var next = 0
+
+        init(effects: Effects) { self.effects = effects }
+
+        static func id(_ namespace: String?, _ name: String) -> String { namespace.map { "\($0)/\(name)" } ?? name }
+
+        func willWrite(_ w: ApplyWrite) -> Int {
+            let change = Change(w.before == nil ? .create : .update, kind: w.kind, name: Self.id(w.namespace, w.name),
+                                before: w.before.map { Value(json: forJournal($0)) }, after: Value(json: forJournal(w.body)))
+            let p = effects.begin(change)
+            lock.lock(); defer { lock.unlock() }
+            next += 1
+            pending[next] = p
+            return next
+        }
+
+        func didWrite(_ token: Int, _ outcome: Result<(object: JSON, action: ApplyAction), any Error>) {
+            lock.lock()
+            let p = pending.removeValue(forKey: token)
+            lock.unlock()
+            guard let p else { return }
+            switch outcome {
+            case .success(let r) where r.action == .unchanged:
+                effects.changedNothing(p)
+            case .success(let r):
+                var change = p.change
+                change.action = r.action == .created ? .create : .update
+                effects.done(p, change: change)
+            case .failure:
+                effects.failed(p)
+            }
+        }
     }
 
     /// Field managers of client-side apply (`kubectl apply -f`, sgk's own fallback).
