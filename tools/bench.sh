@@ -21,6 +21,8 @@ fi
 rm -f "$build_log"
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-bench.XXXXXX")
 trap 'tools/moto.sh stop "$STATE/moto" >/dev/null 2>&1; tools/kube-peer.sh stop "$STATE/kube" >/dev/null 2>&1; rm -rf "$STATE"' EXIT INT TERM
+# The runs' journal is the benchmark's own, not the user's (~/.local/state/sgk/journal).
+export SGK_JOURNAL="$STATE/journal.jsonl"
 tools/moto.sh start "$STATE/moto" >/dev/null
 tools/kube-peer.sh start "$STATE/kube" >/dev/null
 python3 bench/run.py "$ROOT/.build/release/sgk" --peers "$STATE" "$@"

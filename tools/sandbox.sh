@@ -59,6 +59,8 @@ stop_all() {
 }
 [ "$mode" = run ] && trap stop_all EXIT INT TERM
 
+# The sandbox's writes are journaled in the sandbox, not in the user's journal.
+export SGK_JOURNAL="$STATE/journal.jsonl"
 say "starting moto (AWS) and a kube-apiserver v1.20 on 127.0.0.1 …"
 tools/moto.sh start "$STATE/moto" >/dev/null
 tools/kube-peer.sh start "$STATE/kube" >/dev/null
@@ -74,7 +76,7 @@ aws eks create-cluster --name "$CLUSTER" --role-arn arn:aws:iam::123456789012:ro
 
 if [ "$mode" = up ]; then
   say "the sandbox is up. To use it from a shell:"
-  echo ". $STATE/moto/moto.env; . $STATE/kube/env"
+  echo ". $STATE/moto/moto.env; . $STATE/kube/env; export SGK_JOURNAL=$STATE/journal.jsonl"
   echo "sgk    # then: let c = eks describe-cluster $CLUSTER"
   say "stop it with: tools/sandbox.sh down"
   exit 0

@@ -23,10 +23,13 @@ public struct Change: Sendable {
     public var after: Value?
     /// The equivalent `aws` / `eksctl` / `kubectl` lines (no secrets).
     public var explain: [String]
+    /// For a Kubernetes object: the API server it is in (the same name is another object elsewhere).
+    public var cluster: String?
 
-    public init(_ action: Action, kind: String, name: String, detail: String? = nil, before: Value? = nil, after: Value? = nil, explain: [String] = []) {
+    public init(_ action: Action, kind: String, name: String, detail: String? = nil, before: Value? = nil, after: Value? = nil,
+                explain: [String] = [], cluster: String? = nil) {
         self.action = action; self.kind = kind; self.name = name; self.detail = detail
-        self.before = before; self.after = after; self.explain = explain
+        self.before = before; self.after = after; self.explain = explain; self.cluster = cluster
     }
 
     var summary: String { "\(action.rawValue) \(kind) \(name)" + (detail.map { " (\($0))" } ?? "") }
@@ -187,6 +190,7 @@ final class Journal: @unchecked Sendable {
         entry["kind"] = .string(change.kind)
         entry["name"] = .string(change.name)
         if let d = change.detail { entry["detail"] = .string(d) }
+        if let c = change.cluster { entry["cluster"] = .string(c) }
         // The states go with the start; the end adds what the write returned (a new ARN).
         if status == .started {
             entry["before"] = change.before?.json ?? .null

@@ -67,7 +67,7 @@ public enum JournalLibrary: CommandLibrary {
     }
 
     static let entries = NativeCommand(Sig("journal entries", keywords: filters,
-                                           summary: "The journal's entries (writes, in the order they started): [{time, id, status, action, kind, name, detail, arn, before, after}]; status done, or interrupted when the run ended before the write's answer.",
+                                           summary: "The journal's entries (writes, in the order they started): [{time, id, status, action, kind, name, detail, cluster, arn, before, after}]; status done, or interrupted when the run ended before the write's answer; cluster: a Kubernetes object's API server.",
                                            example: "journal entries kind: role name: sagemaker-k8s-operator-demo")) { inv in
         .list(try filtered(inv, kind: try inv.args.string(keyword: "kind"), name: try inv.args.string(keyword: "name")))
     }
@@ -75,14 +75,32 @@ public enum JournalLibrary: CommandLibrary {
     static let created = NativeCommand(Sig("journal created", positionals: [.init("kind", "the resource kind: role, oidc-provider, policy, role-policy-attachment, …"),
                                                                             .init("name", "its name as journaled: a role name, an ARN, NAMESPACE/NAME")],
                                            keywords: [.init("detail", flags: ["--detail"], "for role-policy-attachment: the policy ARN"),
-                                                      .init("arn", flags: ["--arn"], "the resource's ARN now: an entry that recorded another ARN (another account) does not count")],
+                                                      .init("arn", flags: ["--arn"], "the resource's ARN now: an entry that recorded another ARN (another account) does not count"),
+                                                      .init("cluster", flags: ["--cluster"], "for a Kubernetes object: the API server URL (default: the current context's); an entry made in another cluster does not count")],
                                            summary: "Whether sgk created this resource (or started to, in a run that was interrupted) and has not deleted it since, according to the journal (true or false).",
                                            example: "if (journal created role $role_name) { role delete $role_name }")) { inv in
         let kind = try inv.args.string(0, "the kind")
         let name = try inv.args.string(1, "the name")
         let arn = try inv.args.string(keyword: "arn")
+        // A Kubernetes object's entries name its cluster: only those of this cluster count (the
+        // current context's, resolved only when an entry names one; unknown: none counts).
+        var here: String?
+        var resolved = false
+        func inThisCluster(_ cluster: String) throws -> Bool {
+            if !resolved {
+                resolved = true
+                here = try inv.args.string(keyword: "cluster")
+                    ?? (try? KubectlClients.of(inv.context).client(inv.context, kubeconfig: nil, contextName: nil).target.cluster.server)
+            }
+            func trimmed(_ s: String?) -> String? { s.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } }
+            return trimmed(here) == trimmed(cluster)  // https://x and https://x/ are one server
+        }
+        let entries = try filtered(inv, kind: kind, name: name).filter {
+            guard case .string(let cluster)? = $0["cluster"] else { return true }
+            return try inThisCluster(cluster)
+        }
         // An interrupted delete may not have happened: the create before it still counts.
-        let last = try filtered(inv, kind: kind, name: name).last {
+        let last = entries.last {
             let action = $0["action"]?.stringValue
             return action != "update" && !(action == "delete" && $0["status"]?.stringValue == "interrupted")
         }
@@ -91,7 +109,7 @@ public enum JournalLibrary: CommandLibrary {
         return .bool(true)
     }
 
-    static let path = NativeCommand(Sig("journal path", summary: "The journal file's path ($SGK_JOURNAL, else $XDG_STATE_HOME/sgk/journal/journal.jsonl).",
+    static let path = NativeCommand(Sig("journal path", summary: "The journal file's path (--journal FILE, else $SGK_JOURNAL, else $XDG_STATE_HOME/sgk/journal/journal.jsonl).",
                                         example: "journal path")) { inv in
         .string(Journal.path(inv.context))
     }

@@ -67,6 +67,44 @@ import Testing
         await h.close()
     }
 
+    @Test func aKubernetesObjectCountsOnlyInTheClusterItWasCreatedIn() async throws {
+        let dir = NSTemporaryDirectory() + "sgk-journal-cluster-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let kubeconfig = dir + "/config"
+        try """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: a
+          cluster: {server: "https://127.0.0.1:6443"}
+        users:
+        - name: u
+          user: {token: "t"}
+        contexts:
+        - name: a
+          context: {cluster: a, user: u}
+        current-context: a
+        """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        let h = Harness(environment: ["KUBECONFIG": kubeconfig])
+        let path = try #require(h.session.context.options.journalPath)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let lines = [
+            // Created in cluster A (the current context's) and in another cluster B.
+            #"{"time":"t1","id":"9-1-1","status":"started","action":"create","kind":"Namespace","name":"ops","cluster":"https://127.0.0.1:6443","before":null,"after":{}}"#,
+            #"{"time":"t2","id":"9-1-1","status":"done","action":"create","kind":"Namespace","name":"ops","cluster":"https://127.0.0.1:6443"}"#,
+            #"{"time":"t3","id":"9-1-2","status":"started","action":"create","kind":"Namespace","name":"ml","cluster":"https://b.example:443","before":null,"after":{}}"#,
+            #"{"time":"t4","id":"9-1-2","status":"done","action":"create","kind":"Namespace","name":"ml","cluster":"https://b.example:443"}"#,
+        ]
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try await h.run("journal created Namespace ops") == .bool(true))
+        #expect(try await h.run("journal created Namespace ml") == .bool(false))
+        #expect(try await h.run("journal created Namespace ml cluster: https://b.example:443") == .bool(true))
+        #expect(try await h.run("journal created Namespace ops cluster: https://b.example:443") == .bool(false))
+        #expect(try await h.run("journal entries kind: Namespace | each { $it.cluster } | join ' '") == .string("https://127.0.0.1:6443 https://b.example:443"))
+        await h.close()
+    }
+
     @Test func anAbsentJournalIsEmpty() async throws {
         let h = Harness()
         #expect(try await h.run("journal entries | count") == .int(0))

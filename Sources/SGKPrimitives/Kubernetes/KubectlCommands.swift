@@ -152,7 +152,7 @@ enum KubectlCommands {
         var options = ApplyOptions(fieldManager: fieldManager, force: force, dryRun: effects.isDryRun, namespace: o.namespace)
         options.convertCRDs = true
         // Each object's write is journaled as the apply makes it, not when the whole apply returns.
-        if !effects.isDryRun { options.observer = ApplyJournal(effects: effects) }
+        if !effects.isDryRun { options.observer = ApplyJournal(effects: effects, cluster: client.target.cluster.server) }
         // Tuning knob (benchmarks): requests in flight per apply.
         if let n = inv.context.environment["SGK_KUBE_CONCURRENCY"].flatMap({ Int($0) }), n > 0 { options.concurrency = n }
         let applyOptions = options
@@ -221,17 +221,19 @@ enum KubectlCommands {
     /// an apply leaves the objects it was writing journaled (`interrupted`), not forgotten.
     final class ApplyJournal: ApplyObserver, @unchecked Sendable {
         let effects: Effects
+        /// The API server the apply writes to.
+        let cluster: String
         let lock = NSLock()
         var pending: [Int: Effects.PendingWrite] = [:]
         var next = 0
 
-        init(effects: Effects) { self.effects = effects }
+        init(effects: Effects, cluster: String) { self.effects = effects; self.cluster = cluster }
 
         static func id(_ namespace: String?, _ name: String) -> String { namespace.map { "\($0)/\(name)" } ?? name }
 
         func willWrite(_ w: ApplyWrite) -> Int {
             let change = Change(w.before == nil ? .create : .update, kind: w.kind, name: Self.id(w.namespace, w.name),
-                                before: w.before.map { Value(json: forJournal($0)) }, after: Value(json: forJournal(w.body)))
+                                before: w.before.map { Value(json: forJournal($0)) }, after: Value(json: forJournal(w.body)), cluster: cluster)
             let p = effects.begin(change)
             lock.lock(); defer { lock.unlock() }
             next += 1
@@ -549,7 +551,8 @@ enum KubectlCommands {
             let row = ObjectRow(index: rows.count, kind: r.kind, apiVersion: r.apiVersion, name: name, namespace: ns, action: "deleted",
                                 resourceName: r.nameOutput(name), object: nil, dryRun: false)
             let v = row.value
-            _ = try effects.write(Change(.delete, kind: r.kind, name: id, before: Value(json: forJournal(before)), explain: explain), planned: v) {
+            _ = try effects.write(Change(.delete, kind: r.kind, name: id, before: Value(json: forJournal(before)), explain: explain,
+                                         cluster: client.target.cluster.server), planned: v) {
                 _ = try run(inv) { try await client.delete(r, name: name, namespace: ns, propagationPolicy: .background) }
                 deleted.append((r, name, ns))
                 return v

@@ -75,8 +75,8 @@ extension KubectlCommands {
             if o.output == "name" { inv.context.output.write("\(resourceName) patched (no change)\n") }
             return Value(json: stripManaged(before))
         }
-        let change = Change(.update, kind: r.kind, name: id, detail: "patch", before: Value(json: stripManaged(before)),
-                            after: Value(json: stripManaged(preview)), explain: explain)
+        let change = Change(.update, kind: r.kind, name: id, detail: "patch", before: Value(json: KubectlCommands.forJournal(before)),
+                            after: Value(json: KubectlCommands.forJournal(preview)), explain: explain, cluster: client.target.cluster.server)
         let result = try effects.write(change, planned: Value(json: stripManaged(preview))) {
             Value(json: stripManaged(try run(inv) {
                 try await client.patch(r, name: name, namespace: ns, patch: patchJSON, contentType: contentType, query: [("fieldManager", "sgk")])
