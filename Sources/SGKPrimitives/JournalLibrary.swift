@@ -16,8 +16,10 @@ public enum JournalLibrary: CommandLibrary {
         .init("action", flags: ["--action"], "only create, update or delete entries"),
     ]
 
-    /// Every entry of the journal file, oldest first (unreadable lines are skipped).
-    static func read(_ context: CallContext) throws -> [Value] {
+    /// Every entry of the journal file, oldest first (unreadable lines are skipped); with `name`,
+    /// at least those of that name (only lines that contain it are parsed: a journal that has grown
+    /// large over many runs is not parsed whole to answer a question about one resource).
+    static func read(_ context: CallContext, name: String? = nil) throws -> [Value] {
         let file = Journal.path(context)
         guard FileManager.default.fileExists(atPath: file) else { return [] }
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -25,8 +27,8 @@ public enum JournalLibrary: CommandLibrary {
         }
         var out: [Value?] = []
         var started: [String: Int] = [:]
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let j = try? JSONCodec.parse(String(line)), case .map(var e) = Value(json: j) else { continue }
+        for line in lines(data, containing: name.map { JSONCodec.serialize(.string($0)) }) {
+            guard let j = try? JSONCodec.parse(line), case .map(var e) = Value(json: j) else { continue }
             // A write is journaled when it starts and when it ends: one entry per write, in the
             // order they started; `interrupted` when its run ended before it did.
             guard case .string(let id)? = e["id"], case .string(let status)? = e["status"] else {
@@ -54,13 +56,58 @@ public enum JournalLibrary: CommandLibrary {
         return out.compactMap { $0 }
     }
 
+    /// The lines of `data`; with a needle, only the lines that contain it (found with memmem).
+    static func lines(_ data: Data, containing needle: String?) -> [String] {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [String] in
+            guard let base = raw.baseAddress, raw.count > 0 else { return [] }
+            let end = base + raw.count
+            var out: [String] = []
+            func line(around p: UnsafeRawPointer) -> (String, UnsafeRawPointer) {
+                var start = p
+                while start > base, (start - 1).load(as: UInt8.self) != 0x0A { start -= 1 }
+                let stop = memchr(p, 0x0A, end - p).map { UnsafeRawPointer($0) } ?? end
+                return (String(decoding: UnsafeRawBufferPointer(start: start, count: stop - start), as: UTF8.self), stop)
+            }
+            guard let needle, !needle.isEmpty else {
+                var p = UnsafeRawPointer(base)
+                while p < end {
+                    let (l, stop) = line(around: p)
+                    if !l.isEmpty { out.append(l) }
+                    p = stop + 1
+                }
+                return out
+            }
+            let n = Array(needle.utf8)
+            // memchr for the needle's second byte (its first is a quote, as in every JSON line), then compare.
+            let k = n.count > 1 ? 1 : 0
+            func find(from: UnsafeRawPointer) -> UnsafeRawPointer? {
+                var q = from + k
+                while end - q >= n.count - k, let c = memchr(q, Int32(n[k]), end - q) {
+                    let start = UnsafeRawPointer(c) - k
+                    if end - start >= n.count, n.withUnsafeBytes({ b in b.baseAddress.map { memcmp(start, $0, n.count) } ?? 1 }) == 0 {
+                        return start
+                    }
+                    q = UnsafeRawPointer(c) + 1
+                }
+                return nil
+            }
+            var p = UnsafeRawPointer(base)
+            while p < end, let hit = find(from: p) {
+                let (l, stop) = line(around: hit)
+                out.append(l)
+                p = stop + 1
+            }
+            return out
+        }
+    }
+
     static func filtered(_ inv: Invocation, kind: String?, name: String?) throws -> [Value] {
         let detail = try inv.args.string(keyword: "detail")
         let action = try inv.args.string(keyword: "action")
         if let action, !["create", "update", "delete"].contains(action) {
             throw CommandError("action: must be create, update or delete, not \(action)", argument: .keyword("action"))
         }
-        return try read(inv.context).filter { e in
+        return try read(inv.context, name: name).filter { e in
             (kind == nil || e["kind"]?.stringValue == kind) && (name == nil || e["name"]?.stringValue == name)
                 && (detail == nil || e["detail"]?.stringValue == detail) && (action == nil || e["action"]?.stringValue == action)
         }

@@ -105,6 +105,15 @@ import Testing
         await h.close()
     }
 
+    @Test func onlyTheLinesThatNameAResourceAreRead() {
+        let data = Data("\"a\" first\n{\"name\":\"a\",\"x\":\"a\"}\n\n{\"name\":\"ab\"}\n{\"name\":\"b\"}\nlast \"a\"".utf8)
+        #expect(JournalLibrary.lines(data, containing: "\"a\"") == ["\"a\" first", "{\"name\":\"a\",\"x\":\"a\"}", "last \"a\""])
+        #expect(JournalLibrary.lines(data, containing: "\"c\"").isEmpty)
+        #expect(JournalLibrary.lines(data, containing: "b").count == 2)
+        #expect(JournalLibrary.lines(data, containing: nil).count == 5)
+        #expect(JournalLibrary.lines(Data(), containing: "\"a\"").isEmpty)
+    }
+
     @Test func anAbsentJournalIsEmpty() async throws {
         let h = Harness()
         #expect(try await h.run("journal entries | count") == .int(0))
