@@ -123,7 +123,9 @@ public enum JournalLibrary: CommandLibrary {
                                                                             .init("name", "its name as journaled: a role name, an ARN, NAMESPACE/NAME")],
                                            keywords: [.init("detail", flags: ["--detail"], "for role-policy-attachment: the policy ARN"),
                                                       .init("arn", flags: ["--arn"], "the resource's ARN now: an entry that recorded another ARN (another account) does not count"),
-                                                      .init("cluster", flags: ["--cluster"], "for a Kubernetes object: the API server URL (default: the current context's); an entry made in another cluster does not count")],
+                                                      .init("cluster", flags: ["--cluster"], "for a Kubernetes object: the API server URL (default: the context's); an entry made in another cluster does not count"),
+                                                      .init("context", flags: ["--context"], "the kubeconfig context whose API server that is (default: the current one)"),
+                                                      .init("kubeconfig", flags: ["--kubeconfig"], "the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")],
                                            summary: "Whether sgk created this resource (or started to, in a run that was interrupted) and has not deleted it since, according to the journal (true or false).",
                                            example: "if (journal created role $role_name) { role delete $role_name }")) { inv in
         let kind = try inv.args.string(0, "the kind")
@@ -136,8 +138,14 @@ public enum JournalLibrary: CommandLibrary {
         func inThisCluster(_ cluster: String) throws -> Bool {
             if !resolved {
                 resolved = true
-                here = try inv.args.string(keyword: "cluster")
-                    ?? (try? KubectlClients.of(inv.context).client(inv.context, kubeconfig: nil, contextName: nil).target.cluster.server)
+                let o = try KubectlOptions(inv.args)
+                if let given = try inv.args.string(keyword: "cluster") {
+                    here = given
+                } else if o.context != nil || o.kubeconfig != nil {
+                    here = try o.client(inv).target.cluster.server  // a context asked for must exist
+                } else {
+                    here = try? o.client(inv).target.cluster.server  // no kubeconfig: no cluster is this one
+                }
             }
             func trimmed(_ s: String?) -> String? { s.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } }
             return trimmed(here) == trimmed(cluster)  // https://x and https://x/ are one server

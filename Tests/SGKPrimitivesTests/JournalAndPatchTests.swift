@@ -101,6 +101,10 @@ import Testing
         #expect(try await h.run("journal created Namespace ml") == .bool(false))
         #expect(try await h.run("journal created Namespace ml cluster: https://b.example:443") == .bool(true))
         #expect(try await h.run("journal created Namespace ops cluster: https://b.example:443") == .bool(false))
+        #expect(try await h.run("journal created Namespace ops context: a") == .bool(true))
+        #expect(try await h.run("journal created Namespace ops context: null") == .bool(true))
+        let missing = await h.failure("journal created Namespace ops context: nowhere")
+        #expect(missing.contains("nowhere"), "\(missing)")
         #expect(try await h.run("journal entries kind: Namespace | each { $it.cluster } | join ' '") == .string("https://127.0.0.1:6443 https://b.example:443"))
         await h.close()
     }
