@@ -26,6 +26,10 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT INT TERM
+# Every temporary file of the build, the tests and the peers goes below STATE,
+# removed on exit: a test run leaves nothing behind in /tmp.
+export TMPDIR="$STATE/tmp"
+mkdir -p "$TMPDIR"
 
 log "building (debug) …"
 swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || { log "build failed"; exit 1; }

@@ -55,6 +55,7 @@ final class Harness: @unchecked Sendable {
     func close() async {
         let c = SessionBox(session)
         await Session.onLargeStackAsync { c.session.context.shutdown() }
+        if let journal = session.context.options.journalPath { try? FileManager.default.removeItem(atPath: journal) }
     }
 }
 
