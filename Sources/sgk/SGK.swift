@@ -317,7 +317,7 @@ enum SGK {
         if wantsHelp {
             do {
                 let ps = try session.params(of: file)
-                var out = "usage: sgk run \(script)\(ps.isEmpty ? "" : " [parameters]") [--dry-run] [--explain]\n"
+                var out = "usage: sgk run \(script)\(ps.isEmpty ? "" : " [parameters]") [--dry-run] [--explain] [--verbose] [--journal FILE]\n"
                 if !ps.isEmpty { out += "\nparameters:\n" }
                 for p in ps {
                     let flag = "--" + p.name.replacingAll("_", with: "-")
