@@ -56,7 +56,7 @@ public enum JournalLibrary: CommandLibrary {
         return out.compactMap { $0 }
     }
 
-    /// The lines of `data`; with a needle, only the lines that contain it (found with memmem).
+    /// The lines of `data`; with a needle, only the lines that contain it (memchr, then a compare).
     static func lines(_ data: Data, containing needle: String?) -> [String] {
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [String] in
             guard let base = raw.baseAddress, raw.count > 0 else { return [] }

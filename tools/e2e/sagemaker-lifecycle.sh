@@ -21,6 +21,20 @@ run() { "$SGK_BIN" run "$@" 2>&1; }
 install() { run install-sagemaker-operator --cluster "$1" --region us-west-2 --installer "$I" "${@:2}"; }
 uninstall() { run uninstall-sagemaker-operator --cluster "$1" --region us-west-2 --installer "$I" "${@:2}"; }
 role_exists() { aws iam get-role --role-name "$1" >/dev/null 2>&1; }
+# Every Namespace and CRD of the installer that is in the cluster is in the journal as created
+# (and at least one is in the cluster).
+journaled_all() {
+  local crd found=false
+  if [ "$(kubectl get ns "$NS" -o jsonpath='{.status.phase}' 2>/dev/null)" = Active ]; then
+    found=true
+    [ "$("$SGK_BIN" journal created Namespace "$NS")" = true ] || { echo "not journaled: Namespace $NS" >&2; return 1; }
+  fi
+  for crd in $(kubectl get crd -o name | grep sagemaker | sed 's|.*/||'); do
+    found=true
+    [ "$("$SGK_BIN" journal created CustomResourceDefinition "$crd")" = true ] || { echo "not journaled: $crd" >&2; return 1; }
+  done
+  $found
+}
 providers() { aws iam list-open-id-connect-providers --query 'length(OpenIDConnectProviderList)' --output text; }
 
 # ---- 1. interrupted installs converge
@@ -33,8 +47,8 @@ for n in 1 2 3 4 "$total"; do
     1) check "after write 1 the provider exists, the role does not" '[ "$(providers)" -eq 1 ] && ! role_exists sagemaker-k8s-operator-lc-int' ;;
     2) check "after write 2 the role exists without its policy" 'role_exists sagemaker-k8s-operator-lc-int && [ -z "$(aws iam list-attached-role-policies --role-name sagemaker-k8s-operator-lc-int --query "AttachedPolicies[].PolicyArn" --output text)" ]' ;;
     3) check "after write 3 nothing is in the cluster yet" '! kubectl get ns $NS >/dev/null 2>&1' ;;
-    # Killed in the middle of the apply: its writes so far are journaled, each as it was made.
-    4) check "after write 4 (mid-apply) the journal has the Namespace as created" '[ "$("$SGK_BIN" journal created Namespace $NS)" = true ]' ;;
+    # Killed in the middle of the apply: what reached the API server is journaled, each as it was made.
+    4) check "after write 4 (mid-apply) every installer object in the cluster is journaled as created" journaled_all ;;
   esac
   again=$(install lc-int); code=$?
   check "re-run after write $n succeeds" '[ "$code" -eq 0 ]'
@@ -53,7 +67,7 @@ for n in 2 4; do   # the role; the first Kubernetes write
   out=$(SGK_TEST_ABORT_AFTER_WRITES=$n:unjournaled "$SGK_BIN" run install-sagemaker-operator --cluster lc-int --region us-west-2 --installer "$I" 2>&1); code=$?
   check "install killed after write $n, before its journal entry (exit $code)" '[ "$code" -eq 137 ] && [[ "$out" == *"after write $n, before its journal entry"* ]]'
   if [ "$n" = 4 ]; then
-    check "the journal has the Namespace, written before its request was sent" '[ "$("$SGK_BIN" journal created Namespace $NS)" = true ]'
+    check "every installer object in the cluster is journaled, each before its request was sent" journaled_all
   fi
   again=$(install lc-int); code=$?
   check "re-run after the unjournaled write $n succeeds" '[ "$code" -eq 0 ] && [[ "$again" == *"sagemaker CRDs: 8"* ]]'
