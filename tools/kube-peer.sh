@@ -324,7 +324,8 @@ all_recorded_alive() {
 
 # Start etcd, kube-apiserver and kube-controller-manager on fresh free ports
 # and wait for /readyz. Returns 0 when ready, 3 when a chosen port was taken
-# meanwhile (caller retries), 1 on any other failure; stops what it started.
+# meanwhile, 4 when the kube-apiserver stalled before its first log line (the
+# caller starts again), 1 on any other failure; stops what it started.
 launch_peer() {
   local state=$1 token=$2 runtime_config=$3
   # Called as `launch_peer ... || rc=$?`, so errexit is off in here: every
@@ -423,10 +424,20 @@ launch_peer() {
     </dev/null >"$state/kube-controller-manager.log" 2>&1 &
   record_pid "$state" kube-controller-manager $!
 
-  local deadline=$((SECONDS + READY_TIMEOUT)) ok=false
+  local deadline=$((SECONDS + READY_TIMEOUT)) stalled=$((SECONDS + 30)) ok=false
   while [ "$SECONDS" -lt "$deadline" ]; do
     if readyz "$state"; then ok=true; break; fi
-    all_recorded_alive "$state" || break
+    local alive=true
+    all_recorded_alive "$state" || alive=false
+    # Seen once: a kube-apiserver that never wrote a line and never became ready. It logs
+    # within a second of a normal start, so 30 s of silence (or the controller-manager giving
+    # up on it first) is a stalled start: begin again.
+    if { ! $alive || [ "$SECONDS" -ge "$stalled" ]; } && [ ! -s "$state/kube-apiserver.log" ]; then
+      cmd_stop "$state"
+      log "kube-apiserver wrote nothing$($alive && echo " in 30 s"): a stalled start"
+      return 4
+    fi
+    $alive || break
     sleep 0.25
   done
   if ! $ok || ! all_recorded_alive "$state"; then
@@ -495,8 +506,9 @@ cmd_start() {
   for attempt in 1 2 3; do
     rc=0
     launch_peer "$state" "$token" "$runtime_config" || rc=$?
-    [ "$rc" -eq 3 ] || break
-    log "retrying with other ports (attempt $((attempt + 1)) of 3)"
+    [ "$rc" -eq 3 ] || [ "$rc" -eq 4 ] || break
+    [ "$attempt" -lt 3 ] || break
+    log "starting again on other ports (attempt $((attempt + 1)) of 3)"
   done
   [ "$rc" -eq 0 ] || die "could not start the peer in $state (logs: $state/*.log)"
   log "ready in $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)") s: $(cat "$state/server")"
