@@ -248,7 +248,79 @@ enum Peer {
     }
 }
 
+/// Records what an apply tells its observer.
+final class RecordingObserver: ApplyObserver, @unchecked Sendable {
+    struct Event: Equatable { var name: String; var created: Bool; var outcome: String }
+    let lock = NSLock()
+    var started: [Int: ApplyWrite] = [:]
+    var events: [Event] = []
+    var next = 0
+
+    func willWrite(_ write: ApplyWrite) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        next += 1
+        started[next] = write
+        return next
+    }
+
+    func didWrite(_ token: Int, _ outcome: Result<(object: JSON, action: ApplyAction), any Error>) {
+        lock.lock(); defer { lock.unlock() }
+        guard let w = started.removeValue(forKey: token) else { return }
+        let text: String
+        switch outcome {
+        case .success(let r): text = r.action.rawValue
+        case .failure: text = "failed"
+        }
+        events.append(Event(name: w.name, created: w.before == nil, outcome: text))
+    }
+
+    func take() -> [Event] {
+        lock.lock(); defer { lock.unlock() }
+        defer { events = [] }
+        return events.sorted { $0.name < $1.name }
+    }
+}
+
 @Suite(.enabled(if: Peer.enabled)) struct PeerObjectTests {
+    @Test func applyTellsItsObserverOfEachWriteBeforeAndAfter() async throws {
+        let path = try #require(Peer.kubeconfig)
+        try await Peer.with(path) { c in
+            try await Peer.inNamespace(c, "sgk-observe") { ns in
+                let seen = RecordingObserver()
+                var opts = ApplyOptions()
+                opts.namespace = ns
+                opts.observer = seen
+                let a = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: '1'}")
+                let b = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {k: '1'}")
+                _ = try await c.apply([a, b], options: opts)
+                #expect(seen.take() == [.init(name: "a", created: true, outcome: "created"), .init(name: "b", created: true, outcome: "created")])
+                // Nothing to write: not a write.
+                _ = try await c.apply([a, b], options: opts)
+                #expect(seen.take().isEmpty)
+                // An update: the state before goes with it.
+                let a2 = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: '2'}")
+                _ = try await c.apply([a2], options: opts)
+                #expect(seen.take() == [.init(name: "a", created: false, outcome: "configured")])
+                // A write the server refuses is told as failed.
+                let bad = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\ndata: {k: '1'}")
+                await #expect(throws: KubeError.self) { _ = try await c.apply([bad], options: opts) }
+                #expect(seen.take() == [.init(name: "Bad_Name", created: true, outcome: "failed")])
+                // A dry run makes no write to tell of.
+                var dry = opts
+                dry.dryRun = true
+                let d = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {k: '1'}")
+                _ = try await c.apply([d], options: dry)
+                #expect(seen.take().isEmpty)
+                // Client-side apply is told the same way.
+                var csa = opts
+                csa.clientSide = true
+                let e = try obj("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: e}\ndata: {k: '1'}")
+                _ = try await c.apply([e], options: csa)
+                #expect(seen.take() == [.init(name: "e", created: true, outcome: "created")])
+            }
+        }
+    }
+
     @Test func getListSelectorsTablesAndNames() async throws {
         let path = try #require(Peer.kubeconfig)
         try await Peer.with(path) { c in
