@@ -210,13 +210,21 @@ public struct KubeConfig: Sendable {
 
     /// Reads and parses one kubeconfig file.
     public static func parseFile(_ path: String) throws -> KubeConfig {
-        let text: String
+        // FileHandle, not String(contentsOfFile:): that refuses character devices (KUBECONFIG=/dev/null,
+        // which kubectl reads as an empty config) with a misleading "permission" error.
+        let fm = FileManager.default
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let why = !fm.fileExists(atPath: path) ? "no such file" : !fm.isReadableFile(atPath: path) ? "permission denied" : "cannot open it"
+            throw KubeError.config("cannot read \(path): \(why)")
+        }
+        defer { try? handle.close() }
+        let data: Data
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            data = try handle.readToEnd() ?? Data()
         } catch {
             throw KubeError.config("cannot read \(path): \(error.localizedDescription)")
         }
-        return try parse(text, path: path)
+        return try parse(String(decoding: data, as: UTF8.self), path: path)
     }
 
     /// Parses kubeconfig text; relative paths are resolved against `path`'s directory.

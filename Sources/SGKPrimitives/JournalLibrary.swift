@@ -131,28 +131,27 @@ public enum JournalLibrary: CommandLibrary {
         let kind = try inv.args.string(0, "the kind")
         let name = try inv.args.string(1, "the name")
         let arn = try inv.args.string(keyword: "arn")
-        // A Kubernetes object's entries name its cluster: only those of this cluster count (the
-        // current context's, resolved only when an entry names one; unknown: none counts).
-        var here: String?
-        var resolved = false
-        func inThisCluster(_ cluster: String) throws -> Bool {
+        // A Kubernetes object's entries name its cluster: only those of this cluster count. A
+        // context asked for must exist; the current one is looked up only when an entry names a
+        // cluster (no kubeconfig: no cluster is this one).
+        let o = try KubectlOptions(inv.args)
+        var here = try inv.args.string(keyword: "cluster")
+        var resolved = here != nil
+        if !resolved, o.context != nil || o.kubeconfig != nil {
+            here = try o.client(inv).target.cluster.server
+            resolved = true
+        }
+        func inThisCluster(_ cluster: String) -> Bool {
             if !resolved {
                 resolved = true
-                let o = try KubectlOptions(inv.args)
-                if let given = try inv.args.string(keyword: "cluster") {
-                    here = given
-                } else if o.context != nil || o.kubeconfig != nil {
-                    here = try o.client(inv).target.cluster.server  // a context asked for must exist
-                } else {
-                    here = try? o.client(inv).target.cluster.server  // no kubeconfig: no cluster is this one
-                }
+                here = try? o.client(inv).target.cluster.server
             }
             func trimmed(_ s: String?) -> String? { s.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } }
             return trimmed(here) == trimmed(cluster)  // https://x and https://x/ are one server
         }
         let entries = try filtered(inv, kind: kind, name: name).filter {
             guard case .string(let cluster)? = $0["cluster"] else { return true }
-            return try inThisCluster(cluster)
+            return inThisCluster(cluster)
         }
         // An interrupted delete may not have happened: the create before it still counts.
         let last = entries.last {

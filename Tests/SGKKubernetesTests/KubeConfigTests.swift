@@ -119,6 +119,17 @@ import Testing
         #expect(throws: KubeError.self) { try KubeConfig.parseFile(p) }
     }
 
+    @Test func devNullIsAnEmptyConfigAndAMissingFileSaysSo() throws {
+        // KUBECONFIG=/dev/null: read as empty (a character device, not a regular file), as kubectl does.
+        #expect(try KubeConfig.parseFile("/dev/null").contexts.isEmpty)
+        do {
+            _ = try KubeConfig.parseFile("/nonexistent/sgk-kubeconfig")
+            Issue.record("a missing file must be an error")
+        } catch let e as KubeError {
+            #expect("\(e)".contains("no such file"), "\(e)")
+        }
+    }
+
     @Test func useContextRewritesOnlyTheCurrentContextLine() throws {
         let dir = try TempDir()
         let a = try file(dir, "a", cluster: "c", user: "u", context: "one", current: "one")

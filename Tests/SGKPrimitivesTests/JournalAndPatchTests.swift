@@ -105,6 +105,9 @@ import Testing
         #expect(try await h.run("journal created Namespace ops context: null") == .bool(true))
         let missing = await h.failure("journal created Namespace ops context: nowhere")
         #expect(missing.contains("nowhere"), "\(missing)")
+        // Even with no entry to compare: a context asked for must exist.
+        let typo = await h.failure("journal created Namespace other context: nowhere")
+        #expect(typo.contains("nowhere"), "\(typo)")
         #expect(try await h.run("journal entries kind: Namespace | each { $it.cluster } | join ' '") == .string("https://127.0.0.1:6443 https://b.example:443"))
         await h.close()
     }
