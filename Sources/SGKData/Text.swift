@@ -2,6 +2,12 @@
 // replacingOccurrences and components(separatedBy:) copy the text to UTF-16 and pull in
 // CoreFoundation's and ICU's machinery (a few MiB of memory for one call).
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension String {
     /// Every occurrence of `target` replaced by `replacement`, matched on Unicode scalars
     /// (UTF-8 bytes), left to right, without overlaps. An empty `target` changes nothing.
@@ -45,16 +51,10 @@ extension String {
         var t = target
         s.withUTF8 { bytes in
             t.withUTF8 { needle in
-                let n = needle.count, count = bytes.count
-                let first = needle[0]
                 var i = 0
-                while i + n <= count {
-                    if bytes[i] == first && (n == 1 || memoryEqual(bytes, i, needle)) {
-                        match(i, i + n, bytes)
-                        i += n
-                    } else {
-                        i += 1
-                    }
+                while let at = ByteSearch.firstIndex(of: needle, in: bytes, from: i) {
+                    match(at, at + needle.count, bytes)
+                    i = at + needle.count
                 }
             }
             rest(bytes)
@@ -62,12 +62,30 @@ extension String {
     }
 }
 
-@inline(__always)
-private func memoryEqual(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
-    var k = 1
-    while k < needle.count {
-        if bytes[at + k] != needle[k] { return false }
-        k += 1
+/// Literal search in bytes (the text commands, the journal reader).
+public enum ByteSearch {
+    /// The offset of the first occurrence of `needle` in `bytes` at or after `from` (nil: none;
+    /// an empty needle is never found). memchr finds the candidates by one byte of the needle —
+    /// the first that is not a quote, space, colon or comma, which JSON and prose are full of.
+    public static func firstIndex(of needle: UnsafeBufferPointer<UInt8>, in bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        let n = needle.count
+        guard n > 0, let base = bytes.baseAddress, let pattern = needle.baseAddress, from >= 0, bytes.count - from >= n else { return nil }
+        let a = needle.firstIndex { $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: ",") } ?? 0
+        let anchor = Int32(needle[a])
+        var q = from + a  // where the anchor byte of the next candidate may be
+        let lastAnchor = bytes.count - n + a
+        while q <= lastAnchor {
+            guard let hit = memchr(base + q, anchor, lastAnchor - q + 1) else { return nil }
+            let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) - a
+            if memcmp(base + at, pattern, n) == 0 { return at }
+            q = at + a + 1
+        }
+        return nil
     }
-    return true
+
+    /// `firstIndex(of:in:from:)` for a string needle.
+    public static func firstIndex(of needle: String, in bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        var t = needle
+        return t.withUTF8 { firstIndex(of: $0, in: bytes, from: from) }
+    }
 }

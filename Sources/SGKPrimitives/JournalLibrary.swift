@@ -56,46 +56,29 @@ public enum JournalLibrary: CommandLibrary {
         return out.compactMap { $0 }
     }
 
-    /// The lines of `data`; with a needle, only the lines that contain it (memchr, then a compare).
+    /// The lines of `data`; with a needle, only the lines that contain it.
     static func lines(_ data: Data, containing needle: String?) -> [String] {
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [String] in
-            guard let base = raw.baseAddress, raw.count > 0 else { return [] }
-            let end = base + raw.count
+            let bytes = raw.bindMemory(to: UInt8.self)
+            func line(around i: Int) -> (text: String, end: Int) {
+                var start = i
+                while start > 0, bytes[start - 1] != 0x0A { start -= 1 }
+                let end = ByteSearch.firstIndex(of: "\n", in: bytes, from: i) ?? bytes.count
+                return (String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self), end)
+            }
             var out: [String] = []
-            func line(around p: UnsafeRawPointer) -> (String, UnsafeRawPointer) {
-                var start = p
-                while start > base, (start - 1).load(as: UInt8.self) != 0x0A { start -= 1 }
-                let stop = memchr(p, 0x0A, end - p).map { UnsafeRawPointer($0) } ?? end
-                return (String(decoding: UnsafeRawBufferPointer(start: start, count: stop - start), as: UTF8.self), stop)
-            }
-            guard let needle, !needle.isEmpty else {
-                var p = UnsafeRawPointer(base)
-                while p < end {
-                    let (l, stop) = line(around: p)
-                    if !l.isEmpty { out.append(l) }
-                    p = stop + 1
+            var i = 0
+            while i < bytes.count {
+                let at: Int
+                if let needle, !needle.isEmpty {
+                    guard let hit = ByteSearch.firstIndex(of: needle, in: bytes, from: i) else { break }
+                    at = hit
+                } else {
+                    at = i
                 }
-                return out
-            }
-            let n = Array(needle.utf8)
-            // memchr for the needle's second byte (its first is a quote, as in every JSON line), then compare.
-            let k = n.count > 1 ? 1 : 0
-            func find(from: UnsafeRawPointer) -> UnsafeRawPointer? {
-                var q = from + k
-                while end - q >= n.count - k, let c = memchr(q, Int32(n[k]), end - q) {
-                    let start = UnsafeRawPointer(c) - k
-                    if end - start >= n.count, n.withUnsafeBytes({ b in b.baseAddress.map { memcmp(start, $0, n.count) } ?? 1 }) == 0 {
-                        return start
-                    }
-                    q = UnsafeRawPointer(c) + 1
-                }
-                return nil
-            }
-            var p = UnsafeRawPointer(base)
-            while p < end, let hit = find(from: p) {
-                let (l, stop) = line(around: hit)
-                out.append(l)
-                p = stop + 1
+                let l = line(around: at)
+                if !l.text.isEmpty { out.append(l.text) }
+                i = l.end + 1
             }
             return out
         }

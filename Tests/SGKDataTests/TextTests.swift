@@ -25,4 +25,20 @@ struct TextTests {
         #expect("abc".splitAll("") == ["abc"])
         #expect("ünï→cödé→x".splitAll("→") == ["ünï", "cödé", "x"])
     }
+
+    @Test func findsBytesFromAnOffset() {
+        func find(_ needle: String, _ text: String, _ from: Int = 0) -> Int? {
+            var t = text
+            return t.withUTF8 { ByteSearch.firstIndex(of: needle, in: $0, from: from) }
+        }
+        #expect(find("\"ab\"", #"x "ab" "ab""#) == 2)
+        #expect(find("\"ab\"", #"x "ab" "ab""#, 3) == 7)
+        #expect(find("\"ab\"", #"x "ab" "ab""#, 8) == nil)
+        #expect(find("\":\"", #"{"a":"b"}"#) == 3)      // only common bytes: anchored on the first
+        #expect(find("yz", "xyz") == 1)                       // at the very end
+        #expect(find("xyz", "xy") == nil)                     // longer than the text
+        #expect(find("", "abc") == nil)
+        #expect(find("b", "abc", 5) == nil)
+        #expect(find("\"a", "\"b\"a") == 2)                 // a candidate that fails, then a match
+    }
 }
