@@ -58,8 +58,6 @@ public struct ApplyOptions: Sendable {
     public var waitForCRDs: Bool = false
     /// Convert v1beta1 CRDs to v1 when the server does not serve v1beta1.
     public var convertCRDs: Bool = true
-    /// Called as each object is applied.
-    public var progress: (@Sendable (ApplyResult) -> Void)?
     /// Told of each write just before its request and of its answer (never in a dry run).
     public var observer: (any ApplyObserver)?
 
@@ -243,10 +241,9 @@ extension KubeClient {
     }
 
     /// Applies a plan: every object starts as soon as what it waits for is done (at most
-    /// `options.concurrency` requests at a time). Namespaces start at once, with the other
-    /// cluster-scoped objects; objects in a namespace of this apply read their state at once too
-    /// and write once the namespace is applied; CRDs start at once. The other objects read their
-    /// state at once and write once every Namespace and CRD is written; custom resources of the
+    /// `options.concurrency` requests at a time). Namespaces and CRDs start at once; every other
+    /// object reads its state at once and writes once every Namespace and CRD is written (and,
+    /// in a namespace of this apply, once that namespace is applied); custom resources of the
     /// CRDs wait until they are Established and discoverable. Failures do not stop independent
     /// objects; objects whose namespace or CRDs failed are reported as not applied.
     func run(_ plan: ApplyPlan, options: ApplyOptions, state: ApplyState) async -> (results: [ApplyResult], failures: [ApplyFailure]) {
@@ -292,7 +289,6 @@ extension KubeClient {
                     await limiter.acquire()
                     if let stop { throw stop }
                 }
-                options.progress?(x)
                 r = .success(x)
             } catch let e as KubeError {
                 r = .failure(ApplyFailure(object: item.ref.description, error: e))
