@@ -154,6 +154,9 @@ public struct KubeConfig: Sendable {
     public var currentContext: String?
     /// The files read, in order (missing ones of a `KUBECONFIG` list are skipped).
     public var files: [String] = []
+    /// Where `load` looked (the `KUBECONFIG` entries, or `~/.kube/config`), for a message when
+    /// none of them exists.
+    public var searched: [String] = []
     /// The file `use-context` writes to (kubectl's rule: the explicit file; else the only or first
     /// existing `KUBECONFIG` entry; else `~/.kube/config`).
     public var destinationFile: String?
@@ -181,6 +184,7 @@ public struct KubeConfig: Sendable {
                 if fm.fileExists(atPath: p) { configs.append(try parseFile(p)) }
             }
             var merged = merge(configs)
+            merged.searched = paths
             if paths.count == 1 {
                 merged.destinationFile = paths.first
             } else {
@@ -191,6 +195,7 @@ public struct KubeConfig: Sendable {
         let home = (environment.homeDirectory as NSString).appendingPathComponent(".kube/config")
         var c = fm.fileExists(atPath: home) ? try parseFile(home) : KubeConfig()
         c.destinationFile = home
+        c.searched = [home]
         return c
     }
 
@@ -316,6 +321,13 @@ public struct KubeConfig: Sendable {
     public func resolve(context: String? = nil, namespace: String? = nil) throws -> KubeTarget {
         guard let name = context ?? currentContext, !name.isEmpty else {
             if files.isEmpty {
+                if searched.count == 1, searched[0].hasSuffix("/.kube/config") {
+                    throw KubeError.config("no kubeconfig found: \(searched[0]) does not exist (create it, set KUBECONFIG or give --kubeconfig)")
+                }
+                if !searched.isEmpty {
+                    let which = searched.count == 1 ? "\(searched[0]), which does not exist" : "\(searched.joined(separator: ", ")), none of which exists"
+                    throw KubeError.config("no kubeconfig found: KUBECONFIG names \(which)")
+                }
                 throw KubeError.config("no kubeconfig found (set KUBECONFIG or create ~/.kube/config)")
             }
             throw KubeError.config("current-context is not set in \(files.joined(separator: ", "))")

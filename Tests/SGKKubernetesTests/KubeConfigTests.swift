@@ -130,6 +130,22 @@ import Testing
         }
     }
 
+    @Test func noKubeconfigNamesWhereItLooked() throws {
+        let dir = try TempDir()
+        func message(_ variables: [String: String]) -> String {
+            do {
+                _ = try KubeConfig.load(environment: KubeEnvironment(variables: variables, homeDirectory: dir.path)).resolve()
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        let one = message(["KUBECONFIG": "/nonexistent/a"])
+        #expect(one.contains("KUBECONFIG names /nonexistent/a, which does not exist"), "\(one)")
+        let two = message(["KUBECONFIG": "/nonexistent/a:/nonexistent/b"])
+        #expect(two.contains("KUBECONFIG names /nonexistent/a, /nonexistent/b, none of which exists"), "\(two)")
+        let home = message([:])
+        #expect(home.contains("\(dir.path)/.kube/config does not exist"), "\(home)")
+    }
+
     @Test func useContextRewritesOnlyTheCurrentContextLine() throws {
         let dir = try TempDir()
         let a = try file(dir, "a", cluster: "c", user: "u", context: "one", current: "one")

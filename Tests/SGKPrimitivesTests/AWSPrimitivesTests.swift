@@ -116,6 +116,20 @@ struct AWSPrimitivesTests {
         #expect(!providers.contains(try #require(await h.run("$p.Arn")?.stringValue)))
     }
 
+    @Test func malformedNamesAndDocumentsFailBeforeAnyWriteEvenInADryRun() async throws {
+        // moto accepts both; IAM rejects them: the dry run must not plan what would fail.
+        let h = Harness(dryRun: true)
+        defer { Task { await h.close() } }
+        let trust = #"{Statement: {Effect: "Allow", Principal: {Service: "ec2.amazonaws.com"}, Action: "sts:AssumeRole"}}"#
+        let name = await h.failure("role create 'bad name' trust: \(trust)")
+        #expect(name.contains("ValidationError") && name.contains("a space"), "\(name)")
+        let empty = await h.failure("role create sgk-valid-name trust: {}")
+        #expect(empty.contains("MalformedPolicyDocument") && empty.contains("no Statement"), "\(empty)")
+        let perms = await h.failure(#"policy create sgk-valid-name document: {Statement: {Effect: "Allow", Action: "s3:*"}}"#)
+        #expect(perms.contains("MalformedPolicyDocument") && perms.contains("no Resource"), "\(perms)")
+        #expect(!h.out.text.contains("+ create"), "nothing planned")
+    }
+
     @Test func explainPrintsTheEquivalentCommands() async throws {
         let cluster = try Self.makeCluster()
         let role = Self.unique("sgk-explain")

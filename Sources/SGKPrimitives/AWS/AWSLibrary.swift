@@ -223,6 +223,15 @@ public enum AWSLibrary: CommandLibrary {
         try inv.context.wait { try await c.iam.findRole(name: name) }
     }
 
+    /// A role or policy name argument, checked against IAM's rules before any request.
+    static func iamName(_ inv: Invocation, role: Bool) throws -> String {
+        let name = try inv.args.string(0, role ? "the role name" : "the policy name")
+        if let problem = role ? IAMValidation.roleNameProblem(name) : IAMValidation.policyNameProblem(name) {
+            throw CommandError(problem, code: "ValidationError", argument: .positional(0))
+        }
+        return name
+    }
+
     static func tagsArg(_ inv: Invocation) throws -> [IAMTag] {
         guard let t = inv.args.keyword("tags") else { return [] }
         guard case .map(let m) = t else { throw CommandError("tags: must be a map such as {team: \"ml\"}", argument: .keyword("tags")) }
@@ -237,9 +246,9 @@ public enum AWSLibrary: CommandLibrary {
                                               summary: "Create an IAM role (idempotent: same trust → unchanged; a different trust is an error unless update: true).",
                                               example: "let role = role create ops-test trust: (irsa trust provider: $p namespace: ml service-account: runner)",
                                               isWrite: true)) { inv in
-        let name = try inv.args.string(0, "the role name")
+        let name = try iamName(inv, role: true)
         guard let trustArg = inv.args.keyword("trust") else { throw CommandError("missing 'trust:'", argument: .keyword("trust")) }
-        let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"))
+        let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"), trust: true)
         let description = try inv.args.string(keyword: "description")
         let tags = try tagsArg(inv)
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
@@ -390,7 +399,7 @@ public enum AWSLibrary: CommandLibrary {
                                                    example: "role update-trust $role_name trust: $trust", isWrite: true)) { inv in
         let name = try inv.args.string(0, "the role name")
         guard let trustArg = inv.args.keyword("trust") else { throw CommandError("missing 'trust:'", argument: .keyword("trust")) }
-        let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"))
+        let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"), trust: true)
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let role = try inv.context.wait { try await c.iam.getRole(name: name) }
         let current = AWSValues.document(role.assumeRolePolicyDocument) ?? .null
@@ -430,9 +439,9 @@ public enum AWSLibrary: CommandLibrary {
                                                            .init("description", flags: ["--description"], "the policy's description")],
                                                 summary: "Create a customer managed policy (idempotent: the same document → unchanged).",
                                                 example: "let p = policy create sagemaker-least-privilege document: $doc", isWrite: true)) { inv in
-        let name = try inv.args.string(0, "the policy name")
+        let name = try iamName(inv, role: false)
         guard let docArg = inv.args.keyword("document") else { throw CommandError("missing 'document:'", argument: .keyword("document")) }
-        let (docText, doc) = try AWSValues.policyDocument(docArg, "document:", .keyword("document"))
+        let (docText, doc) = try AWSValues.policyDocument(docArg, "document:", .keyword("document"), trust: false)
         let description = try inv.args.string(keyword: "description")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let arn = try policyARN(inv, name)

@@ -113,18 +113,31 @@ enum AWSValues {
     }
 
     /// A policy document given as a map or as JSON text → (compact JSON text, value).
-    static func policyDocument(_ v: Value, _ what: String, _ ref: CommandError.ArgumentRef) throws -> (String, Value) {
+    /// A policy document argument (a map or JSON text) as compact JSON text and as a value,
+    /// checked for IAM's required structure (`trust`: a role's trust policy, else a permissions
+    /// policy) so that a malformed one fails here, before any write — in a dry run too.
+    static func policyDocument(_ v: Value, _ what: String, _ ref: CommandError.ArgumentRef, trust: Bool) throws -> (String, Value) {
+        let json: JSON
         switch v {
-        case .map: return (JSONCodec.serialize(v.json, pretty: false), v)
+        case .map: json = v.json
         case .string(let s):
             guard let j = try? JSONCodec.parse(s) else {
                 throw CommandError("\(what) is not valid JSON", hint: "pass a map, e.g. (irsa trust …), or JSON text", argument: ref)
             }
-            return (JSONCodec.serialize(j, pretty: false), Value(json: j))
+            json = j
         default:
             throw CommandError("\(what) must be a map or JSON text, not \(v.typeName)", argument: ref)
         }
+        if let problem = IAMValidation.policyDocumentProblem(json, trust: trust) {
+            throw CommandError("\(what) \(problem)", code: "MalformedPolicyDocument",
+                               hint: trust ? "irsa trust provider: … namespace: … service-account: … makes a trust policy for a service account"
+                                           : "a statement is {Effect: Allow, Action: [\"s3:GetObject\"], Resource: [\"arn:aws:s3:::bucket/*\"]}",
+                               argument: ref)
+        }
+        if case .map = v { return (JSONCodec.serialize(json, pretty: false), v) }
+        return (JSONCodec.serialize(json, pretty: false), Value(json: json))
     }
+
 
     /// Lines of a pretty JSON diff: `- ` only in `old`, `+ ` only in `new`.
     static func diff(_ old: Value, _ new: Value) -> String {
