@@ -261,7 +261,7 @@ public final class AWSClient: Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                let reason = Redactor.redact(String(describing: error), secrets: secrets)
+                let reason = Redactor.redact(NetworkErrorText.plain(error), secrets: secrets)
                 logger.debug("← \(spec.service.rawValue) \(spec.operation) transport error: \(reason)")
                 if attempt < retryPolicy.maxAttempts {
                     try await Task.sleep(nanoseconds: UInt64(retryPolicy.delay(afterAttempt: attempt) * 1e9))

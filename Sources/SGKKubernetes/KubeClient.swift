@@ -183,7 +183,8 @@ public final class KubeClient: Sendable {
                     try await Task.sleep(nanoseconds: UInt64(0.2 * pow(2, Double(attempt - 1)) * 1e9))
                     continue
                 }
-                throw KubeError.transport(request: info, message: Redaction.redact(String(describing: error)))
+                throw KubeError.transport(request: KubeRequestInfo(verb: info.verb, path: target.cluster.server + info.path),
+                                          message: Redaction.redact(NetworkErrorText.plain(error)))
             }
             logger.debug("\(info) → \(response.status) at +\(String(format: "%.1f", started.timeIntervalSince(KubeClient.loaded) * 1000)) ms, \(String(format: "%.1f", Date().timeIntervalSince(started) * 1000)) ms, \(response.body.count) bytes")
             warnings.report(response.headers["Warning"], logger: logger)
@@ -292,7 +293,8 @@ public final class KubeClient: Sendable {
         do {
             response = try await http.execute(request, timeout: timeout, logger: nil)
         } catch {
-            throw KubeError.transport(request: info, message: Redaction.redact(String(describing: error)))
+            throw KubeError.transport(request: KubeRequestInfo(verb: info.verb, path: target.cluster.server + info.path),
+                                          message: Redaction.redact(NetworkErrorText.plain(error)))
         }
         guard response.status.code == 200 else {
             let buf = try await response.body.collect(upTo: 1 << 20)

@@ -42,3 +42,17 @@ struct TextTests {
         #expect(find("\"a", "\"b\"a") == 2)                 // a candidate that fails, then a match
     }
 }
+
+@Suite struct NetworkErrorTextTests {
+    @Test func knownConnectionFailuresInPlainWords() {
+        #expect(NetworkErrorText.plain("connection reset (error set): Connection refused (errno: 111)")
+                == "connection refused (nothing listens on that address and port)")
+        #expect(NetworkErrorText.plain("handshakeFailed(NIOSSL.BoringSSLError.sslError([Error: 268435581 error:1000007d:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED at handshake.cc:320]))")
+                .hasPrefix("the server's TLS certificate is not trusted"))
+        #expect(NetworkErrorText.plain("handshakeFailed(NIOSSL.BoringSSLError.sslError([WRONG_VERSION_NUMBER]))").hasPrefix("the TLS handshake failed"))
+        #expect(NetworkErrorText.plain("NIOConnectionError(host: x, port: 443, dnsAError: Optional(...))") == "the host name could not be resolved (DNS)")
+        #expect(NetworkErrorText.plain("HTTPClientError.connectTimeout") == "the connection timed out")
+        #expect(NetworkErrorText.plain("HTTPClientError.remoteConnectionClosed") == "the server closed the connection")
+        #expect(NetworkErrorText.plain("something new") == "something new")
+    }
+}

@@ -15,6 +15,15 @@ extension AWSError: UserFacingError {
     }
 }
 
+extension AWSTransportError: UserFacingError {
+    public var errorCode: String? { "ConnectionError" }
+    public var errorMessage: String { description }
+    public var errorHint: String? {
+        "check the network and the endpoint: the region, AWS_ENDPOINT_URL (or the profile's endpoint_url) and any HTTPS_PROXY"
+    }
+    public var errorData: [String: Value] { ["service": .string(service), "operation": .string(operation), "url": .string(url)] }
+}
+
 /// The run's AWS clients, one per region, made on first use.
 final class AWSClients: @unchecked Sendable {
     let context: CallContext

@@ -208,17 +208,7 @@ public enum IOCommands: CommandLibrary {
             _ = e
             throw CommandError("the response from \(host) is larger than \(maxBody >> 20) MB", argument: .positional(0))
         } catch {
-            let text = "\(error)"
-            let why: String
-            if text.contains("UnknownHost") || text.contains("DNS") {
-                why = "cannot resolve host '\(host)' (DNS lookup failed: offline, or a typo in the URL?)"
-            } else if text.contains("refused") {
-                why = "cannot reach \(host): connection refused"
-            } else if text.contains("unreachable") || text.contains("Unreachable") {
-                why = "cannot reach \(host): network unreachable"
-            } else {
-                why = "cannot reach \(host): \(text)"
-            }
+            let why = "cannot reach \(host): \(NetworkErrorText.plain(error))"
             throw CommandError(why,
                                hint: "check the network (or proxy); offline, download the file elsewhere and pass its local path: fetch ./file.yaml",
                                argument: .positional(0))

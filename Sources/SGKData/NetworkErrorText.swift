@@ -1,0 +1,33 @@
+/// Plain words for the errors a connection can end with (as NIO, NIOSSL and AsyncHTTPClient
+/// describe them: `connection reset (error set): Connection refused (errno: 111)`,
+/// `handshakeFailed(NIOSSL.BoringSSLError.sslError([… CERTIFICATE_VERIFY_FAILED …]))`), shared by
+/// the AWS and Kubernetes clients and `fetch` so that each says the same thing the same way.
+public enum NetworkErrorText {
+    /// What went wrong, in a few words; the error's own text when it is none of the known kinds.
+    public static func plain(_ error: any Error) -> String {
+        plain(String(describing: error))
+    }
+
+    public static func plain(_ text: String) -> String {
+        func has(_ s: String) -> Bool { text.contains(s) }
+        if has("CERTIFICATE_VERIFY_FAILED") {
+            return "the server's TLS certificate is not trusted (CERTIFICATE_VERIFY_FAILED: not signed by the expected certificate authority)"
+        }
+        if has("hostnameMismatch") || has("unableToValidateCertificate") {
+            return "the server's TLS certificate does not name this host"
+        }
+        if has("handshakeFailed") || has("BoringSSLError") {
+            return "the TLS handshake failed (is it an https endpoint, with a certificate this client trusts?)"
+        }
+        if has("refused") || has("errno: 111") { return "connection refused (nothing listens on that address and port)" }
+        if has("UnknownHost") || has("dnsAError") || has("DNS") || has("nodename nor servname") || has("Name or service not known") {
+            return "the host name could not be resolved (DNS)"
+        }
+        if has("connectTimeout") || has("Connect timeout") || has("connect timeout") { return "the connection timed out" }
+        if has("deadlineExceeded") || has("readTimeout") { return "the server did not answer in time" }
+        if has("nreachable") || has("errno: 101") || has("errno: 113") { return "the network or host is unreachable" }
+        if has("reset by peer") || has("errno: 104") { return "the server reset the connection" }
+        if has("remoteConnectionClosed") || has("uncleanShutdown") { return "the server closed the connection" }
+        return text
+    }
+}
