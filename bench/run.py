@@ -224,7 +224,7 @@ def thousand_objects(sgk, kubectl, env, repeat=5, count=1000):
     row(f"apply {count:,} objects again (unchanged)", m(s2), [("kubectl apply --server-side", m(k2))])
 
 
-def sagemaker_install(sgk, kubectl, env, peers, repeat=5):
+def sagemaker_install(sgk, kubectl, env, peers, repeat=11):
     """The bundled install against the documented procedure (bench/documented-procedure.sh: real
     aws and kubectl processes) on fresh state each time: moto reset, a new EKS cluster in moto, the
     installer's objects deleted from the API server. Then sgk's second, converged run, and sgk's
