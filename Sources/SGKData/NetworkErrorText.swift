@@ -13,7 +13,7 @@ public enum NetworkErrorText {
         if has("CERTIFICATE_VERIFY_FAILED") {
             return "the server's TLS certificate is not trusted (CERTIFICATE_VERIFY_FAILED: not signed by the expected certificate authority)"
         }
-        if has("hostnameMismatch") || has("unableToValidateCertificate") {
+        if has("failedToValidateHostname") || has("in certificate from peer") || has("hostnameMismatch") {
             return "the server's TLS certificate does not name this host"
         }
         if has("handshakeFailed") || has("BoringSSLError") {

@@ -121,7 +121,6 @@ enum AWSValues {
         ])
     }
 
-    /// A policy document given as a map or as JSON text → (compact JSON text, value).
     /// A policy document argument (a map or JSON text) as compact JSON text and as a value,
     /// checked for IAM's required structure (`trust`: a role's trust policy, else a permissions
     /// policy) so that a malformed one fails here, before any write — in a dry run too.
@@ -146,7 +145,6 @@ enum AWSValues {
         if case .map = v { return (JSONCodec.serialize(json, pretty: false), v) }
         return (JSONCodec.serialize(json, pretty: false), Value(json: json))
     }
-
 
     /// Lines of a pretty JSON diff: `- ` only in `old`, `+ ` only in `new`.
     static func diff(_ old: Value, _ new: Value) -> String {
