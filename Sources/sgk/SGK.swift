@@ -179,8 +179,9 @@ enum SGK {
     static func main() {
         #if canImport(Glibc)
         // One malloc arena instead of one per thread that allocates (the interpreter, NIO's event
-        // loops, the concurrency pool): a short-lived tool gains nothing from several, and each
-        // holds pages of its own (the SageMaker install peaks ~0.45 MiB lower; docs/PERFORMANCE.md).
+        // loops, the concurrency pool): sgk allocates little concurrently, so it gains nothing from
+        // several, and each holds pages of its own (the SageMaker install peaks ~0.45 MiB lower;
+        // docs/PERFORMANCE.md).
         // MALLOC_ARENA_MAX, when set, still decides.
         // (mallopt is looked up: Swift's Glibc module does not bring malloc.h; M_ARENA_MAX is -8.)
         if getenv("MALLOC_ARENA_MAX") == nil, let mallopt = dlsym(nil, "mallopt") {
