@@ -247,7 +247,7 @@ public enum IOCommands: CommandLibrary {
         case .cancelled:
             return CommandError("fetch of \(url) was cancelled", argument: .positional(0))
         default:
-            return CommandError("cannot fetch \(url): \(e)", hint: offline, argument: .positional(0))
+            return CommandError("cannot fetch \(url): \(NetworkErrorText.plain(e))", hint: offline, argument: .positional(0))
         }
     }
 
