@@ -30,4 +30,27 @@ public enum NetworkErrorText {
         if has("remoteConnectionClosed") || has("uncleanShutdown") { return "the server closed the connection" }
         return text
     }
+
+    /// Whether the connection failed before any request could be sent (refused, DNS, unreachable,
+    /// connect timeout, TLS handshake): then a retry cannot repeat a write. Any other failure may
+    /// have come after the server received the request.
+    public static func neverSent(_ error: any Error) -> Bool { neverSent(String(describing: error)) }
+
+    public static func neverSent(_ text: String) -> Bool {
+        func has(_ s: String) -> Bool { text.contains(s) }
+        return has("refused") || has("errno: 111") || has("UnknownHost") || has("dnsAError") || has("DNS")
+            || has("nodename nor servname") || has("Name or service not known") || has("connectTimeout")
+            || has("Connect timeout") || has("connect timeout") || has("nreachable") || has("errno: 101") || has("errno: 113")
+            || has("handshakeFailed") || has("BoringSSLError") || has("CERTIFICATE_VERIFY_FAILED")
+            || has("failedToValidateHostname") || has("hostnameMismatch")
+            // The same, in the words of `plain`:
+            || has("could not be resolved") || has("connection timed out") || has("TLS") || has("unreachable")
+    }
+}
+
+/// An error after which a write may or may not have been made (its request went out, its answer
+/// never came): the journal keeps such a write as interrupted, not failed, so an uninstall still
+/// removes what it may have created.
+public protocol OutcomeUnknownError: Error {
+    var outcomeUnknown: Bool { get }
 }

@@ -16,39 +16,8 @@ public enum HistoryPolicy {
         return !looksSecret(entry)
     }
 
-    static let secretPatterns: [String] = [
-        // An AWS secret access key: 40 base64-ish characters after its name or "secret".
-        #"(?i)(aws_secret_access_key|secret_?access_?key|secret[_-]?key|secret)["']?\s*[:=]?\s*["']?[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"#,
-        // A bearer token.
-        #"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"#,
-        // An EKS token (what `aws eks get-token` returns).
-        #"k8s-aws-v1\.[A-Za-z0-9_=-]*"#,
-        // A JWT (service-account tokens, OIDC id tokens).
-        #"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}"#,
-        // A session token, by name or by the prefixes STS gives them.
-        #"(?i)(aws_session_token|session[_-]?token|security[_-]?token|x-amz-security-token)["']?\s*[:=]?\s*["']?[A-Za-z0-9/+=]{16,}"#,
-        #"(IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]*"#,
-        // Passwords given inline.
-        #"(?i)(password|passwd)["']?\s*[:=]\s*\S+"#,
-        // Anything that long and base64-ish is a token.
-        #"[A-Za-z0-9/+=_-]{100,}"#,
-    ]
-
-    /// True when the text holds something that looks like a credential.
-    public static func looksSecret(_ text: String) -> Bool {
-        for p in secretPatterns where matches(p, text) { return true }
-        // An access key id is recorded only when nothing secret-like is near it.
-        if matches(#"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"#, text),
-           matches(#"(?i)secret|session|token|(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"#, text) {
-            return true
-        }
-        return false
-    }
-
-    static func matches(_ pattern: String, _ text: String) -> Bool {
-        guard let re = try? NSRegularExpression(pattern: pattern) else { return false }
-        return re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
-    }
+    /// True when the text holds something that looks like a credential (`SecretText`).
+    public static func looksSecret(_ text: String) -> Bool { SecretText.looksSecret(text) }
 }
 
 /// The history file: `$SGK_HISTORY`, else `~/.sgk_history`; created 0600.

@@ -1,4 +1,5 @@
 import Foundation
+import SGKData
 import SGKLanguage
 #if canImport(Glibc)
 import Glibc
@@ -77,6 +78,15 @@ public final class REPL {
             errors.flush()
             switch reader.readLine(prompt: pending.isEmpty ? REPL.prompt : REPL.continuationPrompt) {
             case .eof:
+                if !pending.isEmpty {
+                    // Ctrl-D on a continuation line ends the statement as it is (its error shows)
+                    // and returns to the prompt; Ctrl-D at the prompt leaves.
+                    output.write("\n")
+                    let text = pending.joined(separator: "\n")
+                    pending = []
+                    if evaluate(text, name: "<repl>", incompleteIsError: true) == .done { record(text) }
+                    continue
+                }
                 output.flush()
                 return 0
             case .interrupted:
@@ -305,7 +315,9 @@ public final class REPL {
         for (name, v) in vars {
             let full = v.description
             var preview = full.count > 72 ? String(full.prefix(71)) + "…" : full
-            if HistoryPolicy.looksSecret(full) { preview = "<hidden: looks like a secret>" }
+            let raw: String
+            if case .string(let s) = v { raw = s } else { raw = full }
+            if !SecretText.mayShow(raw, name: name) { preview = "<hidden: looks like a secret>" }
             out += "$\(name)\t\(v.typeName)\t\(preview)\n"
         }
         for f in session.functionNames { out += "\(f)\tfn\n" }

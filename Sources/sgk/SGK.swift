@@ -38,25 +38,6 @@ func report(_ error: any Error, _ session: Session) -> Int32 {
     return REPL.exitCode(for: error)
 }
 
-/// Quotes a shell argument as an sgk word or string.
-func commandLineWord(_ a: String) -> String {
-    if a.hasSuffix(":") || a.hasPrefix("-") { return a }
-    let plain = a.first.map { $0.isLetter || $0.isNumber || $0 == "_" } == true
-        && a.allSatisfy { $0.isLetter || $0.isNumber || "_-./:@=+,%".contains($0) }
-    if plain { return a }
-    var out = "\""
-    for ch in a {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "$": out += "\\$"
-        case "\n": out += "\\n"
-        default: out.append(ch)
-        }
-    }
-    return out + "\""
-}
-
 func bootstrapLogging(verbose: Bool) {
     _ = ElapsedLogHandler.start
     LoggingSystem.bootstrap { label in ElapsedLogHandler(label: label, level: verbose ? .debug : .warning) }
@@ -113,12 +94,15 @@ func optionValue(_ args: [String], _ i: inout Int, _ name: String) throws -> Str
 }
 
 /// Runs a session's work on the interpreter's large stack, then shuts the session down.
+/// Runs the session's work on a large stack, stops its services, flushes its output and ends the
+/// process with the work's exit code. The session's values are not freed one by one first: freeing
+/// a deeply nested value recurses as deep as it is nested, and the process ends anyway.
 func runSession(_ session: Session, _ work: @escaping () -> Int32) -> Int32 {
     let code = Session.onLargeStack(work)
     session.context.shutdown()
     session.context.output.flush()
     session.context.errors.flush()
-    return code
+    Foundation.exit(code)
 }
 
 let rootHelp = """
@@ -222,7 +206,7 @@ enum SGK {
         let session = makeSession(libPaths: [], options: RunOptions(), registry: registry)
         return runSession(session) {
             do {
-                let line = args.map(commandLineWord).joined(separator: " ")
+                let line = ShellWords.source(args)
                 if let v = try session.evaluate(SourceFile(name: "<command line>", text: line)), !v.isNull {
                     session.context.output.write(try Formatter.format(v, as: "json"))
                 }
@@ -372,10 +356,12 @@ enum SGK {
         guard !files.isEmpty else { throw CommandLineError(message: "missing the files to check", hint: "usage: sgk check [--lib-path DIR] FILE…") }
         let session = makeSession(libPaths: libPaths, options: RunOptions())
         var failed = false
+        var unreadable = false
         for path in files {
             guard let data = FileManager.default.contents(atPath: path) else {
-                session.context.errors.write("error: cannot read '\(path)'\n")
-                failed = true
+                let why = FileManager.default.fileExists(atPath: path) ? "" : " (no such file)"
+                session.context.errors.write("error: cannot read '\(path)'\(why)\n")
+                unreadable = true
                 continue
             }
             let file = SourceFile(name: path, bytes: Array(data))
@@ -384,6 +370,6 @@ enum SGK {
             if !diags.isEmpty { failed = true }
         }
         session.context.errors.flush()
-        return failed ? 65 : 0
+        return unreadable ? 64 : (failed ? 65 : 0)
     }
 }

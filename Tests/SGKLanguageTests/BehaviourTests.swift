@@ -34,7 +34,10 @@ enum Behaviour {
 
     static func expectations(_ text: String) -> Expectations {
         var x = Expectations()
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Lines as the language reads them: "\r\n" is one Character, so split on the bytes.
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .map { String(decoding: $0.last == 13 ? $0.dropLast() : $0, as: UTF8.self) }
+        for (i, raw) in lines.enumerated() {
             let line = String(raw)
             guard let hash = line.range(of: "# expect") ?? line.range(of: "# param:") ?? line.range(of: "# env:") else { continue }
             let comment = String(line[hash.lowerBound...])

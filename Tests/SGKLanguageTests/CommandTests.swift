@@ -477,3 +477,29 @@ struct ScaleTests {
         #expect(r.elapsed < 30)
     }
 }
+
+/// `sgk <command> [arguments ...]`: each shell argument is one value, never code.
+@Suite struct ShellWordsTests {
+    @Test func argumentsNeverBecomeCode() async throws {
+        let dir = try makeTempDir()
+        let marker = dir + "/pwned"
+        let hostile = [
+            "-o=json; sh touch \(marker)", "y: 1; sh touch \(marker); print z:", "$(touch \(marker))",
+            "a\nsh touch \(marker)", "${sh touch \(marker)}", "x\" ; sh touch \(marker) ; \"",
+        ]
+        for h in hostile {
+            let source = ShellWords.source(["print", "x", h])
+            _ = await runSGK(source)
+            #expect(!FileManager.default.fileExists(atPath: marker), "ran code from \(h.debugDescription): \(source)")
+        }
+    }
+
+    @Test func plainWordsFlagsAndKeywordsPassAsWritten() async {
+        #expect(ShellWords.source(["eks", "token", "demo", "region:", "us-west-2"]) == "eks token demo region: us-west-2")
+        #expect(ShellWords.source(["kubectl", "get", "pods", "-n", "kube-system", "--output=json"]) == "kubectl get pods -n kube-system --output=json")
+        #expect(ShellWords.source(["print", "-5", "a b", "$HOME"]) == "print -5 \"a b\" \"\\$HOME\"")
+        #expect(ShellWords.source(["print", "--x=a b"]) == "print --x \"a b\"")
+        let r = await runSGK(ShellWords.source(["print", "a b", "$HOME", "it's \"quoted\""]))
+        #expect(r.output == "a b $HOME it's \"quoted\"\n")
+    }
+}

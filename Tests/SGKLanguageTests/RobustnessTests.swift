@@ -60,6 +60,11 @@ import Testing
             Array("let x = ".utf8) + Array(repeating: UInt8(ascii: "-"), count: 100_000) + [49],
             [0xFF, 0xFE, 0x00, 0xC3, 0x28],
             (0..<50_000).map { _ in UInt8(truncatingIfNeeded: random.next()) },
+            // Chains as long as generated code makes them: each link is a level of the tree.
+            Array(("print (" + Array(repeating: "1", count: 200_000).joined(separator: " + ") + ")").utf8),
+            Array(("print (" + Array(repeating: "false", count: 200_000).joined(separator: " or ") + ")").utf8),
+            Array(("let x = {}\nprint $x" + String(repeating: ".a", count: 200_000)).utf8),
+            Array(("let y = [[0]]\nprint $y" + String(repeating: "[0]", count: 200_000)).utf8),
         ]
         for bytes in inputs {
             let diags = await offPool { s.check(SourceFile(name: "x", bytes: bytes)) }
@@ -73,6 +78,23 @@ import Testing
             do { _ = try s.evaluate(SourceFile(name: "x", text: "fn f(n) { return f ($n + 1) }\nf 0")); return nil } catch { return "\(error)" }
         }
         #expect(r?.contains("too many nested calls") == true)
+    }
+
+    @Test func longButReasonableChainsStillWork() async throws {
+        let s = session()
+        let n: Int? = await offPool {
+            let src = "(" + Array(repeating: "1", count: 5_000).joined(separator: " + ") + ")"
+            guard let v = try? s.evaluate(SourceFile(name: "x", text: src)) else { return nil }
+            return v.intValue
+        }
+        #expect(n == 5_000)
+    }
+
+    @Test func aFailedModuleIsReportedOnceNotAtEveryUse() async {
+        let s = session()
+        let diags = await offPool { s.check(SourceFile(name: "x", text: "use nosuchmodule as m\nm f 1\nprint (m g)\n")) }
+        #expect(diags.count == 1)
+        #expect(diags.first?.message.contains("module 'nosuchmodule' not found") == true)
     }
 
     @Test func hugeStringIsFine() async throws {

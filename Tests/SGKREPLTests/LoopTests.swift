@@ -51,6 +51,32 @@ import Testing
         #expect(reader.prompts == ["sgk> ", "...> ", "sgk> ", "sgk> "])
     }
 
+    @Test func trailingBackslashContinuesTheLine() {
+        let h = Harness()
+        let reader = ScriptedReader(lines: ["print 1 \\", "2"])
+        _ = REPL(session: h.session, reader: reader).run()
+        #expect(h.out.text == "1 2\n")
+        #expect(reader.prompts.prefix(2) == ["sgk> ", "...> "])
+    }
+
+    @Test func anUnterminatedQuotedStringIsAnErrorAtOnce() {
+        let h = Harness()
+        let reader = ScriptedReader(lines: ["let s = \"abc", "1"])
+        _ = REPL(session: h.session, reader: reader).run()
+        #expect(h.err.text.contains("unterminated string"))
+        #expect(reader.prompts.prefix(2) == ["sgk> ", "sgk> "])
+    }
+
+    @Test func ctrlDOnAContinuationLineEndsTheStatementNotTheSession() {
+        let h = Harness()
+        let reader = ScriptedReader([.line("fn q() {"), .eof, .line("print after")])
+        let code = REPL(session: h.session, reader: reader).run()
+        #expect(code == 0)
+        #expect(h.err.text.contains("unexpected end of input"))
+        #expect(h.out.text.contains("after\n"))
+        #expect(reader.prompts == ["sgk> ", "...> ", "sgk> ", "sgk> "])
+    }
+
     @Test func eofExitsZero() {
         let h = Harness()
         let (_, code) = h.run([])

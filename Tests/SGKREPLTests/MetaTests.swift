@@ -33,6 +33,17 @@ import Testing
         #expect(t.contains("f\tfn"))
     }
 
+    @Test func varsHidesValuesNamedLikeSecretsAndBareKeys() {
+        let h = Harness()
+        h.run(["let aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"",
+               "let password = \"correct horse battery staple\"",
+               "let k = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"", "let thumb = \"9e99a48a9960b14926bb7f3b02e22da2b0ab7280\"", ":vars"])
+        let t = h.out.text
+        #expect(!t.contains("wJalrXUtnFEMI"))
+        #expect(!t.contains("horse"))
+        #expect(t.contains("9e99a48a9960b14926bb7f3b02e22da2b0ab7280"))
+    }
+
     @Test func loadRunsFileInSession() throws {
         let path = tempPath("lib.sgk")
         try "fn twice(x) { return $x * 2 }\nlet base = 21\n".write(toFile: path, atomically: true, encoding: .utf8)

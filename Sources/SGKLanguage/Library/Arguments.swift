@@ -64,12 +64,19 @@ public struct Arguments: Sendable {
 
     public func duration(keyword name: String) throws -> Double? {
         guard let v = keyword(name) else { return nil }
+        var seconds: Double?
         switch v {
-        case .duration(let d): return d
-        case .int(let i): return Double(i)
-        case .double(let d): return d
-        case .string(let s): if let d = parseDurationText(s) { return d }
+        case .duration(let d): seconds = d
+        case .int(let i): seconds = Double(i)
+        case .double(let d): seconds = d
+        case .string(let s): seconds = parseDurationText(s)
         default: break
+        }
+        if let seconds {
+            guard seconds.isFinite, abs(seconds) <= Value.maxDurationSeconds else {
+                throw CommandError("'\(name):' is out of range", hint: "durations are at most \(Value.formatDuration(Value.maxDurationSeconds))", argument: .keyword(name))
+            }
+            return seconds
         }
         throw CommandError("'\(name):' must be a duration such as 30s or 5m, not \(v.typeName)", argument: .keyword(name))
     }
@@ -105,7 +112,7 @@ public func parseDurationText(_ s: String) -> Double? {
         any = true
     }
     if !num.isEmpty { guard let n = Double(num) else { return nil }; total += n; any = true }
-    return any ? total : nil
+    return any && total.isFinite && total <= Value.maxDurationSeconds ? total : nil
 }
 
 /// What a native command receives: its arguments, the run's context, and a

@@ -26,7 +26,7 @@ public enum Formatter {
         case "name": return names(v)
         case "text": return v.text + "\n"
         default:
-            throw CommandError("unknown output format '\(format)'", hint: "formats: yaml, json, table, wide, name")
+            throw CommandError("unknown output format '\(format)'", hint: "formats: \(formats.joined(separator: ", "))")
         }
     }
 

@@ -39,7 +39,7 @@ public final class ModuleLoader: @unchecked Sendable {
             let path = name.hasPrefix("/") ? name : ((base.isEmpty ? "." : base) as NSString).appendingPathComponent(name)
             let std = (path as NSString).standardizingPath
             guard let data = FileManager.default.contents(atPath: std) else { return nil }
-            return (std, Source(displayName: path, text: String(decoding: data, as: UTF8.self)))
+            return (std, Source(displayName: std, text: String(decoding: data, as: UTF8.self)))
         }
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else { return nil }
         for dir in searchPaths {

@@ -56,6 +56,18 @@ final class Compiler {
         return nil
     }
 
+    func moduleFailed(_ name: String) -> Bool {
+        var s: FnScope? = scope
+        while let fs = s {
+            for b in fs.blocks.reversed() {
+                if b.modules[name] != nil { return false }
+                if b.failedModules.contains(name) { return true }
+            }
+            s = fs.parent
+        }
+        return false
+    }
+
     func lookupModule(_ name: String) -> CompiledModule? {
         var s: FnScope? = scope
         while let fs = s {
@@ -338,7 +350,7 @@ final class Compiler {
                     items = m.map { (.string($0.key), $0.value) }
                 case .null: return .next
                 default:
-                    throw RuntimeError("cannot iterate over a \(v.typeName)", hint: "for loops take a list, a map (its keys) or a range such as 1..10",
+                    throw RuntimeError("cannot iterate over \(v.aTypeName)", hint: "for loops take a list, a map (its keys) or a range such as 1..10",
                                        file: file, range: iterable.range)
                 }
                 for (a, bv) in items {
@@ -393,6 +405,7 @@ final class Compiler {
         } catch {
             report("cannot load module '\(name)': \(error)", r)
         }
+        scope.blocks[scope.blocks.count - 1].failedModules.insert(key)
         return { _ in .next }
     }
 
@@ -507,6 +520,7 @@ final class Compiler {
 
     func reportUnknownCommand(_ words: [(String, SourceRange)]) {
         let first = words[0].0
+        if moduleFailed(first) { return }   // its `use` was reported; nothing more to say here
         if let m = lookupModule(first) {
             let fnName = words.count > 1 ? words[1].0 : ""
             let r = words.count > 1 ? words[1].1 : words[0].1
@@ -534,8 +548,20 @@ final class Compiler {
         }
         let s = Spell.suggest(first, among: visibleCommandWords())
         let looksLikeVar = lookupVariable(first) != nil
+        let looksLikeArithmetic = first.first?.isNumber == true && first.contains(where: { "+-*/%".contains($0) })
         report("unknown command '\(first)'\(s.map { " (did you mean '\($0)'?)" } ?? "")", words[0].1,
-               hint: looksLikeVar ? "to use the variable, write $\(first)" : "quote text to make it a string; 'help' lists commands")
+               hint: looksLikeVar ? "to use the variable, write $\(first)"
+                   : looksLikeArithmetic ? "write spaces around operators: (\(spacedOperators(first)))"
+                   : "quote text to make it a string; 'help' lists commands")
+    }
+
+    /// `7/2` as `7 / 2`, for a hint.
+    func spacedOperators(_ w: String) -> String {
+        var out = ""
+        for ch in w {
+            if "+-*/%".contains(ch), !out.isEmpty, out.last != "e" && out.last != "E" { out += " \(ch) " } else { out.append(ch) }
+        }
+        return out
     }
 
     /// Pairs each flag with its value item, per a lookup of which flags take values.
@@ -597,6 +623,7 @@ final class Compiler {
                 } else if let pi = sig.positionals.firstIndex(where: { canonicalName($0.name) == c }) {
                     flagPositionals[pi] = (compileExpr(e), e.range)
                 } else if c == "output" {
+                    checkOutputFormat(e)
                     addKeyword("output", compileExpr(e), e.range, kr)
                 } else {
                     let names = sig.keywords.map(\.name) + sig.positionals.map(\.name)
@@ -619,8 +646,10 @@ final class Compiler {
                     let v: Value = inline.map { $0 == "false" ? .bool(false) : ($0 == "true" ? .bool(true) : .string($0)) } ?? .bool(true)
                     e = { _ in v }
                 } else if let inline {
+                    if target == "output" && !declaresOutput { checkOutputFormat(.word(inline, fr)) }
                     e = { _ in .string(inline) }
                 } else if let value, let ve = itemExpr(value) {
+                    if target == "output" && !declaresOutput { checkOutputFormat(ve) }
                     e = compileExpr(ve); r = fr.to(ve.range)
                 } else {
                     report("flag '\(fname)' of '\(name)' needs a value", fr)
@@ -666,7 +695,10 @@ final class Compiler {
         let posRanges = positional.map(\.1)
         let kwEvals = keywords
         let outputEval = output?.0
+        let outputRange = output?.1 ?? callRange
         return { f, input in
+            // The format is known good before the command runs: a bad one never follows its effect.
+            let format = try outputEval.map { try Compiler.outputFormat($0(f), file: file, range: outputRange) }
             var args = Arguments()
             args.positional.reserveCapacity(posEvals.count)
             for e in posEvals { args.positional.append(try e(f)) }
@@ -684,9 +716,8 @@ final class Compiler {
                 throw interp.wrap(error, command: name, file: file, callRange: callRange, positionalRanges: posRanges,
                                   subjectShift: subjectFromArgs ? 1 : 0, keywordRanges: keywordRanges)
             }
-            if let outputEval {
-                let fmt = try outputEval(f).text
-                do { interp.context.output.write(try Formatter.format(result, as: fmt)) } catch {
+            if let format {
+                do { interp.context.output.write(try Formatter.format(result, as: format)) } catch {
                     throw interp.wrap(error, command: name, file: file, callRange: callRange, positionalRanges: [], subjectShift: 0, keywordRanges: keywordRanges)
                 }
             }
@@ -699,7 +730,7 @@ final class Compiler {
         var bound = [EvalBox?](repeating: nil, count: params.count)
         var positionalIndex = 0
         let positionalParams = params.enumerated().filter { !$0.element.keywordOnly }.map(\.offset)
-        var output: Eval?
+        var output: (Eval, SourceRange)?
         for (item, value) in splitFlags(items, takesValue: { _ in true }) {
             switch item {
             case .word, .argument:
@@ -713,7 +744,7 @@ final class Compiler {
                 positionalIndex += 1
             case .keyword(let k, let kr, let e):
                 let c = canonicalName(k)
-                if c == "output" && !params.contains(where: { $0.name == "output" }) { output = compileExpr(e); continue }
+                if c == "output" && !params.contains(where: { $0.name == "output" }) { checkOutputFormat(e); output = (compileExpr(e), e.range); continue }
                 guard let pi = params.firstIndex(where: { canonicalName($0.name) == c }) else {
                     let s = Spell.suggest(k, among: params.map(\.name))
                     report("unknown keyword '\(k):' for '\(name)'\(s.map { " (did you mean '\($0):'?)" } ?? "")", kr,
@@ -726,7 +757,11 @@ final class Compiler {
                 let bare = String(fname.drop(while: { $0 == "-" }))
                 let c = canonicalName(bare)
                 if (fname == "-o" || c == "output") && !params.contains(where: { $0.name == "output" }) {
-                    if let inline { output = { _ in .string(inline) } } else if let value, let ve = itemExpr(value) { output = compileExpr(ve) }
+                    if let inline {
+                        checkOutputFormat(.word(inline, fr)); output = ({ _ in .string(inline) }, fr)
+                    } else if let value, let ve = itemExpr(value) {
+                        checkOutputFormat(ve); output = (compileExpr(ve), ve.range)
+                    }
                     continue
                 }
                 guard let pi = params.firstIndex(where: { canonicalName($0.name) == c }) else {
@@ -746,7 +781,8 @@ final class Compiler {
         let interp = self.interp
         let file = self.file
         let args = bound
-        let outputEval = output
+        let outputEval = output?.0
+        let outputRange = output?.1 ?? callRange
         let inputIndex = inputParam ?? -1
         // Direct paths: one or two positional arguments, nothing else.
         if outputEval == nil, inputIndex == -1, params.count == args.count, args.allSatisfy({ $0 != nil }),
@@ -808,12 +844,34 @@ final class Compiler {
             guard case .function(let fn) = try function(f) else {
                 throw RuntimeError("'\(name)' is not defined yet at this point of the run", file: file, range: nameRange)
             }
+            let format = try outputEval.map { try Compiler.outputFormat($0(f), file: file, range: outputRange) }
             let v = try interp.invoke(fn, caller: f, args: args, inputParam: inputIndex, input: input, file: file, range: callRange)
-            if let outputEval {
-                interp.context.output.write(try Formatter.format(v, as: try outputEval(f).text))
-            }
+            if let format { interp.context.output.write(try Formatter.format(v, as: format)) }
             return v
         }
+    }
+
+    /// An `-o FORMAT` written as a literal is checked when the script is resolved.
+    func checkOutputFormat(_ e: Expr) {
+        var literal: String?
+        switch e {
+        case .word(let w, _): literal = w
+        case .string(let parts, _):
+            if parts.count == 1, case .text(let t) = parts[0] { literal = t }
+        default: break
+        }
+        if let literal, !Formatter.formats.contains(literal) {
+            report("unknown output format '\(literal)'", e.range, hint: "formats: \(Formatter.formats.joined(separator: ", "))")
+        }
+    }
+
+    /// The `-o` format a call evaluated, checked before the call runs.
+    static func outputFormat(_ v: Value, file: SourceFile, range: SourceRange) throws -> String {
+        let format = v.text
+        guard Formatter.formats.contains(format) else {
+            throw RuntimeError("unknown output format '\(format)'", hint: "formats: \(Formatter.formats.joined(separator: ", "))", file: file, range: range)
+        }
+        return format
     }
 
     func usage(_ params: [Parameter]) -> String {
@@ -925,7 +983,7 @@ final class Compiler {
                                        hint: s == nil ? "keys: \(m.keys.prefix(12).joined(separator: ", "))\(m.count > 12 ? ", …" : ""); to allow a missing key: get \"\(key)\" default: …" : nil,
                                        file: file, range: r)
                 }
-                throw RuntimeError("cannot read '.\(key)' of \(baseText): it is \(v.typeName == "null" ? "null" : "a \(v.typeName)")", file: file, range: r)
+                throw RuntimeError("cannot read '.\(key)' of \(baseText): it is \(v.typeName == "null" ? "null" : "\(v.aTypeName)")", file: file, range: r)
             }
         case .index(let base, let idx, let r):
             let be = compileExpr(base), ie = compileExpr(idx)
@@ -951,7 +1009,7 @@ final class Compiler {
                     guard k >= 0 && k < chars.count else { throw RuntimeError("index \(n) is out of range for a string of \(chars.count) characters", file: file, range: r) }
                     return .string(String(chars[k]))
                 default:
-                    throw RuntimeError("cannot index a \(v.typeName) with a \(i.typeName)", file: file, range: r)
+                    throw RuntimeError("cannot index \(v.aTypeName) with \(i.aTypeName)", file: file, range: r)
                 }
             }
         case .unary(let op, let x, let r):
@@ -962,10 +1020,12 @@ final class Compiler {
             case .neg:
                 return { f in
                     switch try xe(f) {
-                    case .int(let i): return .int(-i)
+                    case .int(let i):
+                        guard i != .min else { throw RuntimeError("integer overflow in -(\(i))", file: file, range: r) }
+                        return .int(-i)
                     case .double(let d): return .double(-d)
                     case .duration(let d): return .duration(-d)
-                    case let v: throw RuntimeError("cannot negate a \(v.typeName)", file: file, range: r)
+                    case let v: throw RuntimeError("cannot negate \(v.aTypeName)", file: file, range: r)
                     }
                 }
             }
@@ -1110,7 +1170,7 @@ final class Compiler {
                 return { f in
                     let x = try ae(f)
                     guard let re = box.regex() else { throw RuntimeError("invalid regular expression \(Value.quote(pattern))", file: file, range: pr) }
-                    guard case .string(let s) = x else { throw RuntimeError("'=~' needs a string on the left, not a \(x.typeName)", file: file, range: r) }
+                    guard case .string(let s) = x else { throw RuntimeError("'=~' needs a string on the left, not \(x.aTypeName)", file: file, range: r) }
                     return .bool(RegexBox.matches(re, s))
                 }
             }

@@ -27,6 +27,8 @@ final class BlockScope {
     var vars: [String: Int] = [:]
     var fns: [String: FnInfo] = [:]
     var modules: [String: CompiledModule] = [:]
+    /// Modules whose `use` failed (already reported): calls into them are not reported again.
+    var failedModules: Set<String> = []
 }
 
 /// A user function as the resolver sees it: where its value lives and its parameters.

@@ -55,12 +55,20 @@ public final class Session {
         }
     }
 
+    /// Options `sgk run` takes anywhere on its command line, so no script param can have their names.
+    static let reservedParamNames: Set<String> = ["dry_run", "explain", "verbose", "journal", "help"]
+
     func paramDiagnostics(_ stmts: [Stmt], _ file: SourceFile) -> [Diagnostic] {
         var seen = Set<String>()
         var out: [Diagnostic] = []
         for s in stmts {
-            if case .param(let name, let r, _, _, _) = s, !seen.insert(canonicalName(name)).inserted {
+            guard case .param(let name, let r, _, _, _) = s else { continue }
+            if !seen.insert(canonicalName(name)).inserted {
                 out.append(Diagnostic("param '\(name)' is declared twice", file: file, range: r))
+            }
+            if Session.reservedParamNames.contains(canonicalName(name)) {
+                out.append(Diagnostic("param '\(name)' cannot be set: --\(flagName(name)) is an option of 'sgk run'", file: file, range: r,
+                                      hint: "choose another name"))
             }
         }
         return out
@@ -70,7 +78,9 @@ public final class Session {
     public func params(of file: SourceFile) throws -> [ScriptParam] {
         let stmts = try Parser.parse(file)
         return stmts.compactMap {
-            if case .param(let n, let r, let t, let d, _) = $0 { return ScriptParam(name: n, type: t, defaultText: d.map { file.slice($0.range) }, range: r) }
+            if case .param(let n, let r, let t, let d, _) = $0 {
+                return ScriptParam(name: n, type: Session.paramType(t, defaultExpr: d), defaultText: d.map { file.slice($0.range) }, range: r)
+            }
             return nil
         }
     }
@@ -105,7 +115,8 @@ public final class Session {
                 let e = pc.compilePipeline(def)
                 value = try e(frame)
                 if let type, type != "any", !value.isNull, !Session.matches(value, type) {
-                    throw UsageError("the default of --\(flagName(name)) is a \(value.typeName), not a \(type)")
+                    throw RuntimeError("the default of --\(flagName(name)) is \(value.aTypeName), not \(type == "int" ? "an" : "a") \(type)",
+                                       file: file, range: def.range)
                 }
             }
             if value.isNull && (def == nil || (type != nil && type != "any")) {
@@ -134,17 +145,22 @@ public final class Session {
         }
     }
 
-    static func convertParam(_ s: String, type: String?, defaultExpr: Pipeline?, name: String) throws -> Value {
-        var t = type
-        if t == nil, let d = defaultExpr, d.stages.count == 1, case .expr(let e) = d.stages[0] {
+    /// A param's type: declared (`param n: int`), else that of a literal default (`param n = 3`).
+    static func paramType(_ type: String?, defaultExpr: Pipeline?) -> String? {
+        if type == nil, let d = defaultExpr, d.stages.count == 1, case .expr(let e) = d.stages[0] {
             switch e {
-            case .int: t = "int"
-            case .double: t = "double"
-            case .bool: t = "bool"
-            case .duration: t = "duration"
+            case .int: return "int"
+            case .double: return "double"
+            case .bool: return "bool"
+            case .duration: return "duration"
             default: break
             }
         }
+        return type
+    }
+
+    static func convertParam(_ s: String, type: String?, defaultExpr: Pipeline?, name: String) throws -> Value {
+        let t = paramType(type, defaultExpr: defaultExpr)
         let flag = "--" + name.replacingAll("_", with: "-")
         switch t ?? "string" {
         case "int":

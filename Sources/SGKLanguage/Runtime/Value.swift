@@ -29,6 +29,9 @@ public enum Value: Sendable {
         }
     }
 
+    /// The type name with its article, for messages: "an int", "a string".
+    public var aTypeName: String { self.typeName == "int" ? "an int" : "a \(typeName)" }
+
     public var isNull: Bool { if case .null = self { return true }; return false }
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var listValue: [Value]? { if case .list(let l) = self { return l }; return nil }
@@ -151,8 +154,14 @@ extension Value {
         }
     }
 
+    /// The longest duration (100 days × 365, about a century): literals, arithmetic, parameters and
+    /// timeouts beyond it are errors, so every duration converts to nanoseconds and formats exactly.
+    public static let maxDurationSeconds: Double = 36_500 * 86_400
+
     public static func formatDuration(_ seconds: Double) -> String {
         if seconds == 0 { return "0s" }
+        // Never made by the language (see maxDurationSeconds); shown plainly rather than trapping.
+        guard seconds.isFinite, abs(seconds) < 1e15 else { return formatNumber(seconds) + "s" }
         let neg = seconds < 0
         var s = abs(seconds)
         var out = neg ? "-" : ""

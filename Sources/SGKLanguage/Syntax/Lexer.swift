@@ -96,6 +96,10 @@ struct Lexer {
         let two = i + 1 < b.count ? String(decoding: b[i...(i + 1)], as: UTF8.self) : ""
         if ["==", "!=", "<=", ">=", "=~", ".."].contains(two) { return tok(.punct(two), i + 2) }
         if Lexer.punctuation.contains(c) { return tok(.punct(String(UnicodeScalar(c))), i + 1) }
+        if c == UInt8(ascii: "\\") && i + 1 == b.count {
+            // `\` ends the input: the REPL reads the next line to join to it.
+            throw error("unexpected end of input after '\\'", i, i + 1, hint: "a '\\' at the end of a line joins it to the next", incomplete: true)
+        }
         if c >= 0x80 || c < 32 {
             throw error("unexpected character", i, i + 1)
         }
@@ -154,6 +158,9 @@ struct Lexer {
         let scale: Double? = ["ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400][suffix]
         if let scale, !Lexer.isWordChar(at(unit)) || at(unit) == UInt8(ascii: ",") || mode == .expression {
             guard let v = Double(text) else { throw error("invalid number '\(text)'", i, j) }
+            guard (v * scale).isFinite, v * scale <= Value.maxDurationSeconds else {
+                throw error("duration '\(text)\(suffix)' is too long", i, unit, hint: "durations are at most \(Value.formatDuration(Value.maxDurationSeconds))")
+            }
             return Token(kind: .duration(v * scale), range: SourceRange(i, unit), spaceBefore: space)
         }
         // In a command, `10.0.0.1` or `3d4` are words, not numbers.
@@ -186,11 +193,11 @@ struct Lexer {
                 if b[j] == 10 { throw error("unterminated string", i, j, hint: "a '…' string ends on its line; use \"\"\"…\"\"\" for several lines", incomplete: false) }
                 j += 1
             }
-            guard j < b.count else { throw error("unterminated string", i, j, incomplete: true) }
+            guard j < b.count else { throw error("unterminated string", i, j, hint: "a '…' string ends on its line; use \"\"\"…\"\"\" for several lines") }
             return Token(kind: .string([.text(String(decoding: b[(i + 1)..<j], as: UTF8.self))], raw: true), range: SourceRange(i, j + 1), spaceBefore: space)
         }
         while true {
-            guard j < b.count else { throw error("unterminated string", i, j, incomplete: true) }
+            guard j < b.count else { throw error("unterminated string", i, j, hint: "a \"…\" string ends on its line; use \"\"\"…\"\"\" for several lines") }
             let c = b[j]
             if c == q { break }
             if c == 10 { throw error("unterminated string", i, j, hint: "a \"…\" string ends on its line; use \"\"\"…\"\"\" for several lines") }

@@ -95,6 +95,20 @@ public struct Parser {
         }
     }
 
+    /// Every `chainLinksPerLevel` links of one operator or postfix chain (`1 + 1 + …`, `$x.a.a…`) count
+    /// as one level of nesting: a chain builds a tree as deep as it is long, and what walks that tree
+    /// (resolving, running) recurses, so generated code cannot overflow the stack.
+    static let chainLinksPerLevel = 50
+
+    mutating func chainLink(_ links: inout Int, _ r: SourceRange) throws(Diagnostic) {
+        links += 1
+        guard links % Parser.chainLinksPerLevel == 0 else { return }
+        depth += 1
+        if depth > Parser.maxDepth {
+            throw error("expression too long or too deeply nested", r, hint: "split it with let bindings")
+        }
+    }
+
     // MARK: statements
 
     mutating func parseProgram() throws(Diagnostic) -> [Stmt] {
@@ -467,7 +481,11 @@ public struct Parser {
 
     mutating func parseBinary(minPrec: Int, left: Expr) throws(Diagnostic) -> Expr {
         var left = left
+        let entryDepth = depth
+        defer { depth = entryDepth }
+        var links = 0
         while let (op, tok, prec) = try binaryOperator(), prec > minPrec {
+            try chainLink(&links, tok.range)
             advance(tok)
             try skipNewlines()
             var right = try parseUnary()
@@ -623,10 +641,14 @@ public struct Parser {
 
     mutating func parsePostfix(_ base: Expr) throws(Diagnostic) -> Expr {
         var e = base
+        let entryDepth = depth
+        defer { depth = entryDepth }
+        var links = 0
         while true {
             // Member access and indexing must touch the value: `$a.b[0]`.
             let t = try peek()
             if t.spaceBefore { return e }
+            if t.isPunct(".") || t.isPunct("[") { try chainLink(&links, t.range) }
             if t.isPunct(".") {
                 let n = try lexer.lex(at: t.range.end, mode: .expression)
                 guard !n.spaceBefore else { return e }

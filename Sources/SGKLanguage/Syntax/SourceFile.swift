@@ -1,3 +1,5 @@
+import SGKData
+
 /// A source text with its name and a line table, shared by every token and node.
 public final class SourceFile: Sendable {
     public let name: String
@@ -7,8 +9,13 @@ public final class SourceFile: Sendable {
     /// Byte offset where each line starts.
     let lineStarts: [Int]
 
+    /// A leading byte-order mark is dropped and CRLF line ends become LF (files saved on Windows
+    /// read as they look); positions are of the text so normalised.
     public init(name: String, text: String) {
         self.name = name
+        var text = text
+        if text.unicodeScalars.first == "\u{FEFF}" { text.unicodeScalars.removeFirst() }
+        if text.utf8.contains(13) { text = text.replacingAll("\r\n", with: "\n") }
         self.text = text
         let b = Array(text.utf8)
         self.bytes = b

@@ -18,6 +18,13 @@ struct KubectlOptions {
         output = try args.string(keyword: "output").flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// Fails on an `-o` this command does not print, before the command does anything.
+    func requireOutput(_ formats: [String]) throws {
+        if let output, !formats.contains(output) {
+            throw KubectlCommands.unknownFormat(output, formats.joined(separator: ", "))
+        }
+    }
+
     func client(_ inv: Invocation) throws -> KubeClient {
         try KubectlClients.of(inv.context).client(inv.context, kubeconfig: kubeconfig, contextName: context)
     }
@@ -123,6 +130,9 @@ enum KubectlCommands {
         CommandError("unknown output format '\(f)'", hint: "formats: \(formats)", argument: .keyword("output"))
     }
 
+    /// The formats of `printRows`.
+    static let rowFormats = ["name", "yaml", "json", "table", "wide", "compact"]
+
     static func printRows(_ inv: Invocation, _ rows: [ObjectRow], format: String?) throws {
         guard let format else { return }
         let out = inv.context.output
@@ -141,6 +151,7 @@ enum KubectlCommands {
 
     static func applyNow(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
+        try o.requireOutput(rowFormats)
         guard let manifest = inv.args.positional(0) ?? inv.args.input else {
             throw CommandError("no manifest given", hint: "kubectl apply -f FILE, kubectl apply $manifest, or $docs | kubectl apply", argument: .input)
         }
@@ -253,8 +264,8 @@ enum KubectlCommands {
                 var change = p.change
                 change.action = r.action == .created ? .create : .update
                 effects.done(p, change: change)
-            case .failure:
-                effects.failed(p)
+            case .failure(let error):
+                if (error as? OutcomeUnknownError)?.outcomeUnknown != true { effects.failed(p) }
             }
         }
     }
@@ -475,6 +486,7 @@ enum KubectlCommands {
 
     static func deleteNow(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
+        try o.requireOutput(rowFormats)
         let effects = Effects.of(inv.context)
         let waitForGone = try inv.args.bool(keyword: "wait", default: true)
         let timeout = try inv.args.duration(keyword: "timeout") ?? 60
@@ -579,6 +591,7 @@ enum KubectlCommands {
 
     static func wait(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
+        try o.requireOutput(["name", "yaml", "json"])
         // `kubectl wait TYPE [a, b, …]`: several named objects at once, as `kubectl wait TYPE a b` does.
         var listed: [String]?
         if case .list(let items)? = inv.args.positional(1) {
@@ -669,6 +682,7 @@ enum KubectlCommands {
 
     static func apiResources(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
+        try o.requireOutput(["wide", "table", "name", "yaml", "json", "compact"])
         var namespacedFilter: Bool?
         if inv.args.has("namespaced") { namespacedFilter = try inv.args.bool(keyword: "namespaced") }
         let group = inv.args.keyword("api-group").map(\.text)
@@ -721,6 +735,7 @@ enum KubectlCommands {
 
     static func version(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
+        try o.requireOutput(["yaml", "json", "compact", "table", "wide", "text"])
         let clientOnly = try inv.args.bool(keyword: "client")
         #if os(Linux)
         let os = "linux"
@@ -774,6 +789,7 @@ enum KubectlCommands {
 
     static func getContexts(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
+        try o.requireOutput(["table", "wide", "name", "yaml", "json", "compact"])
         let only = try inv.args.optionalString(0, "the context name")
         let config = try loadConfig(inv, o)
         var rows = config.contextRows()

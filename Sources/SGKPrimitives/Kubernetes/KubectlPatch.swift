@@ -30,6 +30,7 @@ extension KubectlCommands {
 
     static func patchNow(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
+        try o.requireOutput(["name", "yaml", "json"])
         let (resName, nameOpt) = try splitTarget(inv, "the resource type")
         guard let name = nameOpt else { throw CommandError("give the name of the object to patch (TYPE NAME or TYPE/NAME)", argument: .positional(0)) }
         let typeName = try inv.args.string(keyword: "type") ?? "strategic"
@@ -49,7 +50,7 @@ extension KubectlCommands {
                 }
             }
         case .map, .list: patchJSON = patchArg.json
-        default: throw CommandError("the patch must be a map, a list (json patch) or JSON text, not a \(patchArg.typeName)", argument: .keyword("patch"))
+        default: throw CommandError("the patch must be a map, a list (json patch) or JSON text, not \(patchArg.aTypeName)", argument: .keyword("patch"))
         }
         if typeName == "json", case .array = patchJSON {} else if typeName == "json" {
             throw CommandError("a json patch is a list of operations, e.g. [{op: \"remove\", path: \"/metadata/finalizers\"}]", argument: .keyword("patch"))

@@ -1,4 +1,5 @@
 import OrderedCollections
+import SGKData
 
 /// Small helpers shared by the core command tables.
 extension Invocation {
@@ -36,8 +37,8 @@ func describeType(_ v: Value) -> String {
     switch v {
     case .null: return "null"
     case .int, .double, .bool: return "\(v.typeName == "int" ? "an" : "a") \(v.typeName) (\(v.text))"
-    case .string(let s): return s.count <= 40 ? "a string (\(Value.quote(s)))" : "a string"
-    default: return "a \(v.typeName)"
+    case .string(let s): return s.count <= 40 && SecretText.mayShow(s) ? "a string (\(Value.quote(s)))" : "a string"
+    default: return "\(v.aTypeName)"
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import OrderedCollections
+import SGKData
 
 /// Reading, changing and shaping values: get, set, where, each, count, first,
 /// last, sort, keys, values, contains, merge, unique, type, to-int, to-string.
@@ -232,11 +233,11 @@ public enum DataCommands: CommandLibrary {
         for (i, k) in keys.enumerated() {
             let what = inv.args.has("by") ? "the key of item [\(i)]" : "item [\(i)]"
             guard let c = sortClass(k) else {
-                throw CommandError("cannot sort: \(what) is a \(k.typeName)", hint: "sort maps with by: a path or block, e.g. sort by: metadata.name", argument: inv.args.has("by") ? .keyword("by") : .input)
+                throw CommandError("cannot sort: \(what) is \(k.aTypeName)", hint: "sort maps with by: a path or block, e.g. sort by: metadata.name", argument: inv.args.has("by") ? .keyword("by") : .input)
             }
             if let (c0, i0) = cls, c0 != c {
                 let w0 = inv.args.has("by") ? "the key of item [\(i0)]" : "item [\(i0)]"
-                throw CommandError("cannot sort mixed types: \(w0) is a \(keys[i0].typeName), \(what) is a \(k.typeName)",
+                throw CommandError("cannot sort mixed types: \(w0) is \(keys[i0].aTypeName), \(what) is \(k.aTypeName)",
                                    hint: "make the keys one type, e.g. by: { $it | to-string }", argument: inv.args.has("by") ? .keyword("by") : .input)
             }
             if cls == nil { cls = (c, i) }
@@ -368,7 +369,7 @@ public enum DataCommands: CommandLibrary {
             let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
             if let i = Int(t) { return .int(i) }
             if t.hasPrefix("0x") || t.hasPrefix("0X"), let i = Int(t.dropFirst(2), radix: 16) { return .int(i) }
-            throw CommandError("cannot convert \(Value.quote(s)) to an integer", argument: .input)
+            throw CommandError("cannot convert \(SecretText.mayShow(s) ? Value.quote(s) : "a string (not shown: it looks like a secret)") to an integer", argument: .input)
         default:
             throw CommandError("cannot convert \(describeType(v)) to an integer", argument: .input)
         }

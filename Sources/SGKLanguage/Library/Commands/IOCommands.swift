@@ -410,7 +410,8 @@ public enum IOCommands: CommandLibrary {
             seconds = d
         default: throw CommandError("DURATION must be a duration such as 2s, not \(describeType(v))", argument: .positional(0))
         }
-        guard seconds.isFinite, seconds >= 0 else { throw CommandError("DURATION must not be negative", argument: .positional(0)) }
+        guard !seconds.isNaN else { throw CommandError("DURATION is not a number", argument: .positional(0)) }
+        guard seconds >= 0 else { throw CommandError("DURATION must not be negative", argument: .positional(0)) }
         guard seconds < 1e7 else { throw CommandError("DURATION is too long", argument: .positional(0)) }
         try inv.context.wait { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)) }
         return .null

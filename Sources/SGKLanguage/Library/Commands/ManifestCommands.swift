@@ -47,7 +47,7 @@ public enum ManifestCommands: CommandLibrary {
             case .map(let m)?: meta = m
             case nil, .null?: meta = [:]
             case let other?:
-                throw CommandError("\(describe(.map(doc))): metadata is a \(other.typeName), not a map", argument: .input)
+                throw CommandError("\(describe(.map(doc))): metadata is \(other.aTypeName), not a map", argument: .input)
             }
             doc["metadata"] = .null
             var ann: OrderedDictionary<String, Value>
@@ -55,7 +55,7 @@ public enum ManifestCommands: CommandLibrary {
             case .map(let a)?: ann = a
             case nil, .null?: ann = [:]
             case let other?:
-                throw CommandError("\(describe(.map(doc))): metadata.annotations is a \(other.typeName), not a map", argument: .input)
+                throw CommandError("\(describe(.map(doc))): metadata.annotations is \(other.aTypeName), not a map", argument: .input)
             }
             meta["annotations"] = .null
             ann[key] = .string(value)

@@ -35,7 +35,7 @@ public enum TextCommands: CommandLibrary {
             case .string(let s): out += s
             case .int, .double, .bool, .duration, .null: out += v.text
             default:
-                throw CommandError("item [\(i)] is a \(v.typeName); join takes strings and scalars", hint: "turn items into strings first, e.g. each { $it | to-string }", argument: .input)
+                throw CommandError("item [\(i)] is \(v.aTypeName); join takes strings and scalars", hint: "turn items into strings first, e.g. each { $it | to-string }", argument: .input)
             }
         }
         return .string(out)

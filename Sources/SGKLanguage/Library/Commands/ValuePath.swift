@@ -180,7 +180,7 @@ struct ValuePath: CustomStringConvertible {
             default:
                 let what: String
                 switch seg { case .key(let k): what = "key '\(k)'"; case .index(let i): what = "index [\(i)]" }
-                return .failure(Miss(message: "'\(here)' is \(cur.isNull ? "null" : "a \(cur.typeName)"): cannot read \(what) (path '\(upTo)')", hint: nil))
+                return .failure(Miss(message: "'\(here)' is \(cur.isNull ? "null" : "\(cur.aTypeName)"): cannot read \(what) (path '\(upTo)')", hint: nil))
             }
         }
         return .success(cur)
@@ -245,7 +245,7 @@ struct ValuePath: CustomStringConvertible {
         default:
             let what: String
             switch seg { case .key(let k): what = "key '\(k)'"; case .index(let i): what = "index [\(i)]" }
-            throw Miss(message: "'\(here)' is a \(cur.typeName): cannot set \(what) in it", hint: nil)
+            throw Miss(message: "'\(here)' is \(cur.aTypeName): cannot set \(what) in it", hint: nil)
         }
     }
 }

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Whether text looks like it holds a credential: what the REPL keeps out of its history and
+/// what error messages and listings show only as "hidden".
+public enum SecretText {
+    static let secretPatterns: [String] = [
+        // An AWS secret access key: 40 base64-ish characters after its name or "secret".
+        #"(?i)(aws_secret_access_key|secret_?access_?key|secret[_-]?key|secret)["']?\s*[:=]?\s*["']?[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"#,
+        // A bearer token.
+        #"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"#,
+        // An EKS token (what `aws eks get-token` returns).
+        #"k8s-aws-v1\.[A-Za-z0-9_=-]*"#,
+        // A JWT (service-account tokens, OIDC id tokens).
+        #"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}"#,
+        // A session token, by name or by the prefixes STS gives them.
+        #"(?i)(aws_session_token|session[_-]?token|security[_-]?token|x-amz-security-token)["']?\s*[:=]?\s*["']?[A-Za-z0-9/+=]{16,}"#,
+        #"(IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]*"#,
+        // Passwords given inline.
+        #"(?i)(password|passwd)["']?\s*[:=]\s*\S+"#,
+        // Anything that long and base64-ish is a token.
+        #"[A-Za-z0-9/+=_-]{100,}"#,
+    ]
+
+    /// True when the text holds something that looks like a credential.
+    public static func looksSecret(_ text: String) -> Bool {
+        for p in secretPatterns where matches(p, text) { return true }
+        // An access key id is recorded only when nothing secret-like is near it.
+        if matches(#"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"#, text),
+           matches(#"(?i)secret|session|token|(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"#, text) {
+            return true
+        }
+        return false
+    }
+
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        guard let re = try? NSRegularExpression(pattern: pattern) else { return false }
+        return re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    /// Whether a value may be quoted on its own in a message or listing: not when it looks secret,
+    /// nor when it has the shape of an AWS secret access key (40 characters of base64, both cases).
+    /// `name`, when given, is what the value is called (a variable, a map key): one that says
+    /// secret, password or token hides the value too.
+    public static func mayShow(_ value: String, name: String? = nil) -> Bool {
+        if let name, matches(#"(?i)secret|passw|token|credential|private[_-]?key"#, name) { return false }
+        if looksSecret(value) { return false }
+        if value.count == 40, value.utf8.allSatisfy({ isBase64($0) }),
+           value.contains(where: \.isUppercase), value.contains(where: \.isLowercase) { return false }
+        return true
+    }
+
+    static func isBase64(_ c: UInt8) -> Bool {
+        (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 43 || c == 47 || c == 61
+    }
+}
