@@ -111,6 +111,14 @@ struct AWSRequestSpec: Sendable {
     /// nil: sign with the client's credentials; .some(nil): send unsigned.
     var credentialsOverride: AWSCredentials?? = nil
     var endpointOverride: AWSEndpoint? = nil
+
+    /// Whether sending the request twice does what sending it once does. Creates and deletes do
+    /// not (the second says EntityAlreadyExists or NoSuchEntity): after a failure that may have
+    /// come once the request was sent, they are not retried.
+    var isIdempotent: Bool { !(operation.hasPrefix("Create") || operation.hasPrefix("Delete")) }
+
+    /// Whether the operation only reads.
+    var isRead: Bool { ["Get", "List", "Describe", "Assume"].contains { operation.hasPrefix($0) } }
 }
 
 /// The AWS client: credentials, endpoints, signing, retries, error parsing and logging.
@@ -263,11 +271,13 @@ public final class AWSClient: Sendable {
             } catch {
                 let reason = Redactor.redact(NetworkErrorText.plain(error), secrets: secrets)
                 logger.debug("← \(spec.service.rawValue) \(spec.operation) transport error: \(reason)")
-                if attempt < retryPolicy.maxAttempts {
+                let neverSent = NetworkErrorText.neverSent(error)
+                if attempt < retryPolicy.maxAttempts, neverSent || spec.isIdempotent {
                     try await Task.sleep(nanoseconds: UInt64(retryPolicy.delay(afterAttempt: attempt) * 1e9))
                     continue
                 }
-                throw AWSTransportError(service: spec.service.rawValue, operation: spec.operation, url: url, reason: reason, attempts: attempt)
+                throw AWSTransportError(service: spec.service.rawValue, operation: spec.operation, url: url, reason: reason, attempts: attempt,
+                                        neverSent: neverSent, isWrite: !spec.isRead)
             }
             let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             if logger.logLevel <= .debug {

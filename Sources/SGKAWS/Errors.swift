@@ -136,9 +136,22 @@ public struct AWSTransportError: Error, Sendable, CustomStringConvertible {
     /// The underlying error, described (secrets redacted).
     public var reason: String
     public var attempts: Int
+    /// The connection failed before the request could be sent (refused, DNS, TLS, connect timeout).
+    public var neverSent: Bool = true
+    /// The operation changes something (not a Get, List or Describe).
+    public var isWrite: Bool = false
+    /// A write whose last attempt failed after the request may have reached the server (the
+    /// connection broke or timed out while waiting for the answer): it may have been made.
+    public var maybeReceived: Bool { isWrite && !neverSent }
     public var description: String {
-        "\(service) \(operation): could not reach \(url) after \(attempts) attempt(s): \(reason)"
+        if neverSent { return "\(service) \(operation): could not reach \(url) after \(attempts) attempt(s): \(reason)" }
+        return "\(service) \(operation): no answer from \(url) after \(attempts) attempt(s): \(reason)"
+            + (isWrite ? "; the request may have been carried out" : "")
     }
+}
+
+extension AWSTransportError: OutcomeUnknownError {
+    public var outcomeUnknown: Bool { maybeReceived }
 }
 
 /// A successful response whose body could not be read.

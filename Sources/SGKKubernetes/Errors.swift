@@ -169,3 +169,11 @@ public enum Redaction {
         return s
     }
 }
+
+extension KubeError: OutcomeUnknownError {
+    /// A transport failure of a write (not a read) that may have come after the server got it.
+    public var outcomeUnknown: Bool {
+        guard case .transport(let request, let message) = self else { return false }
+        return request.verb != "GET" && !NetworkErrorText.neverSent(message)
+    }
+}

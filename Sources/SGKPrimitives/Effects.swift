@@ -87,7 +87,9 @@ public final class Effects: @unchecked Sendable {
         do {
             result = try perform()
         } catch {
-            failed(w)
+            // A write whose answer never came stays `started` (read back as interrupted): it may
+            // have been made, and an uninstall must still consider it.
+            if (error as? OutcomeUnknownError)?.outcomeUnknown != true { failed(w) }
             throw error
         }
         done(w, result: result)

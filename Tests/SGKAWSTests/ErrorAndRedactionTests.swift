@@ -182,6 +182,28 @@ struct CaptureHandler: LogHandler {
         try await client.shutdown()
     }
 
+    @Test func aCreateWhoseAnswerNeverCameIsNotRepeated() async throws {
+        let server = try FakeHTTPServer { _ in (0, "") }
+        defer { server.stop() }
+        let cfg = AWSConfiguration(environment: ["AWS_ENDPOINT_URL": server.url], homeDirectory: "/nonexistent", profile: nil,
+                                   region: "us-east-1", shared: SharedConfig())
+        let client = AWSClient(configuration: cfg, credentialProvider: StaticCredentialProvider(Fixtures.exampleCredentials),
+                               retryPolicy: RetryPolicy(maxAttempts: 3, base: 0.01, cap: 0.02))
+        do {
+            _ = try await client.iam.createRole(name: "r", assumeRolePolicyDocument: "{}")
+            Issue.record("no error")
+        } catch let e as AWSTransportError {
+            #expect(e.maybeReceived)
+            #expect(e.outcomeUnknown)
+            #expect(e.description.contains("may have been carried out"))
+        }
+        #expect(server.requests.count == 1)
+        // A read is safe to repeat: tried 3 times.
+        await #expect(throws: AWSTransportError.self) { try await client.iam.getRole(name: "r") }
+        #expect(server.requests.count == 4)
+        try await client.shutdown()
+    }
+
     @Test func connectionRefusedIsATransportError() async throws {
         let server = try FakeHTTPServer { _ in (200, "") }
         let url = server.url
@@ -190,7 +212,13 @@ struct CaptureHandler: LogHandler {
                                    region: "us-east-1", shared: SharedConfig())
         let client = AWSClient(configuration: cfg, credentialProvider: StaticCredentialProvider(Fixtures.exampleCredentials),
                                retryPolicy: RetryPolicy(maxAttempts: 2, base: 0.01, cap: 0.02))
-        await #expect(throws: AWSTransportError.self) { try await client.iam.getRole(name: "x") }
+        do {
+            _ = try await client.iam.createRole(name: "x", assumeRolePolicyDocument: "{}")
+            Issue.record("no error")
+        } catch let e as AWSTransportError {
+            #expect(!e.maybeReceived)   // refused: never sent, so retried and known not made
+            #expect(e.attempts == 2)
+        }
         try await client.shutdown()
     }
 }

@@ -14,6 +14,7 @@ final class FakeHTTPServer: @unchecked Sendable {
         var headers: [String: String]  // lower-cased names
         var body: String
     }
+    /// Status 0: the request is read, then the connection is closed without an answer.
     typealias Handler = @Sendable (Request) -> (status: Int, body: String)
 
     let port: Int
@@ -111,6 +112,7 @@ final class FakeHTTPServer: @unchecked Sendable {
         let req = Request(method: first.first.map(String.init) ?? "", path: first.count > 1 ? String(first[1]) : "/", headers: headers, body: body)
         lock.lock(); _requests.append(req); lock.unlock()
         let (status, respBody) = handler(req)
+        if status == 0 { close(c); return }   // the request was read and no answer comes
         let bytes = Array(respBody.utf8)
         let resp = "HTTP/1.1 \(status) X\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
         let out = Array(resp.utf8) + bytes

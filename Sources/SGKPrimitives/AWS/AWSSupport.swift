@@ -19,9 +19,13 @@ extension AWSTransportError: UserFacingError {
     public var errorCode: String? { "ConnectionError" }
     public var errorMessage: String { description }
     public var errorHint: String? {
-        "check the network and the endpoint: the region, AWS_ENDPOINT_URL (or the profile's endpoint_url) and any HTTPS_PROXY"
+        maybeReceived
+            ? "read the resource back (get or list it) before trying again: a create or delete is not repeated blindly"
+            : "check the network and the endpoint: the region, AWS_ENDPOINT_URL (or the profile's endpoint_url) and any HTTPS_PROXY"
     }
-    public var errorData: [String: Value] { ["service": .string(service), "operation": .string(operation), "url": .string(url)] }
+    public var errorData: [String: Value] {
+        ["service": .string(service), "operation": .string(operation), "url": .string(url), "outcomeUnknown": .bool(maybeReceived)]
+    }
 }
 
 /// The run's AWS clients, one per region, made on first use.
