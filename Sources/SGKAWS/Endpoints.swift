@@ -203,6 +203,7 @@ public struct AWSConfiguration: Sendable {
     /// The endpoint to call for `service`. IAM is global per partition; STS and EKS are regional
     /// (STS without a region uses the global `sts.amazonaws.com`). Throws when EKS has no region.
     public func endpoint(for service: AWSService) throws(AWSConfigurationError) -> AWSEndpoint {
+        try validate()
         let custom = customEndpoint(for: service).map { u in u.hasSuffix("/") ? String(u.dropLast()) : u }
         switch service {
         case .iam:
@@ -211,8 +212,8 @@ public struct AWSConfiguration: Sendable {
             return AWSEndpoint(url: custom ?? "https://\(e.host)", signingRegion: e.signingRegion, signingName: "iam", isCustom: custom != nil)
         case .sts, .eks:
             guard let region else {
-                if let custom { return AWSEndpoint(url: custom, signingRegion: "us-east-1", signingName: service.signingName, isCustom: true) }
                 if service == .sts {
+                    if let custom { return AWSEndpoint(url: custom, signingRegion: "us-east-1", signingName: "sts", isCustom: true) }
                     // Without a region, STS falls back to its global endpoint (as botocore's legacy mode does).
                     return AWSEndpoint(url: "https://sts.amazonaws.com", signingRegion: "us-east-1", signingName: "sts", isCustom: false)
                 }
@@ -222,15 +223,54 @@ public struct AWSConfiguration: Sendable {
             return AWSEndpoint(url: custom ?? "https://\(host)", signingRegion: region, signingName: service.signingName, isCustom: custom != nil)
         }
     }
+
+    /// What the AWS CLI refuses before any request: a region that is not a region name (it would
+    /// go into host names and signatures) and a named profile that no file defines.
+    public func validate() throws(AWSConfigurationError) {
+        if let region, !AWSConfiguration.isRegionName(region) { throw .invalidRegion(region) }
+        if profile != "default", shared.profiles[profile] == nil, shared.credentialsFileProfiles[profile] == nil {
+            throw .profileNotFound(profile)
+        }
+    }
+
+    /// `us-west-2`, `cn-north-1`: letters, digits and inner dashes (botocore's check).
+    public static func isRegionName(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard !u.isEmpty, u.count <= 63 else { return false }
+        func alnum(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
+        return alnum(u.first!) && alnum(u.last!) && u.allSatisfy { alnum($0) || $0 == 45 }
+    }
 }
 
 /// Configuration problems found before any request is made.
 public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
     case noRegion(profile: String)
+    case invalidRegion(String)
+    case profileNotFound(String)
     public var description: String {
         switch self {
         case .noRegion(let profile):
             return "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION, `region` in profile \(profile), or pass a region"
+        case .invalidRegion(let r):
+            return "'\(r)' is not an AWS region name"
+        case .profileNotFound(let p):
+            return "the AWS profile '\(p)' could not be found"
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .noRegion: return "NoRegion"
+        case .invalidRegion: return "InvalidRegion"
+        case .profileNotFound: return "ProfileNotFound"
+        }
+    }
+
+    public var hint: String {
+        switch self {
+        case .noRegion: return "pass region: us-west-2, or set AWS_REGION (or a region in your AWS profile)"
+        case .invalidRegion: return "a region looks like us-west-2 or cn-north-1"
+        case .profileNotFound: return "AWS_PROFILE names a profile of ~/.aws/config ([profile NAME]) or ~/.aws/credentials ([NAME])"
         }
     }
 }

@@ -116,6 +116,29 @@ import Testing
         #expect((try? config([:]).endpoint(for: .sts))?.signingRegion == "us-east-1")
     }
 
+    @Test func aCustomEndpointDoesNotStandInForARegion() {
+        // EKS is regional: with AWS_ENDPOINT_URL and no region the CLI says "You must specify a region".
+        #expect(throws: AWSConfigurationError.noRegion(profile: "default")) { try config(["AWS_ENDPOINT_URL": "http://127.0.0.1:5000"]).endpoint(for: .eks) }
+        #expect((try? config(["AWS_ENDPOINT_URL": "http://127.0.0.1:5000"]).endpoint(for: .sts))?.signingRegion == "us-east-1")
+    }
+
+    @Test func regionNamesAreCheckedBeforeAnyRequest() {
+        for bad in ["us west 2", "evil.example.com/x?", "-us-west-2", "us-west-2-", ""] where !bad.isEmpty {
+            #expect(throws: AWSConfigurationError.invalidRegion(bad)) { try config([:], region: bad).endpoint(for: .eks) }
+            #expect(throws: AWSConfigurationError.invalidRegion(bad)) { try config([:], region: bad).endpoint(for: .iam) }
+        }
+        for good in ["us-west-2", "cn-north-1", "us-gov-west-1", "eu-central-2"] { #expect(AWSConfiguration.isRegionName(good)) }
+    }
+
+    @Test func aNamedProfileNoFileDefinesIsAnErrorEvenWithEnvironmentKeys() {
+        let env = ["AWS_PROFILE": "dev2", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"]
+        #expect(throws: AWSConfigurationError.profileNotFound("dev2")) {
+            try config(env, region: "us-east-1", config: "[profile dev]\nregion = ap-south-1\n").endpoint(for: .iam)
+        }
+        #expect((try? config(["AWS_PROFILE": "dev"], region: "us-east-1", config: "[profile dev]\nregion = ap-south-1\n").endpoint(for: .iam)) != nil)
+        #expect((try? config([:], region: "us-east-1").endpoint(for: .iam)) != nil)   // no files, the default profile: fine
+    }
+
     @Test func arns() {
         #expect(ARN.iamRole("r", account: "123", partition: .awsCN) == "arn:aws-cn:iam::123:role/r")
         #expect(ARN.iamRole("r", account: "123", partition: .aws, path: "/a/b") == "arn:aws:iam::123:role/a/b/r")

@@ -164,3 +164,10 @@ enum AWSValues {
         return out.joined(separator: "\n")
     }
 }
+
+extension AWSConfigurationError: UserFacingError {
+    public var errorCode: String? { code }
+    public var errorMessage: String { description }
+    public var errorHint: String? { hint }
+    public var errorData: [String: Value] { [:] }
+}
