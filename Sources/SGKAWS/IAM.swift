@@ -216,6 +216,11 @@ public struct IAM: Sendable {
                                              QueryParameter("PolicyDocument", policyDocument)])
     }
 
+    /// `iam update-role --description`.
+    public func updateRoleDescription(roleName: String, description: String) async throws {
+        _ = try await call("UpdateRole", [QueryParameter("RoleName", roleName), QueryParameter("Description", description)])
+    }
+
     /// `iam tag-role`.
     public func tagRole(roleName: String, tags: [IAMTag]) async throws {
         _ = try await call("TagRole", [QueryParameter("RoleName", roleName)] + IAM.tagParams(tags))

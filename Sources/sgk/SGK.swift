@@ -113,7 +113,7 @@ With no arguments sgk starts the REPL; input that is not a terminal runs as a sc
 USAGE: sgk [-c <code>] [--lib-path <dir> ...] [--verbose] [--dry-run] [--explain] [--journal <file>]
        sgk run <script> [--param value ...] [--dry-run] [--explain] [--verbose] [--journal <file>]
        sgk check [--lib-path <dir> ...] <file> ...
-       sgk <command> [arguments ...]   (one command line; its result printed as JSON)
+       sgk [options] <command> [arguments ...]   (one command line; its result printed as JSON)
 
 OPTIONS:
   -c <code>               Run CODE and exit.
@@ -194,7 +194,7 @@ enum SGK {
 
     /// `sgk eks token demo` and other command lines run one command and print its
     /// result as JSON — so `sgk` can serve as a kubeconfig exec plugin.
-    static func commandLine(_ args: [String]) -> Int32 {
+    static func commandLine(_ args: [String], options: RunOptions = RunOptions(), libPaths: [String] = []) -> Int32 {
         let registry = makeRegistry()
         guard registry.topLevelWords.contains(args[0]) else {
             let hint = args[0].hasSuffix(".sgk") || FileManager.default.fileExists(atPath: args[0])
@@ -202,12 +202,14 @@ enum SGK {
             FileHandle.standardError.write(Data("error: unknown command or subcommand '\(args[0])'\n  hint: \(hint)\n".utf8))
             return 64
         }
-        bootstrapLogging(verbose: false)
-        let session = makeSession(libPaths: [], options: RunOptions(), registry: registry)
+        bootstrapLogging(verbose: options.verbose)
+        let session = makeSession(libPaths: libPaths, options: options, registry: registry)
+        // With `-o FORMAT` the command prints its result itself.
+        let printsItself = args.contains { $0 == "-o" || $0 == "--output" || $0 == "output:" || $0.hasPrefix("-o=") || $0.hasPrefix("--output=") }
         return runSession(session) {
             do {
                 let line = ShellWords.source(args)
-                if let v = try session.evaluate(SourceFile(name: "<command line>", text: line)), !v.isNull {
+                if let v = try session.evaluate(SourceFile(name: "<command line>", text: line)), !v.isNull, !printsItself {
                     session.context.output.write(try Formatter.format(v, as: "json"))
                 }
                 session.context.output.flush()
@@ -235,6 +237,9 @@ enum SGK {
             case _ where a == "--journal" || a.hasPrefix("--journal="): options.journalPath = try optionValue(args, &i, "--journal")
             case "-c": code = try optionValue(args, &i, "-c")
             case _ where a == "--lib-path" || a.hasPrefix("--lib-path="): libPaths.append(try optionValue(args, &i, "--lib-path"))
+            case _ where !a.hasPrefix("-") && code == nil:
+                // `sgk --verbose --dry-run role create …`: options, then one command line.
+                return commandLine(Array(args[i...]), options: options, libPaths: libPaths)
             default:
                 throw CommandLineError(message: "unknown option '\(a)'", hint: "sgk --help shows the usage")
             }

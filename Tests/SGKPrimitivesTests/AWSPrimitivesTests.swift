@@ -75,6 +75,31 @@ struct AWSPrimitivesTests {
         #expect(try await h.run("role get \(role) missing-ok: true") == .null)
     }
 
+    @Test func roleCreateBringsDescriptionAndTagsInLine() async throws {
+        let role = Self.unique("sgk-meta")
+        let t = #"{Version: "2012-10-17", Statement: [{Effect: "Allow", Principal: {Service: "ec2.amazonaws.com"}, Action: "sts:AssumeRole"}]}"#
+        let h = Harness()
+        defer { Task { await h.close() } }
+        try await h.run("let r1 = role create \(role) trust: \(t) description: \"one\" tags: {team: \"a,b\"}")
+        // The same again: nothing to do.
+        try await h.run("let r2 = role create \(role) trust: \(t) description: \"one\" tags: {team: \"a,b\"}")
+        #expect(try await h.run("$r1 == $r2") == .bool(true))
+        // A new description and tag value, and one more tag: updated, tags it does not name are kept.
+        let r3 = try await h.run("role create \(role) trust: \(t) description: \"two\" tags: {env: \"prod\"}")
+        #expect(r3?["Description"] == .string("two"))
+        let (json, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role, "--output", "json"])
+        #expect(code == 0)
+        let back = try SGKDataBridge.parseJSON(json)
+        #expect(back["Role"]?["Description"] == .string("two"))
+        let tags = back["Role"]?["Tags"]?.listValue ?? []
+        #expect(tags.contains(.map(["Key": .string("team"), "Value": .string("a,b")])))
+        #expect(tags.contains(.map(["Key": .string("env"), "Value": .string("prod")])))
+        // A tag value that is not a scalar is an error, not a silent "{d: 1}".
+        let e = await h.failure("role create \(role) trust: \(t) tags: {c: {d: 1}}")
+        #expect(e.contains("tag values are strings"))
+        _ = try await h.run("role delete \(role)")
+    }
+
     @Test func attachPolicyIsIdempotentAndDeleteDetachesFirst() async throws {
         let role = Self.unique("sgk-attach")
         let h = Harness()

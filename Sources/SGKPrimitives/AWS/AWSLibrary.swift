@@ -235,7 +235,24 @@ public enum AWSLibrary: CommandLibrary {
     static func tagsArg(_ inv: Invocation) throws -> [IAMTag] {
         guard let t = inv.args.keyword("tags") else { return [] }
         guard case .map(let m) = t else { throw CommandError("tags: must be a map such as {team: \"ml\"}", argument: .keyword("tags")) }
-        return m.map { IAMTag($0.key, $0.value.text) }
+        return try m.map { k, v in
+            switch v {
+            case .string, .int, .double, .bool: return IAMTag(k, v.text)
+            default: throw CommandError("tag '\(k)' is \(v.aTypeName): tag values are strings", argument: .keyword("tags"))
+            }
+        }
+    }
+
+    /// `--tags` for an aws line, in the CLI's JSON form (its shorthand breaks on `,` `[` `{` in values).
+    static func explainTags(_ tags: [IAMTag]) -> String {
+        shellQuote(JSONCodec.serialize(.array(tags.map { .object(["Key": .string($0.key), "Value": .string($0.value)]) }), pretty: false))
+    }
+
+    /// What `role create` asks of an existing role's description and tags that it does not hold yet
+    /// (tags it does not name are left as they are).
+    static func roleMetadataDelta(_ r: IAMRole, description: String?, tags: [IAMTag]) -> (description: String?, tags: [IAMTag]) {
+        let have = Dictionary(r.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { _, b in b })
+        return (description.flatMap { $0 == (r.description ?? "") ? nil : $0 }, tags.filter { have[$0.key] != $0.value })
     }
 
     static let roleCreate = NativeCommand(Sig("role create", positionals: [.init("name", "the role's name")],
@@ -255,9 +272,31 @@ public enum AWSLibrary: CommandLibrary {
         let effects = Effects.of(inv.context)
         if let existing = try findRole(inv, c, name) {
             let current = AWSValues.document(existing.assumeRolePolicyDocument) ?? .null
-            if current == trust {
+            let delta = roleMetadataDelta(existing, description: description, tags: tags)
+            if current == trust && delta.description == nil && delta.tags.isEmpty {
                 effects.unchanged(kind: "role", name: name, explain: ["aws iam create-role --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"])
                 return AWSValues.role(existing)
+            }
+            if current == trust {
+                // The same trust; a description or tags to bring in line.
+                var explain: [String] = []
+                if let d = delta.description { explain.append("aws iam update-role --role-name \(shellQuote(name)) --description \(shellQuote(d))") }
+                if !delta.tags.isEmpty { explain.append("aws iam tag-role --role-name \(shellQuote(name)) --tags \(explainTags(delta.tags))") }
+                let what = [delta.description != nil ? "description" : nil, delta.tags.isEmpty ? nil : "tags"].compactMap { $0 }.joined(separator: ", ")
+                let change = Change(.update, kind: "role", name: name, detail: what, explain: explain)
+                var planned = AWSValues.role(existing)
+                if case .map(var m) = planned {
+                    if let d = delta.description { m["Description"] = .string(d) }
+                    var merged = existing.tags.filter { t in !delta.tags.contains { $0.key == t.key } }
+                    merged += delta.tags
+                    m["Tags"] = AWSValues.tags(merged)
+                    planned = .map(m)
+                }
+                return try effects.write(change, planned: planned) {
+                    if let d = delta.description { try inv.context.wait { try await c.iam.updateRoleDescription(roleName: name, description: d) } }
+                    if !delta.tags.isEmpty { try inv.context.wait { try await c.iam.tagRole(roleName: name, tags: delta.tags) } }
+                    return AWSValues.role(try inv.context.wait { try await c.iam.getRole(name: name) })
+                }
             }
             guard try inv.args.bool(keyword: "update") else {
                 throw CommandError("role \(name) exists with a different trust policy:\n\(AWSValues.diff(current, trust))", code: "TrustPolicyMismatch",
@@ -274,7 +313,7 @@ public enum AWSLibrary: CommandLibrary {
         }
         var explain = "aws iam create-role --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"
         if let description { explain += " --description \(shellQuote(description))" }
-        if !tags.isEmpty { explain += " --tags " + tags.map { "Key=\(shellQuote($0.key)),Value=\(shellQuote($0.value))" }.joined(separator: " ") }
+        if !tags.isEmpty { explain += " --tags " + explainTags(tags) }
         let change = Change(.create, kind: "role", name: name, after: trust, explain: [explain])
         let plannedValue = effects.isDryRun ? try plannedRole(inv, name, trust, description) : .null
         return try effects.write(change, planned: plannedValue) {
