@@ -85,8 +85,23 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
             return "check the cluster name and the region"
         case "InvalidIdentityToken":
             return "the web identity token was rejected: is the OIDC provider registered in IAM for this issuer?"
+        case "DeleteConflict":
+            return operation == "DeletePolicy"
+                ? "the policy is still attached (or has versions): detach it from every role, user and group first"
+                : "it is still in use: detach its policies, remove it from instance profiles, then delete it"
+        case "LimitExceeded":
+            return "an IAM quota is reached (roles, policies per role, providers, policy versions…): delete unused ones or ask for a higher quota"
+        case "MalformedPolicyDocument":
+            return "IAM rejected the policy document: check its Version, Statement, Effect, Action, Resource/Principal and any Condition keys"
+        case "ValidationError", "ValidationException", "InvalidInput":
+            return "a parameter was rejected: the message names it"
+        case "NotFound" where service == "eks", "BadRequest" where service == "eks":
+            return "check the cluster name and the region"
         default:
             if throttlingCodes.contains(code) { return "AWS throttled the request even after retries: slow down or retry later" }
+            if code.hasPrefix("HTTP5") || transientCodes.contains(code) {
+                return "the AWS endpoint failed (\(code)) even after retries: try again later; if it lasts, check the endpoint (AWS_ENDPOINT_URL, proxy)"
+            }
             return nil
         }
     }
@@ -121,7 +136,10 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         case 429: fallbackCode = "TooManyRequestsException"
         default: fallbackCode = "HTTP\(status)"
         }
-        let msg = message ?? (code == nil ? String(trimmed.prefix(300)) : "")
+        // A body that is no AWS error (an HTML page of a proxy or load balancer) is described, not pasted.
+        let looksHTML = trimmed.lowercased().hasPrefix("<!doctype") || trimmed.lowercased().hasPrefix("<html")
+        let msg = message ?? (code != nil ? "" : looksHTML ? "an HTML page instead of an AWS answer (HTTP \(status)): is the endpoint an AWS API?"
+                                                          : trimmed.isEmpty ? "HTTP \(status) with no body" : String(trimmed.prefix(300)))
         return AWSError(
             service: service, operation: operation, code: (code?.isEmpty == false ? code : nil) ?? fallbackCode,
             message: Redactor.redact(msg, secrets: secrets), requestID: rid, statusCode: status)

@@ -82,6 +82,7 @@ public final class Effects: @unchecked Sendable {
             context.output.write(paint(line, change.action == .create ? "32" : change.action == .update ? "33" : "31") + "\n")
             return planned()
         }
+        try requireJournal()
         let w = begin(change)
         let result: Value
         do {
@@ -94,6 +95,16 @@ public final class Effects: @unchecked Sendable {
         }
         done(w, result: result)
         return result
+    }
+
+    /// Fails when writes are to be made and the journal cannot be written: without it an uninstall
+    /// could not know what the run created, so nothing is written at all.
+    public func requireJournal() throws {
+        guard !isDryRun, let journal else { return }
+        if let reason = journal.open() {
+            throw CommandError("cannot write the journal at \(journal.path): \(reason)", code: "JournalError",
+                               hint: "pass --journal FILE (or set SGK_JOURNAL) to a writable place: an uninstall reads it to know what this run created")
+        }
     }
 
     /// A write being made (see `begin`).
@@ -137,6 +148,13 @@ public final class Effects: @unchecked Sendable {
         let when = abortUnjournaled ? "after write \(count), before its journal entry," : "after write \(count)"
         FileHandle.standardError.write(Data("sgk: SGK_TEST_ABORT_AFTER_WRITES: killing the process \(when) (\(change.summary))\n".utf8))
         kill(getpid(), SIGKILL)
+    }
+
+    /// Whether this dry run has planned to create the resource (so a later step may act on it).
+    public func plansToCreate(kind: String, name: String) -> Bool {
+        let text = "create \(kind) \(name)"
+        lock.lock(); defer { lock.unlock() }
+        return plan.contains { $0.symbol == "+" && ($0.text == text || $0.text.hasPrefix(text + " (")) }
     }
 
     /// Records a resource that is already as wanted.
@@ -203,16 +221,28 @@ final class Journal: @unchecked Sendable {
         return id
     }
 
+    /// Opens the file for the run (once); nil when it is open, else why it cannot be.
+    func open() -> String? {
+        lock.lock(); defer { lock.unlock() }
+        return openLocked()
+    }
+
+    private func openLocked() -> String? {
+        if fd >= 0 { return nil }
+        let dir = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        fd = Foundation.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 { return String(cString: strerror(errno)) }
+        return nil
+    }
+
     /// One `write` per entry (it survives the process being killed at any point).
     private func append(_ line: String) {
         if fd < 0 {
             guard !failed else { return }
-            let dir = (path as NSString).deletingLastPathComponent
-            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
+            if let reason = openLocked() {
                 failed = true
-                context_warn("cannot write the journal at \(path)")
+                context_warn("cannot write the journal at \(path): \(reason)")
                 return
             }
         }

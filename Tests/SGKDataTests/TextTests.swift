@@ -56,3 +56,24 @@ struct TextTests {
         #expect(NetworkErrorText.plain("something new") == "something new")
     }
 }
+
+@Suite struct LineDiffTests {
+    @Test func changesInDocumentOrderWithContext() {
+        let a = ["{", "  \"Effect\": \"Allow\",", "  \"Action\": \"s3:*\",", "  \"Resource\": \"*\"", "}"]
+        let b = ["{", "  \"Effect\": \"Deny\",", "  \"Action\": \"s3:*\",", "  \"Resource\": \"*\"", "}"]
+        #expect(LineDiff.render(a, b, context: 1) == """
+              {
+            -   "Effect": "Allow",
+            +   "Effect": "Deny",
+                "Action": "s3:*",
+              …
+            """)
+    }
+
+    @Test func removalsComeBeforeTheirInsertionsAndKeepTheirOrder() {
+        let d = LineDiff.render(["a", "b", "c", "x"], ["a", "B", "C", "x"], context: 0)
+        #expect(d == "  …\n- b\n- c\n+ B\n+ C\n  …")
+        #expect(LineDiff.render(["same"], ["same"]) == "")
+        #expect(LineDiff.render([], ["new"]) == "+ new")
+    }
+}

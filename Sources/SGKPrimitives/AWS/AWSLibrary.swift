@@ -97,11 +97,17 @@ public enum AWSLibrary: CommandLibrary {
         let path = env["KUBECONFIG"].flatMap { $0.split(separator: ":").first.map(String.init) } ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.kube/config")
         let existingText = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
         var merged = OrderedDictionary<String, Value>()
+        var existing: Value?
         if let existingText, !existingText.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            guard case .map(let m) = Value(json: try YAMLCodec.parse(existingText)) else {
-                throw CommandError("\(path) is not a kubeconfig map")
+            let parsed: JSON
+            do { parsed = try YAMLCodec.parse(existingText) } catch {
+                throw CommandError("\(path): \(error)", hint: "fix the file, or point KUBECONFIG at another one")
+            }
+            guard case .map(let m) = Value(json: parsed) else {
+                throw CommandError("\(path) is not a kubeconfig (a YAML map)", hint: "fix the file, or point KUBECONFIG at another one")
             }
             merged = m
+            existing = .map(m)
         }
         merged["apiVersion"] = merged["apiVersion"] ?? .string("v1")
         merged["kind"] = merged["kind"] ?? .string("Config")
@@ -115,11 +121,21 @@ public enum AWSLibrary: CommandLibrary {
         }
         merged["current-context"] = .string(ctxName)
         let after = Value.map(merged)
+        let explain = ["aws eks update-kubeconfig --name \(shellQuote(name)) --region \(shellQuote(region))" + (inv.args.has("alias") ? " --alias \(shellQuote(ctxName))" : "")]
+        if existing == after {
+            Effects.of(inv.context).unchanged(kind: "kubeconfig", name: path, explain: explain)
+            return entry
+        }
         let change = Change(existingText == nil ? .create : .update, kind: "kubeconfig", name: path, detail: "context \(ctxName)",
-                            after: entry, explain: ["aws eks update-kubeconfig --name \(shellQuote(name)) --region \(shellQuote(region))" + (inv.args.has("alias") ? " --alias \(shellQuote(ctxName))" : "")])
+                            after: entry, explain: explain)
         return try Effects.of(inv.context).write(change, planned: entry) {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(YAMLCodec.emit(after.json).utf8).write(to: URL(fileURLWithPath: path))
+            do {
+                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try Data(YAMLCodec.emit(after.json).utf8).write(to: URL(fileURLWithPath: path))
+            } catch {
+                throw CommandError("cannot write \(path): \((error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription)",
+                                   hint: "is its folder writable? KUBECONFIG names another file")
+            }
             chmod(path, 0o600)
             return entry
         }
@@ -151,6 +167,11 @@ public enum AWSLibrary: CommandLibrary {
                                              example: "let provider = oidc associate cluster: demo region: us-west-2", isWrite: true)) { inv in
         let cluster = try inv.args.requiredString(keyword: "cluster")
         let region = try regionArg(inv)
+        // IAM takes 40 hex digits (a SHA-1): checked first, so that no run plans a write that fails.
+        if case .string(let s)? = inv.args.keyword("thumbprint"), !(s.count == 40 && s.allSatisfy(\.isHexDigit)) {
+            throw CommandError("thumbprint: '\(s)' is not a SHA-1 (40 hex digits)", hint: "pass thumbprint: true to compute the issuer's, as eksctl does",
+                               argument: .keyword("thumbprint"))
+        }
         let t = try providerTarget(inv, cluster: cluster, region: region)
         let r = try AWSClients.of(inv.context).requireRegion(region, for: "oidc associate")
         let c = AWSClients.of(inv.context).client(region: region)
@@ -166,7 +187,7 @@ public enum AWSLibrary: CommandLibrary {
                 let issuer = t.issuer
                 thumbprints = [try inv.context.wait { try await OIDCThumbprint.fetch(issuer: issuer) }]
             case .bool(false), .string("false"): break
-            case .string(let s): thumbprints = [s]
+            case .string(let s): thumbprints = [s.lowercased()]
             default: throw CommandError("thumbprint: must be true or a SHA-1 hex string", argument: .keyword("thumbprint"))
             }
         }
@@ -440,15 +461,26 @@ public enum AWSLibrary: CommandLibrary {
         guard let trustArg = inv.args.keyword("trust") else { throw CommandError("missing 'trust:'", argument: .keyword("trust")) }
         let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"), trust: true)
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let role = try inv.context.wait { try await c.iam.getRole(name: name) }
-        let current = AWSValues.document(role.assumeRolePolicyDocument) ?? .null
+        let effects = Effects.of(inv.context)
         let explain = ["aws iam update-assume-role-policy --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"]
+        let role: IAMRole
+        do {
+            role = try inv.context.wait { try await c.iam.getRole(name: name) }
+        } catch let e as AWSError where e.isNotFound && effects.isDryRun && effects.plansToCreate(kind: "role", name: name) {
+            // A role this dry run creates: its update is planned as well.
+            let planned = try plannedRole(inv, name, trust, nil)
+            return try effects.write(Change(.update, kind: "role", name: name, detail: "trust policy", after: trust, explain: explain),
+                                     planned: planned) { .null }
+        }
+        let current = AWSValues.document(role.assumeRolePolicyDocument) ?? .null
         if current == trust {
-            Effects.of(inv.context).unchanged(kind: "role", name: name, detail: "trust policy", explain: explain)
+            effects.unchanged(kind: "role", name: name, detail: "trust policy", explain: explain)
             return AWSValues.role(role)
         }
-        return try Effects.of(inv.context).write(Change(.update, kind: "role", name: name, detail: "trust policy", before: current, after: trust, explain: explain),
-                                                 planned: AWSValues.role(role)) {
+        var planned = AWSValues.role(role)
+        if case .map(var m) = planned { m["AssumeRolePolicyDocument"] = trust; planned = .map(m) }
+        return try effects.write(Change(.update, kind: "role", name: name, detail: "trust policy", before: current, after: trust, explain: explain),
+                                 planned: planned) {
             try inv.context.wait { try await c.iam.updateAssumeRolePolicy(roleName: name, policyDocument: trustText) }
             return AWSValues.role(try inv.context.wait { try await c.iam.getRole(name: name) })
         }
@@ -514,12 +546,17 @@ public enum AWSLibrary: CommandLibrary {
                                                 summary: "Delete a customer managed policy (its non-default versions first).", example: "policy delete sagemaker-least-privilege", isWrite: true)) { inv in
         let arn = try policyARN(inv, try inv.args.string(0, "the policy"))
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let explain = ["aws iam delete-policy --policy-arn \(shellQuote(arn))"]
+        var explain = ["aws iam delete-policy --policy-arn \(shellQuote(arn))"]
         guard let (existing, text) = try findPolicy(inv, c, arn) else {
             if try inv.args.bool(keyword: "missing-ok") { Effects.of(inv.context).unchanged(kind: "policy", name: arn, detail: "absent", explain: explain); return .null }
             throw CommandError("no policy \(arn)", code: "NoSuchEntity", hint: "pass missing-ok: true to ignore", argument: .positional(0))
         }
-        return try Effects.of(inv.context).write(Change(.delete, kind: "policy", name: arn, before: AWSValues.policy(existing, document: text), explain: explain), planned: .null) {
+        // IAM deletes a policy only without its other versions: they go first, as the write does.
+        let versions = try inv.context.wait { try await c.iam.listPolicyVersions(arn: arn) }.filter { !$0.isDefault }
+        explain = versions.map { "aws iam delete-policy-version --policy-arn \(shellQuote(arn)) --version-id \(shellQuote($0.versionID))" } + explain
+        let detail = versions.isEmpty ? nil : "and its versions \(versions.map(\.versionID).joined(separator: ", "))"
+        return try Effects.of(inv.context).write(Change(.delete, kind: "policy", name: arn, detail: detail, before: AWSValues.policy(existing, document: text),
+                                                        explain: explain), planned: .null) {
             try inv.context.wait { try await c.iam.deletePolicy(arn: arn) }
             return .null
         }

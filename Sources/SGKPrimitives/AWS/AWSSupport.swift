@@ -150,18 +150,11 @@ enum AWSValues {
         return (JSONCodec.serialize(json, pretty: false), Value(json: json))
     }
 
-    /// Lines of a pretty JSON diff: `- ` only in `old`, `+ ` only in `new`.
+    /// A pretty JSON diff in document order (`LineDiff`): `- ` only in `old`, `+ ` only in `new`, context around.
     static func diff(_ old: Value, _ new: Value) -> String {
         let a = JSONCodec.serialize(old.json, pretty: true).split(separator: "\n").map(String.init)
         let b = JSONCodec.serialize(new.json, pretty: true).split(separator: "\n").map(String.init)
-        var out: [String] = []
-        for change in b.difference(from: a) {
-            switch change {
-            case .remove(_, let line, _): out.append("- " + line)
-            case .insert(_, let line, _): out.append("+ " + line)
-            }
-        }
-        return out.joined(separator: "\n")
+        return LineDiff.render(a, b)
     }
 }
 

@@ -152,6 +152,7 @@ enum KubectlCommands {
     static func applyNow(_ inv: Invocation) throws -> Value {
         let o = try KubectlOptions(inv.args)
         try o.requireOutput(rowFormats)
+        try Effects.of(inv.context).requireJournal()
         guard let manifest = inv.args.positional(0) ?? inv.args.input else {
             throw CommandError("no manifest given", hint: "kubectl apply -f FILE, kubectl apply $manifest, or $docs | kubectl apply", argument: .input)
         }
