@@ -227,6 +227,7 @@ public struct AWSConfiguration: Sendable {
     /// What the AWS CLI refuses before any request: a region that is not a region name (it would
     /// go into host names and signatures) and a named profile that no file defines.
     public func validate() throws(AWSConfigurationError) {
+        if let problem = shared.problems.first { throw .malformedFile(problem) }
         if let region, !AWSConfiguration.isRegionName(region) { throw .invalidRegion(region) }
         if profile != "default", shared.profiles[profile] == nil, shared.credentialsFileProfiles[profile] == nil {
             throw .profileNotFound(profile)
@@ -247,6 +248,7 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
     case noRegion(profile: String)
     case invalidRegion(String)
     case profileNotFound(String)
+    case malformedFile(String)
     public var description: String {
         switch self {
         case .noRegion(let profile):
@@ -255,6 +257,8 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
             return "'\(r)' is not an AWS region name"
         case .profileNotFound(let p):
             return "the AWS profile '\(p)' could not be found"
+        case .malformedFile(let problem):
+            return "cannot read the AWS config: \(problem)"
         }
     }
 
@@ -263,6 +267,7 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
         case .noRegion: return "NoRegion"
         case .invalidRegion: return "InvalidRegion"
         case .profileNotFound: return "ProfileNotFound"
+        case .malformedFile: return "ConfigParseError"
         }
     }
 
@@ -271,6 +276,7 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
         case .noRegion: return "pass region: us-west-2, or set AWS_REGION (or a region in your AWS profile)"
         case .invalidRegion: return "a region looks like us-west-2 or cn-north-1"
         case .profileNotFound: return "AWS_PROFILE names a profile of ~/.aws/config ([profile NAME]) or ~/.aws/credentials ([NAME])"
+        case .malformedFile: return "each setting is 'key = value' under a [section] header; the aws CLI refuses this file too"
         }
     }
 }

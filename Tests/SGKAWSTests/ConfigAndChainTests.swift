@@ -281,4 +281,50 @@ import Testing
         await #expect(throws: CredentialsError.self) { try await chain.credentials() }
         try await client.shutdown()
     }
+
+    @Test func aRoleProfileWithNoSourceAtAllSaysSo() async throws {
+        let home = try Fixtures.tempDir()
+        let cfg = home.appendingPathComponent("config")
+        try "[profile nosrc]\nrole_arn = arn:aws:iam::1:role/x\n".write(to: cfg, atomically: true, encoding: .utf8)
+        let (client, chain) = chain(["AWS_CONFIG_FILE": cfg.path, "AWS_PROFILE": "nosrc"], home: home.path)
+        do {
+            _ = try await chain.credentials()
+            Issue.record("expected an error")
+        } catch let e as CredentialsError {
+            #expect(e.code == "PartialCredentials")
+            #expect(e.message.contains("has role_arn but neither source_profile"))
+        }
+        try await client.shutdown()
+    }
+
+    @Test func aCircularChainNamesEveryProfileOfIt() async throws {
+        let home = try Fixtures.tempDir()
+        let cfg = home.appendingPathComponent("config")
+        try "[profile a]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/y\nsource_profile = a\n"
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        let (client, chain) = chain(["AWS_CONFIG_FILE": cfg.path, "AWS_PROFILE": "a"], home: home.path)
+        do {
+            _ = try await chain.credentials()
+            Issue.record("expected an error")
+        } catch let e as CredentialsError {
+            #expect(e.message.contains("a → b → a"))
+        }
+        try await client.shutdown()
+    }
+
+    @Test func linesTheCLIRefusesAreReportedWithoutTheirValues() {
+        let shared = SharedConfig.parse(config: "[default]\nregion = us-east-1\n[profile x\nregion = eu-west-1\n[default]\n",
+                                        credentials: "aws_access_key_id = AKIAEXAMPLE\n[default]\naws_secret_access_key SeCrEt\n",
+                                        configName: "cfg", credentialsName: "creds")
+        #expect(shared.problems.contains("cfg line 3: a section header without its closing ']'"))
+        #expect(shared.problems.contains("cfg line 5: section [default] appears twice"))
+        #expect(shared.problems.contains("creds line 1: a setting outside any [section]"))
+        #expect(shared.problems.contains("creds line 3: not a 'key = value' line"))
+        #expect(!shared.problems.joined().contains("SeCrEt"))
+        let cfg = AWSConfiguration(environment: [:], homeDirectory: "/nonexistent", profile: nil, region: "us-east-1", shared: shared)
+        #expect(throws: AWSConfigurationError.self) { try cfg.endpoint(for: .iam) }
+        // Comments, blank lines, continuation lines and a BOM are fine.
+        let ok = SharedConfig.parse(config: "\u{FEFF}# c\n[default]\n; c\ns3 =\n  max_concurrent_requests = 2\n\n[services s]\neks =\n  endpoint_url = http://x\n", credentials: "")
+        #expect(ok.problems.isEmpty)
+    }
 }

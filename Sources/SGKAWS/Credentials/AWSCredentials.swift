@@ -52,7 +52,12 @@ public struct CredentialsError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Each provider tried, with why it gave nothing.
     public var tried: [String]
-    public init(message: String, tried: [String] = []) { self.message = message; self.tried = tried }
+    /// A short name for scripts to tell the failures apart (`NoCredentials`, `PartialCredentials`, …).
+    public var code: String
+    public var hint: String?
+    public init(message: String, tried: [String] = [], code: String = "CredentialsError", hint: String? = nil) {
+        self.message = message; self.tried = tried; self.code = code; self.hint = hint
+    }
     public var description: String {
         guard !tried.isEmpty else { return message }
         return message + "\n  tried:\n" + tried.map { "    - \($0)" }.joined(separator: "\n")

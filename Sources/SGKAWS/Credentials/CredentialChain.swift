@@ -141,7 +141,11 @@ struct Resolver: Sendable {
             var visited: [String] = []
             if let c = try await profileCredentials(profile, visited: &visited, topLevel: true) { return (c, .profile(profile)) }
         }
-        tried.append("assume-role profile: profile \(profile) has no role_arn with source_profile/credential_source")
+        if has("role_arn"), !has("source_profile"), !has("credential_source"), !has("web_identity_token_file") {
+            throw CredentialsError(message: "profile \(profile) has role_arn but neither source_profile, credential_source nor web_identity_token_file",
+                                   tried: tried, code: "PartialCredentials", hint: "add source_profile = PROFILE (whose keys assume the role) to profile \(profile)")
+        }
+        tried.append("assume-role profile: profile \(profile) has no role_arn")
         // 3. web identity
         if let c = try await webIdentityFromEnvironment() { return (c, .webIdentityEnv) }
         if has("role_arn"), has("web_identity_token_file") {
@@ -173,7 +177,8 @@ struct Resolver: Sendable {
         } catch {
             tried.append("EC2 instance metadata: \(error)")
         }
-        throw CredentialsError(message: "no AWS credentials found", tried: tried)
+        throw CredentialsError(message: "no AWS credentials found", tried: tried, code: "NoCredentials",
+                               hint: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE to a profile with credentials (aws configure)")
     }
 
     // MARK: sources
@@ -183,7 +188,8 @@ struct Resolver: Sendable {
         let secret = envValue("AWS_SECRET_ACCESS_KEY")
         if id == nil, secret == nil { return nil }
         guard let id, let secret else {
-            throw CredentialsError(message: "partial credentials in the environment: \(id == nil ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") is missing")
+            throw CredentialsError(message: "partial credentials in the environment: \(id == nil ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") is missing",
+                                   code: "PartialCredentials", hint: "set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither")
         }
         let token = envValue("AWS_SESSION_TOKEN") ?? envValue("AWS_SECURITY_TOKEN")
         let exp = envValue("AWS_CREDENTIAL_EXPIRATION").flatMap(SigV4Time.parseISO8601)
@@ -196,7 +202,8 @@ struct Resolver: Sendable {
         let secret = values["aws_secret_access_key"].flatMap { $0.isEmpty ? nil : $0 }
         if id == nil, secret == nil { return nil }
         guard let id, let secret else {
-            throw CredentialsError(message: "partial credentials in profile \(profile): \(id == nil ? "aws_access_key_id" : "aws_secret_access_key") is missing")
+            throw CredentialsError(message: "partial credentials in profile \(profile): \(id == nil ? "aws_access_key_id" : "aws_secret_access_key") is missing",
+                                   code: "PartialCredentials", hint: "a profile holds both aws_access_key_id and aws_secret_access_key, or neither")
         }
         let token = values["aws_session_token"].flatMap { $0.isEmpty ? nil : $0 } ?? values["aws_security_token"].flatMap { $0.isEmpty ? nil : $0 }
         return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: token,
@@ -216,7 +223,8 @@ struct Resolver: Sendable {
             let source: AWSCredentials
             if let sourceProfile = v("source_profile") {
                 if visited.contains(sourceProfile) && sourceProfile != name {
-                    throw CredentialsError(message: "circular source_profile chain: \((visited + [sourceProfile]).joined(separator: " → "))")
+                    throw CredentialsError(message: "circular source_profile chain: \((visited + [name, sourceProfile]).joined(separator: " → "))",
+                                           code: "InvalidConfig", hint: "one profile of the chain must hold keys (or credential_source) instead of a source_profile")
                 }
                 visited.append(name)
                 if sourceProfile == name {

@@ -15,6 +15,8 @@ public struct SharedConfig: Sendable {
     public var services: [String: [String: String]]
     /// `[sso-session NAME]` and similar sections are kept here by their full header.
     public var otherSections: [String: [String: String]]
+    /// Lines the AWS CLI would refuse (`FILE line N: …`; never a value, which may be a secret).
+    public var problems: [String] = []
 
     public init(profiles: [String: [String: String]] = [:], credentialsFileProfiles: [String: [String: String]] = [:],
                 services: [String: [String: String]] = [:], otherSections: [String: [String: String]] = [:]) {
@@ -37,13 +39,13 @@ public struct SharedConfig: Sendable {
         let credsPath = expand(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials")
         let configText = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
         let credsText = (try? String(contentsOfFile: credsPath, encoding: .utf8)) ?? ""
-        return parse(config: configText, credentials: credsText)
+        return parse(config: configText, credentials: credsText, configName: configPath, credentialsName: credsPath)
     }
 
     /// Builds from the two files' texts.
-    public static func parse(config: String, credentials: String) -> SharedConfig {
+    public static func parse(config: String, credentials: String, configName: String = "config", credentialsName: String = "credentials") -> SharedConfig {
         var result = SharedConfig()
-        for (header, values) in parseINI(config) {
+        for (header, values) in parseINI(config, file: configName, problems: &result.problems) {
             let h = header.trimmingCharacters(in: .whitespaces)
             if h == "default" {
                 // `[profile default]` wins over `[default]` when both exist.
@@ -57,7 +59,7 @@ public struct SharedConfig: Sendable {
                 result.otherSections[h] = values  // `[name]` without `profile` is not a profile in the config file
             }
         }
-        for (header, values) in parseINI(credentials) {
+        for (header, values) in parseINI(credentials, file: credentialsName, problems: &result.problems) {
             let name = header.trimmingCharacters(in: .whitespaces)
             result.credentialsFileProfiles[name] = values
             result.profiles[name, default: [:]].merge(values) { _, new in new }
@@ -73,30 +75,57 @@ public struct SharedConfig: Sendable {
 
     /// Section header → key → value; sub-keys under an empty-valued key become `parent.sub`.
     static func parseINI(_ text: String) -> [(String, [String: String])] {
+        var ignored: [String] = []
+        return parseINI(text, file: "", problems: &ignored)
+    }
+
+    static func parseINI(_ text: String, file: String, problems: inout [String]) -> [(String, [String: String])] {
         var sections: [(String, [String: String])] = []
         var current: String?
         var values: [String: String] = [:]
         var parentKey: String?
+        var seen = Set<String>()
         func flush() { if let current { sections.append((current, values)) } }
+        var lineNumber = 0
+        if text.utf8.contains(0) { problems.append("\(file): not a text file"); return [] }
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let line = String(rawLine).replacingAll("\r", with: "")
+            lineNumber += 1
+            var line = String(rawLine).replacingAll("\r", with: "")
+            if lineNumber == 1, line.unicodeScalars.first == "\u{FEFF}" { line.unicodeScalars.removeFirst() }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
-            if trimmed.hasPrefix("["), trimmed.hasSuffix("]") {
+            let indented = line.first == " " || line.first == "\t"
+            if trimmed.hasPrefix("[") && !indented {
+                guard trimmed.hasSuffix("]") else {
+                    problems.append("\(file) line \(lineNumber): a section header without its closing ']'")
+                    flush()
+                    current = nil
+                    continue
+                }
                 flush()
                 current = String(trimmed.dropFirst().dropLast())
+                if !seen.insert(current!.trimmingCharacters(in: .whitespaces)).inserted {
+                    problems.append("\(file) line \(lineNumber): section [\(current!)] appears twice")
+                }
                 values = [:]
                 parentKey = nil
                 continue
             }
-            guard current != nil, let eq = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else { continue }
+            guard let eq = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
+                // An indented line without `=` continues the value above (configparser); anything else is not INI.
+                if !indented { problems.append("\(file) line \(lineNumber): not a 'key = value' line") }
+                continue
+            }
+            guard current != nil else {
+                problems.append("\(file) line \(lineNumber): a setting outside any [section]")
+                continue
+            }
             let key = trimmed[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
             var value = trimmed[trimmed.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             // Inline comments need whitespace before `#`/`;` (as in configparser).
             for marker in [" #", " ;", "\t#", "\t;"] {
                 if let r = value.firstRange(of: marker) { value = value[..<r.lowerBound].trimmingCharacters(in: .whitespaces) }
             }
-            let indented = line.first == " " || line.first == "\t"
             if indented, let parentKey {
                 values["\(parentKey).\(key)"] = value
             } else {

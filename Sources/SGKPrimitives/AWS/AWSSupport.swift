@@ -164,3 +164,10 @@ extension AWSConfigurationError: UserFacingError {
     public var errorHint: String? { hint }
     public var errorData: [String: Value] { [:] }
 }
+
+extension CredentialsError: UserFacingError {
+    public var errorCode: String? { code }
+    public var errorMessage: String { description }
+    public var errorHint: String? { hint }
+    public var errorData: [String: Value] { [:] }
+}
