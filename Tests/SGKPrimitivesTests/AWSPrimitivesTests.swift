@@ -228,3 +228,23 @@ struct AWSPrimitivesTests {
         #expect(tok?["status"]?["token"]?.stringValue?.hasPrefix("k8s-aws-v1.") == true)
     }
 }
+
+/// Policy documents compared as IAM reads them (offline).
+@Suite struct PolicyComparisonTests {
+    func parse(_ s: String) throws -> Value { try SGKDataBridge.parseJSON(s) }
+
+    @Test func theFormsIAMRewritesAreTheSamePolicy() throws {
+        let given = try parse(#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":["sts:TagSession","sts:AssumeRole"],"Condition":{"StringEquals":{"k":"v"}}}}"#)
+        let returned = try parse(#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"k":["v"]}}}]}"#)
+        #expect(given != returned)
+        #expect(AWSValues.samePolicy(given, returned))
+    }
+
+    @Test func aRealDifferenceIsStillOne() throws {
+        let a = try parse(#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/x"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"x:sub":"system:serviceaccount:a:b"}}}]}"#)
+        let b = try parse(#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/x"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"x:sub":"system:serviceaccount:other:b"}}}]}"#)
+        #expect(!AWSValues.samePolicy(a, b))
+        let deny = try parse(#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/x"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"x:sub":"system:serviceaccount:a:b"}}}]}"#)
+        #expect(!AWSValues.samePolicy(a, deny))
+    }
+}

@@ -294,11 +294,11 @@ public enum AWSLibrary: CommandLibrary {
         if let existing = try findRole(inv, c, name) {
             let current = AWSValues.document(existing.assumeRolePolicyDocument) ?? .null
             let delta = roleMetadataDelta(existing, description: description, tags: tags)
-            if current == trust && delta.description == nil && delta.tags.isEmpty {
+            if AWSValues.samePolicy(current, trust) && delta.description == nil && delta.tags.isEmpty {
                 effects.unchanged(kind: "role", name: name, explain: ["aws iam create-role --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"])
                 return AWSValues.role(existing)
             }
-            if current == trust {
+            if AWSValues.samePolicy(current, trust) {
                 // The same trust; a description or tags to bring in line.
                 var explain: [String] = []
                 if let d = delta.description { explain.append("aws iam update-role --role-name \(shellQuote(name)) --description \(shellQuote(d))") }
@@ -473,7 +473,7 @@ public enum AWSLibrary: CommandLibrary {
                                      planned: planned) { .null }
         }
         let current = AWSValues.document(role.assumeRolePolicyDocument) ?? .null
-        if current == trust {
+        if AWSValues.samePolicy(current, trust) {
             effects.unchanged(kind: "role", name: name, detail: "trust policy", explain: explain)
             return AWSValues.role(role)
         }
@@ -519,7 +519,7 @@ public enum AWSLibrary: CommandLibrary {
         let explain = ["aws iam create-policy --policy-name \(shellQuote(name)) --policy-document \(shellQuote(docText))" + (description.map { " --description \(shellQuote($0))" } ?? "")]
         if let (existing, text) = try findPolicy(inv, c, arn) {
             let current = AWSValues.document(text) ?? .null
-            if current == doc {
+            if AWSValues.samePolicy(current, doc) {
                 Effects.of(inv.context).unchanged(kind: "policy", name: arn, explain: explain)
                 return AWSValues.policy(existing, document: text)
             }

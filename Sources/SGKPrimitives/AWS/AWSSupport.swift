@@ -150,6 +150,54 @@ enum AWSValues {
         return (JSONCodec.serialize(json, pretty: false), Value(json: json))
     }
 
+    /// Whether two policy documents say the same, as IAM reads them: a lone statement or value is a
+    /// list of one, the order of `Action`, `Resource`, `Principal` and condition values does not
+    /// matter, and an account's root ARN as an AWS principal is its account id (IAM turns one into the other).
+    static func samePolicy(_ a: Value, _ b: Value) -> Bool { a == b || normalizedPolicy(a) == normalizedPolicy(b) }
+
+    static func normalizedPolicy(_ v: Value) -> Value {
+        guard case .map(var doc) = v else { return v }
+        func list(_ x: Value) -> [Value] { if case .list(let l) = x { return l }; return [x] }
+        func set(_ x: Value) -> Value {
+            .list(list(x).sorted { $0.text < $1.text })
+        }
+        func principal(_ x: Value) -> Value {
+            guard case .map(var m) = x else { return x }   // "*"
+            for (k, val) in m {
+                var items = list(val)
+                if k == "AWS" {
+                    // `arn:PARTITION:iam::ACCOUNT:root` and `ACCOUNT` are the same principal.
+                    items = items.map { item in
+                        if case .string(let s) = item, s.hasPrefix("arn:"), s.hasSuffix(":root") {
+                            let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+                            if parts.count == 6, parts[2] == "iam", parts[5] == "root" { return .string(String(parts[4])) }
+                        }
+                        return item
+                    }
+                }
+                m[k] = set(.list(items))
+            }
+            return .map(m)
+        }
+        if let st = doc["Statement"] {
+            doc["Statement"] = .list(list(st).map { s in
+                guard case .map(var m) = s else { return s }
+                for key in ["Action", "NotAction", "Resource", "NotResource"] { if let x = m[key] { m[key] = set(x) } }
+                for key in ["Principal", "NotPrincipal"] { if let x = m[key] { m[key] = principal(x) } }
+                if case .map(var cond)? = m["Condition"] {
+                    for (op, body) in cond {
+                        guard case .map(var kv) = body else { continue }
+                        for (k, val) in kv { kv[k] = set(val) }
+                        cond[op] = .map(kv)
+                    }
+                    m["Condition"] = .map(cond)
+                }
+                return .map(m)
+            })
+        }
+        return .map(doc)
+    }
+
     /// A pretty JSON diff in document order (`LineDiff`): `- ` only in `old`, `+ ` only in `new`, context around.
     static func diff(_ old: Value, _ new: Value) -> String {
         let a = JSONCodec.serialize(old.json, pretty: true).split(separator: "\n").map(String.init)
