@@ -16,6 +16,9 @@ public enum NetworkErrorText {
         if has("failedToValidateHostname") || has("in certificate from peer") || has("hostnameMismatch") {
             return "the server's TLS certificate does not name this host"
         }
+        if has("tlsHandshakeTimeout") {
+            return "the TLS handshake timed out (something accepted the connection but did not answer as an https server)"
+        }
         if has("handshakeFailed") || has("BoringSSLError") {
             return "the TLS handshake failed (is it an https endpoint, with a certificate this client trusts?)"
         }
@@ -41,7 +44,7 @@ public enum NetworkErrorText {
         return has("refused") || has("errno: 111") || has("UnknownHost") || has("dnsAError") || has("DNS")
             || has("nodename nor servname") || has("Name or service not known") || has("connectTimeout")
             || has("Connect timeout") || has("connect timeout") || has("nreachable") || has("errno: 101") || has("errno: 113")
-            || has("handshakeFailed") || has("BoringSSLError") || has("CERTIFICATE_VERIFY_FAILED")
+            || has("handshakeFailed") || has("BoringSSLError") || has("CERTIFICATE_VERIFY_FAILED") || has("tlsHandshakeTimeout")
             || has("failedToValidateHostname") || has("hostnameMismatch")
             // The same, in the words of `plain`:
             || has("could not be resolved") || has("connection timed out") || has("TLS") || has("unreachable")

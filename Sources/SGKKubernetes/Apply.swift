@@ -144,6 +144,13 @@ extension KubeClient {
                 failures.append(ApplyFailure(object: "document \(i + 1)", error: e))
             }
         }
+        // `-n ml` names where the objects go: one that names another namespace is refused, as kubectl does.
+        if let ns = options.namespace {
+            for (i, _, ref) in prepared where ref.namespace != nil && ref.namespace != ns {
+                failures.append(ApplyFailure(object: "document \(i + 1) (\(ref.kind) \(ref.name))", error: .invalidObject(
+                    "its namespace \"\(ref.namespace!)\" does not match the namespace \"\(ns)\" given; pass -n \(ref.namespace!), or remove one of them")))
+            }
+        }
         if !failures.isEmpty { throw KubeError.applyFailed(failures: failures, results: []) }
 
         // Discovery of every group-version named (and of v1beta1 CRDs when some are applied) in
@@ -709,7 +716,7 @@ public enum ApplyPlanner {
         }
         // The apply entry must be for the version we apply (fields of another version differ).
         if let v = mine["apiVersion"]?.stringValue, let bv = body["apiVersion"]?.stringValue, v != bv { return false }
-        guard isSubset(withoutTypeMeta(body), of: live, omitEmpty: isBuiltIn(body)) else { return false }
+        guard isSubset(withoutTypeMeta(asStored(body)), of: live, omitEmpty: isBuiltIn(body)) else { return false }
         return ownedPathsPresent(fields, in: body)
     }
 
@@ -761,7 +768,8 @@ public enum ApplyPlanner {
     /// `a` ⊆ `b`: objects by key, lists by position with equal length, scalars equal
     /// (an int equal to a double counts as equal).
     /// With `omitEmpty` (typed objects), a key absent from `b` matches an empty value in `a`.
-    static func isSubset(_ a: JSON, of b: JSON, omitEmpty: Bool = false) -> Bool {
+    /// `key` is the name `a` has in its parent map; `parent` that of the parent map.
+    static func isSubset(_ a: JSON, of b: JSON, omitEmpty: Bool = false, key: String = "", parent: String = "") -> Bool {
         switch (a, b) {
         case (.object(let x), .object(let y)):
             for (k, v) in x {
@@ -770,7 +778,7 @@ public enum ApplyPlanner {
                     if omitEmpty, isEmptyValue(v) { continue }
                     return false
                 }
-                if !isSubset(v, of: w, omitEmpty: omitEmpty) { return false }
+                if !isSubset(v, of: w, omitEmpty: omitEmpty, key: k, parent: key) { return false }
             }
             return true
         case (.array(let x), .array(let y)):
@@ -779,8 +787,26 @@ public enum ApplyPlanner {
         case (.int(let i), .double(let d)), (.double(let d), .int(let i)):
             return Double(i) == d
         default:
-            return a == b
+            if a == b { return true }
+            // Quantities the server stores in its canonical form (`1024Mi` → `1Gi`, `1000m` → `1`).
+            if quantityParents.contains(parent), let x = Quantity.value(a), let y = Quantity.value(b) { return x == y }
+            return false
         }
+    }
+
+    /// Maps whose values are resource quantities (`resources.limits`, a quota's `hard`, …).
+    static let quantityParents: Set<String> = ["limits", "requests", "hard", "capacity", "allocatable", "overhead", "used"]
+
+    /// A manifest as the server stores it, for comparing: a Secret's `stringData` is `data` (base64).
+    static func asStored(_ body: JSON) -> JSON {
+        guard body["kind"]?.stringValue == "Secret", body["apiVersion"]?.stringValue == "v1",
+              case .object(let sd)? = body["stringData"], case .object(var o) = body else { return body }
+        var data: OrderedDictionary<String, JSON> = [:]
+        if case .object(let d)? = o["data"] { data = d }
+        for (k, v) in sd { if let s = v.stringValue { data[k] = .string(Data(s.utf8).base64EncodedString()) } }
+        o["data"] = .object(data)
+        o["stringData"] = nil
+        return .object(o)
     }
 
     /// Every `f:` path of a fieldsV1 set (followed through objects only) exists in `body`.

@@ -95,15 +95,26 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
         case 401:
             return "the token or client certificate was rejected: check the kubeconfig user (context \(ctx ?? "?"))"
         case 403:
+            if st?.message?.contains("because it is being terminated") == true {
+                return "the namespace is being deleted: wait until it is gone (kubectl wait namespace/NAME --for=delete), then apply again"
+            }
             return "forbidden by RBAC: the user of context \(ctx ?? "?") lacks permission for this verb and resource"
         case 404:
             return "not found: check the name, namespace and that the resource type is installed"
         case 409:
             if st?.reason == "AlreadyExists" { return "the object already exists" }
-            return "conflict: the object changed or another field manager owns these fields (retry, or apply with force)"
+            if st?.message?.contains("\"sgk-patch\"") == true {
+                return "these fields were last set by `kubectl patch`: apply with --force-conflicts to take them back"
+            }
+            return "conflict: the object changed or another field manager owns these fields (retry, or apply with --force-conflicts)"
         case 415:
             return "unsupported media type: the server does not support this patch type"
         case 422:
+            let m = st?.message ?? ""
+            if m.contains("field not declared in schema") { return "a field this kind does not have: remove it, or check apiVersion and kind" }
+            if m.contains("expected string") { return "that field takes a string: quote the value (quantities such as cpu: \"0.5\" or memory: \"1Gi\" are strings)" }
+            if m.contains("expected numeric") || m.contains("expected int") { return "that field takes a number: write it without quotes" }
+            if m.contains("expected map") || m.contains("expected list") { return "that field has another shape in the schema (a map or a list)" }
             return "the object is invalid"
         case 429:
             return "the server is throttling requests"

@@ -64,6 +64,10 @@ public typealias ExecTokenProvider = @Sendable (ExecConfig) async throws -> Exec
 public actor ExecCredentialCache {
     private var cache: [ExecConfig: ExecCredential] = [:]
     private var inflight: [ExecConfig: Task<ExecCredential, Error>] = [:]
+    /// A plugin that just failed fails the requests that follow at once (for a while), instead of
+    /// being run again for each of them (a plugin that hangs would cost its timeout each time).
+    private var failures: [ExecConfig: (error: Error, at: Date)] = [:]
+    private let failureMemory: TimeInterval = 30
     private let provider: ExecTokenProvider?
     private let environment: KubeEnvironment
     private let logger: Logger
@@ -80,6 +84,7 @@ public actor ExecCredentialCache {
             return c
         }
         if let t = inflight[config] { return try await t.value }
+        if let f = failures[config], now.timeIntervalSince(f.at) < failureMemory { throw f.error }
         let provider = provider, environment = environment, logger = logger
         let task = Task<ExecCredential, Error> {
             if let provider, let c = try await provider(config) {
@@ -90,13 +95,19 @@ public actor ExecCredentialCache {
         }
         inflight[config] = task
         defer { inflight[config] = nil }
-        let c = try await task.value
-        cache[config] = c
-        return c
+        do {
+            let c = try await task.value
+            cache[config] = c
+            failures[config] = nil
+            return c
+        } catch {
+            failures[config] = (error, Date())
+            throw error
+        }
     }
 
     /// Drops a cached credential (after a 401).
-    public func invalidate(_ config: ExecConfig) { cache[config] = nil }
+    public func invalidate(_ config: ExecConfig) { cache[config] = nil; failures[config] = nil }
 }
 
 /// Spawns an exec credential plugin.
@@ -145,7 +156,7 @@ public enum ExecPluginRunner {
 
         let (status, out, err) = try await spawn(path: path, args: config.args, env: env, interactive: interactive)
         guard status == 0 else {
-            let msg = String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let msg = ExecPluginRunner.maskTokens(String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
             throw KubeError.execPlugin(command: config.command, message: "exited with status \(status)\(msg.isEmpty ? "" : ": " + String(msg.prefix(500)))")
         }
         do {
@@ -166,8 +177,36 @@ public enum ExecPluginRunner {
         return nil
     }
 
+    /// How long a plugin that is not interactive may take (`aws eks get-token` takes a second or two).
+    static let timeoutSeconds = 60
+
+    /// A plugin's stderr for an error message, with anything shaped like a token (a run of 32 or
+    /// more token characters) masked: plugins print what they were given when they fail.
+    static func maskTokens(_ text: String) -> String {
+        let masked = text.replacingOccurrences(of: #"[A-Za-z0-9_\-\.+/=]{32,}"#, with: "<redacted>", options: .regularExpression)
+        return Redaction.redact(masked)
+    }
+
+    /// Kills a plugin and the processes it started (their parent is the plugin).
+    static func kill(_ pid: Int32) {
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            for e in entries {
+                guard let child = Int32(e), let stat = try? String(contentsOfFile: "/proc/\(e)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { continue }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                if fields.count > 1, Int32(fields[1]) == pid { Foundation.kill(child, SIGKILL) }
+            }
+        }
+        Foundation.kill(pid, SIGKILL)
+    }
+
     static func spawn(path: String, args: [String], env: [String: String], interactive: Bool) async throws -> (Int32, [UInt8], [UInt8]) {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<(Int32, [UInt8], [UInt8]), Error>) in
+            // Resumed once: by the plugin's end, or by its timeout.
+            let once = ResumeOnce()
+            @Sendable func finish(_ r: Result<(Int32, [UInt8], [UInt8]), Error>) {
+                if once.claim() { cont.resume(with: r) }
+            }
             DispatchQueue.global().async {
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: path)
@@ -180,8 +219,16 @@ public enum ExecPluginRunner {
                 do {
                     try p.run()
                 } catch {
-                    cont.resume(throwing: KubeError.execPlugin(command: path, message: "cannot start: \(error.localizedDescription)"))
+                    finish(.failure(KubeError.execPlugin(command: path, message: "cannot start: \(error.localizedDescription)")))
                     return
+                }
+                if !interactive {
+                    let pid = p.processIdentifier
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeoutSeconds)) {
+                        guard p.isRunning else { return }
+                        ExecPluginRunner.kill(pid)
+                        finish(.failure(KubeError.execPlugin(command: path, message: "did not finish in \(timeoutSeconds) s, so it was stopped")))
+                    }
                 }
                 let errBox = ByteBox()
                 let group = DispatchGroup()
@@ -195,10 +242,17 @@ public enum ExecPluginRunner {
                 let out = [UInt8](outPipe.fileHandleForReading.readDataToEndOfFile())
                 p.waitUntilExit()
                 group.wait()
-                cont.resume(returning: (p.terminationStatus, out, errBox.get()))
+                finish(.success((p.terminationStatus, out, errBox.get())))
             }
         }
     }
+}
+
+final class ResumeOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+    /// True the first time only.
+    func claim() -> Bool { lock.lock(); defer { lock.unlock() }; if claimed { return false }; claimed = true; return true }
 }
 
 final class ByteBox: @unchecked Sendable {

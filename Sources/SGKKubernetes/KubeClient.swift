@@ -68,6 +68,14 @@ public final class KubeClient: Sendable {
         warnings.setHandler(handler)
     }
 
+    /// A server URL for messages: user info and query replaced (they may hold secrets).
+    static func redactedURL(_ s: String) -> String {
+        guard var c = URLComponents(string: s) else { return "<the server URL>" }
+        if c.user != nil || c.password != nil { c.user = "<redacted>"; c.password = nil }
+        if c.query != nil { c.query = "<redacted>" }
+        return c.string?.removingPercentEncoding ?? "<the server URL>"
+    }
+
     /// Creates a client for a resolved target.
     public init(target: KubeTarget, options: KubeClientOptions = KubeClientOptions(), logger: Logger = Logger(label: "sgk.kube")) throws {
         _ = KubeClient.loaded
@@ -75,7 +83,14 @@ public final class KubeClient: Sendable {
         self.options = options
         self.logger = logger
         guard let url = URL(string: target.cluster.server), let scheme = url.scheme, let host = url.host else {
-            throw KubeError.config("invalid server URL \(target.cluster.server) of cluster \(target.cluster.name)")
+            throw KubeError.config("invalid server URL \(KubeClient.redactedURL(target.cluster.server)) of cluster \(target.cluster.name)")
+        }
+        if let port = url.port, !(1...65535).contains(port) {
+            throw KubeError.config("invalid server URL \(KubeClient.redactedURL(target.cluster.server)) of cluster \(target.cluster.name): port \(port) is not 1–65535")
+        }
+        if url.user != nil || url.password != nil || url.query != nil || url.fragment != nil {
+            // Credentials belong in the user entry; API paths go after the server's path.
+            throw KubeError.config("the server URL of cluster \(target.cluster.name) holds \(url.query != nil || url.fragment != nil ? "a query" : "credentials"): \(KubeClient.redactedURL(target.cluster.server)) (write https://HOST[:PORT][/PATH]; a token or password goes in the kubeconfig's user)")
         }
         var base = target.cluster.server
         var dnsOverride: [String: String] = [:]
@@ -177,7 +192,11 @@ public final class KubeClient: Sendable {
             } catch let e as KubeError {
                 throw e
             } catch {
-                if idempotent, attempt < options.maxRetries, !(error is CancellationError), !Task.isCancelled {
+                // Retried: a connection that broke under an idempotent request. Not retried: what a retry
+                // cannot change (refused, DNS, TLS) or what already waited its timeout.
+                let text = String(describing: error)
+                let transient = !NetworkErrorText.neverSent(error) && !text.contains("imeout") && !text.contains("deadlineExceeded")
+                if idempotent, transient, attempt < options.maxRetries, !(error is CancellationError), !Task.isCancelled {
                     attempt += 1
                     logger.debug("retrying after transport error", metadata: ["request": "\(info)", "error": "\(error)"])
                     try await Task.sleep(nanoseconds: UInt64(0.2 * pow(2, Double(attempt - 1)) * 1e9))
@@ -194,8 +213,8 @@ public final class KubeClient: Sendable {
                 reauthenticated = true
                 continue
             }
-            let retryable = response.status == 429 || response.status == 500 || response.status == 502
-                || response.status == 503 || response.status == 504
+            let retryable = (response.status == 429 || response.status == 500 || response.status == 502
+                || response.status == 503 || response.status == 504) && !KubeClient.isTypedPatchError(response)
             if retryable, attempt < options.maxRetries {
                 attempt += 1
                 var delay = 0.2 * pow(2, Double(attempt - 1))
@@ -221,9 +240,21 @@ public final class KubeClient: Sendable {
 
     func error(for response: KubeResponse, info: KubeRequestInfo) -> KubeError {
         let json = try? JSONCodec.parse(bytes: response.body)
-        let status = json.flatMap { KubeStatus($0) }
+        var status = json.flatMap { KubeStatus($0) }
         let bodyText = status == nil ? String(decoding: response.body.prefix(500), as: UTF8.self) : nil
+        if KubeClient.isTypedPatchError(response), status != nil {
+            // Server-side apply reports a manifest that does not fit the schema as a 500: it is the
+            // object that is invalid (HTTP 422), and sending it again changes nothing.
+            status?.reason = "Invalid"
+            status?.code = 422
+            return .api(httpStatus: 422, status: status, request: info, context: target.contextName, body: bodyText)
+        }
         return .api(httpStatus: response.status, status: status, request: info, context: target.contextName, body: bodyText)
+    }
+
+    /// A 500 of server-side apply about the object's shape (`failed to create typed patch object`).
+    static func isTypedPatchError(_ response: KubeResponse) -> Bool {
+        response.status == 500 && String(decoding: response.body.prefix(2000), as: UTF8.self).contains("failed to create typed")
     }
 
     static func pathWithQuery(_ path: String, _ query: [(String, String)]) -> String {
@@ -356,6 +387,9 @@ actor TransportPool {
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.maxConnections),
             proxy: proxy, ignoreUncleanSSLShutdown: false, decompression: .disabled)
         config.dnsOverride = dnsOverride
+        // A refused connection or an untrusted certificate fails at once, as kubectl does, instead
+        // of being retried inside the pool until the connect timeout (then again for each retry).
+        config.connectionPool.retryConnectionEstablishment = false
         let c = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         // An exec plugin that rotates certificates: keep the old client until shutdown.
         retired.append(contentsOf: clients.values)

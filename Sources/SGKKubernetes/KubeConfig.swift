@@ -342,6 +342,9 @@ public struct KubeConfig: Sendable {
             throw KubeError.config("cluster \"\(ctx.cluster)\" has no server")
         }
         if cluster.server.hasSuffix("/") { cluster.server.removeLast() }
+        if !ctx.user.isEmpty, users[ctx.user] == nil {
+            throw KubeError.config("user \"\(ctx.user)\" of context \"\(name)\" not found")
+        }
         var user = users[ctx.user] ?? UserConfig(name: ctx.user)
         if user.exec != nil { user.exec?.cluster = cluster }
         return KubeTarget(contextName: name, cluster: cluster, user: user,

@@ -45,7 +45,13 @@ public enum WaitCondition: Sendable, Hashable, CustomStringConvertible {
     public func check(_ object: JSON?) -> (met: Bool, state: String) {
         switch self {
         case .deleted:
-            return (object == nil, object == nil ? "deleted" : "exists")
+            guard let object else { return (true, "deleted") }
+            // Being deleted but held: say by what, since that is what to act on.
+            if object.at("metadata", "deletionTimestamp") != nil {
+                let f = (object.at("metadata", "finalizers")?.arrayValue ?? []).compactMap(\.stringValue)
+                return (false, f.isEmpty ? "being deleted" : "being deleted, held by finalizers \(f.joined(separator: ", "))")
+            }
+            return (false, "exists")
         case .condition(let type, let status):
             guard let object else { return (false, "not found") }
             let conds = object.at("status", "conditions")?.arrayValue ?? []

@@ -266,3 +266,27 @@ import Testing
         #expect(s.at("properties", "metadata", "x-kubernetes-preserve-unknown-fields") == nil)
     }
 }
+
+@Suite struct QuantityTests {
+    @Test func theFormsTheServerRewritesAreEqual() {
+        #expect(Quantity.value("1024Mi") == Quantity.value("1Gi"))
+        #expect(Quantity.value("1000m") == Quantity.value("1"))
+        #expect(Quantity.value(.int(2)) == Quantity.value("2000m"))
+        #expect(Quantity.value("1.5") == Quantity.value("1500m"))
+        #expect(Quantity.value("2e3") == Quantity.value("2k"))
+        #expect(Quantity.value("1e-3") == Quantity.value("1m"))
+        #expect(Quantity.value("1Gi") != Quantity.value("1G"))
+        for bad in ["", "abc", "1.2.3", "1Xi", ".", "Gi"] { #expect(Quantity.value(bad) == nil, "\(bad)") }
+    }
+
+    @Test func onlyQuantityFieldsCompareByValueAndStringDataIsData() throws {
+        #expect(ApplyPlanner.isSubset(.object(["limits": .object(["memory": .string("1024Mi")])]),
+                                      of: .object(["limits": .object(["memory": .string("1Gi")])])))
+        // A label is text: "1k" and "1000" differ.
+        #expect(!ApplyPlanner.isSubset(.object(["labels": .object(["n": .string("1k")])]),
+                                       of: .object(["labels": .object(["n": .string("1000")])])))
+        let secret: JSON = .object(["apiVersion": .string("v1"), "kind": .string("Secret"), "stringData": .object(["pw": .string("hunter2")])])
+        #expect(ApplyPlanner.asStored(secret)["data"]?["pw"] == .string("aHVudGVyMg=="))
+        #expect(ApplyPlanner.asStored(secret)["stringData"] == nil)
+    }
+}

@@ -78,6 +78,10 @@ public struct Arguments: Sendable {
             }
             return seconds
         }
+        if case .string(let s) = v {
+            throw CommandError("'\(name):' must be a duration such as 30s or 5m (at most \(Value.formatDuration(Value.maxDurationSeconds))), not '\(s)'",
+                               argument: .keyword(name))
+        }
         throw CommandError("'\(name):' must be a duration such as 30s or 5m, not \(v.typeName)", argument: .keyword(name))
     }
 

@@ -63,6 +63,10 @@ struct ObjectRow {
 }
 
 enum KubectlCommands {
+    /// The field manager of `kubectl patch` (kubectl's is `kubectl-patch`): not `sgk`, so that a later
+    /// apply meets the patched fields as another manager's (a conflict it names, `force-conflicts:` takes).
+    static let patchFieldManager = "sgk-patch"
+
     // MARK: shared
 
     static func run<T: Sendable>(_ inv: Invocation, _ op: @escaping @Sendable () async throws -> T) throws -> T {
@@ -351,6 +355,13 @@ enum KubectlCommands {
         for r in rows where r.kind == "CustomResourceDefinition" && r.action == "created" {
             if let g = r.object?.at("spec", "group")?.stringValue { newGroups.insert(g) }
         }
+        // The scope of each kind a CRD of this apply defines (`Cluster` or `Namespaced`).
+        var scopes: [String: String] = [:]
+        for d in docs where d["kind"]?.stringValue == "CustomResourceDefinition" {
+            if let g = d.at("spec", "group")?.stringValue, let k = d.at("spec", "names", "kind")?.stringValue {
+                scopes["\(g)/\(k)"] = d.at("spec", "scope")?.stringValue ?? "Namespaced"
+            }
+        }
         var refs: [String: (Int, ObjectRef)] = [:]
         for (i, d) in docs.enumerated() { if let ref = try? ObjectRef(d) { refs[ref.description] = (i, ref) } }
         var planned: [ObjectRow] = []
@@ -370,7 +381,7 @@ enum KubectlCommands {
             default: break
             }
             guard ok else { remaining.append(f); continue }
-            let isNamespaced = !(ref.kind == "Namespace" && ref.apiVersion == "v1")
+            let isNamespaced = !(ref.kind == "Namespace" && ref.apiVersion == "v1") && scopes["\(group)/\(ref.kind)"] != "Cluster"
             let groupPart = group.isEmpty ? "" : ".\(group)"
             planned.append(ObjectRow(index: i, kind: ref.kind, apiVersion: ref.apiVersion, name: ref.name,
                                      namespace: isNamespaced ? ns : nil, action: "created",

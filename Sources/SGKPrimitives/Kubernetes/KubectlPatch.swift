@@ -67,7 +67,7 @@ extension KubectlCommands {
         let patchText = JSONCodec.serialize(patchJSON, pretty: false)
         let explain = ["kubectl patch \(r.qualifiedName) \(KubeText.quote(name))\(o.explainFlags(namespace: false))\(ns.map { " -n \(KubeText.quote($0))" } ?? "") --type \(typeName) -p \(KubeText.quote(patchText))"]
         let preview = try run(inv) {
-            try await client.patch(r, name: name, namespace: ns, patch: patchJSON, contentType: contentType, query: [("dryRun", "All"), ("fieldManager", "sgk")])
+            try await client.patch(r, name: name, namespace: ns, patch: patchJSON, contentType: contentType, query: [("dryRun", "All"), ("fieldManager", KubectlCommands.patchFieldManager)])
         }
         let effects = Effects.of(inv.context)
         let resourceName = r.nameOutput(name)
@@ -80,7 +80,7 @@ extension KubectlCommands {
                             after: Value(json: KubectlCommands.forJournal(preview)), explain: explain, cluster: client.target.cluster.server)
         let result = try effects.write(change, planned: Value(json: stripManaged(preview))) {
             Value(json: stripManaged(try run(inv) {
-                try await client.patch(r, name: name, namespace: ns, patch: patchJSON, contentType: contentType, query: [("fieldManager", "sgk")])
+                try await client.patch(r, name: name, namespace: ns, patch: patchJSON, contentType: contentType, query: [("fieldManager", KubectlCommands.patchFieldManager)])
             }))
         }
         switch o.output {
