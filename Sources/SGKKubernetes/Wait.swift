@@ -113,6 +113,84 @@ public enum JSONPath {
         return current
     }
 
+    /// kubectl's `-o jsonpath=` template: text, `{path}` actions (several matches joined by a
+    /// space), quoted literals (`{"\n"}`), and `{range path}…{end}` (paths inside start at each item).
+    public static func render(_ template: String, on root: JSON) throws -> String {
+        enum Node { case text(String), path(String), range(String, [Node]) }
+        let chars = Array(template)
+        var i = 0
+        func bad(_ why: String) -> KubeError { KubeError.other("jsonpath \(template): \(why)") }
+        // Parses nodes up to `{end}` (when inside a range) or the end.
+        func parseNodes(inRange: Bool) throws -> [Node] {
+            var nodes: [Node] = []
+            var text = ""
+            while i < chars.count {
+                let c = chars[i]
+                if c != "{" { text.append(c); i += 1; continue }
+                if !text.isEmpty { nodes.append(.text(text)); text = "" }
+                // An action: up to the matching `}` (quotes may hold braces).
+                var j = i + 1
+                var quote: Character?
+                while j < chars.count {
+                    let d = chars[j]
+                    if let q = quote { if d == "\\" { j += 2; continue }; if d == q { quote = nil } }
+                    else if d == "\"" || d == "'" { quote = d }
+                    else if d == "}" { break }
+                    j += 1
+                }
+                guard j < chars.count else { throw bad("unclosed action (a '{' without its '}')") }
+                let action = String(chars[(i + 1)..<j]).trimmingCharacters(in: .whitespaces)
+                i = j + 1
+                if action == "end" {
+                    guard inRange else { throw bad("{end} without {range}") }
+                    return nodes
+                }
+                if action.hasPrefix("range ") {
+                    let path = String(action.dropFirst(6)).trimmingCharacters(in: .whitespaces)
+                    nodes.append(.range(path, try parseNodes(inRange: true)))
+                    continue
+                }
+                if action.count >= 2, let f = action.first, f == "\"" || f == "'", action.last == f {
+                    var lit = ""
+                    var k = action.index(after: action.startIndex)
+                    let end = action.index(before: action.endIndex)
+                    while k < end {
+                        let ch = action[k]
+                        if ch == "\\", action.index(after: k) < end {
+                            k = action.index(after: k)
+                            switch action[k] { case "n": lit.append("\n"); case "t": lit.append("\t"); case "r": lit.append("\r"); default: lit.append(action[k]) }
+                        } else { lit.append(ch) }
+                        k = action.index(after: k)
+                    }
+                    nodes.append(.text(lit))
+                    continue
+                }
+                guard !action.isEmpty else { throw bad("an empty action {}") }
+                nodes.append(.path(action))
+            }
+            if inRange { throw bad("{range} without {end}") }
+            if !text.isEmpty { nodes.append(.text(text)) }
+            return nodes
+        }
+        let nodes = try parseNodes(inRange: false)
+        func run(_ nodes: [Node], _ current: JSON) throws -> String {
+            var out = ""
+            for n in nodes {
+                switch n {
+                case .text(let t): out += t
+                case .path(let p):
+                    let base = p.hasPrefix("$") ? root : current
+                    out += try evaluate(p, on: base).map(text).joined(separator: " ")
+                case .range(let p, let body):
+                    let base = p.hasPrefix("$") ? root : current
+                    for item in try evaluate(p, on: base) { out += try run(body, item) }
+                }
+            }
+            return out
+        }
+        return try run(nodes, root)
+    }
+
     /// A value as kubectl's jsonpath prints it (strings bare, others as JSON).
     public static func text(_ v: JSON) -> String {
         switch v {

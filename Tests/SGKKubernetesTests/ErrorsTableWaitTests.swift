@@ -133,3 +133,25 @@ import Testing
         }
     }
 }
+
+@Suite struct JSONPathTemplateTests {
+    let list: JSON = .object(["kind": .string("List"), "items": .array([
+        .object(["metadata": .object(["name": .string("a")]), "data": .object(["mode": .string("x")])]),
+        .object(["metadata": .object(["name": .string("b")]), "data": .object(["mode": .string("y")])]),
+    ])])
+
+    @Test func kubectlTemplates() throws {
+        #expect(try JSONPath.render("{.items[0].metadata.name}{\"\\n\"}", on: list) == "a\n")
+        #expect(try JSONPath.render("{range .items[*]}{.metadata.name}={.data.mode}{\",\"}{end}", on: list) == "a=x,b=y,")
+        #expect(try JSONPath.render("names: {.items[*].metadata.name}", on: list) == "names: a b")
+        #expect(try JSONPath.render("{range .items[*]}{$.kind}{end}", on: list) == "ListList")
+        #expect(try JSONPath.render("plain", on: list) == "plain")
+        #expect(try JSONPath.render("{'}'}", on: list) == "}")
+    }
+
+    @Test func malformedTemplatesAreErrors() {
+        for t in ["{.items", "{range .items[*]}{.x}", "{end}", "{}"] {
+            #expect(throws: KubeError.self, "\(t)") { try JSONPath.render(t, on: list) }
+        }
+    }
+}

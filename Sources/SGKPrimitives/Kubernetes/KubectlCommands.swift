@@ -482,10 +482,11 @@ enum KubectlCommands {
                 for obj in objs { out.write(resource.nameOutput(obj.at("metadata", "name")?.stringValue ?? "") + "\n") }
             }
         default:
-            let path = String(format.dropFirst("jsonpath=".count))
-            let found: [JSON]
-            do { found = try JSONPath.evaluate(path, on: doc) } catch { throw CommandError("\(error)", argument: .keyword("output")) }
-            out.write(found.map(JSONPath.text).joined(separator: " ") + "\n")
+            let template = String(format.dropFirst("jsonpath=".count))
+            let text: String
+            do { text = try JSONPath.render(template, on: doc) } catch { throw CommandError("\(error)", argument: .keyword("output")) }
+            // kubectl ends with no newline; a line of its own reads better, and an empty result prints nothing.
+            if !text.isEmpty { out.write(text.hasSuffix("\n") ? text : text + "\n") }
         }
         return value
     }
