@@ -211,9 +211,14 @@ enum KubectlCommands {
         for n in notices { note(inv, "notice: \(n)") }
 
         var explainPending = true
+        // What sgk did that the kubectl line alone would not: said under it, so that the lines stay honest.
+        let converted = docs.filter { CRDConversion.isV1beta1CRD($0) }.count
+        let convertedNote = notices.contains { $0.contains("v1beta1") } && converted > 0
+            ? ["# sgk first converted the \(converted) apiextensions.k8s.io/v1beta1 CRD(s) to v1: this server no longer serves v1beta1, so kubectl needs a converted file"]
+            : []
         func explainOnce() -> [String] {
             defer { explainPending = false }
-            return explainPending ? [explain] : []
+            return explainPending ? [explain] + convertedNote : []
         }
         for r in rows {
             if r.action == "unchanged" {
