@@ -160,6 +160,9 @@ public struct DiscoverySnapshot: Sendable {
         for c in candidates {
             if let r = match(name: c.name, group: c.group, version: c.version) { return r }
         }
+        if input == "all" {
+            throw KubeError.unknownResource("sgk has no \"all\": name the types, e.g. kubectl get deployments,services,pods")
+        }
         throw KubeError.unknownResource("the server doesn't have a resource type \"\(input)\"")
     }
 

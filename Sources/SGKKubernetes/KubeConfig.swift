@@ -218,6 +218,10 @@ public struct KubeConfig: Sendable {
         // FileHandle, not String(contentsOfFile:): that refuses character devices (KUBECONFIG=/dev/null,
         // which kubectl reads as an empty config) with a misleading "permission" error.
         let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw KubeError.config("\(path) is a folder, not a kubeconfig file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let why = !fm.fileExists(atPath: path) ? "no such file" : !fm.isReadableFile(atPath: path) ? "permission denied" : "cannot open it"
             throw KubeError.config("cannot read \(path): \(why)")

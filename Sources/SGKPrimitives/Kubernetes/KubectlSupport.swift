@@ -194,7 +194,8 @@ enum Manifests {
         do {
             docs = try YAMLCodec.parseDocuments(text)
         } catch {
-            throw CommandError("cannot parse \(name): \(error)", code: "ParseError")
+            // `file:line:col:` as compilers say it, so that editors jump there.
+            throw CommandError("\(name):\(error.line):\(error.column): \(error.format) error: \(error.message)", code: "ParseError")
         }
         return docs.filter {
             switch $0 {
