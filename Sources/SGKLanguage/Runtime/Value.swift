@@ -154,7 +154,7 @@ extension Value {
         }
     }
 
-    /// The longest duration (100 days × 365, about a century): literals, arithmetic, parameters and
+    /// The longest duration (36,500 days, about a century): literals, arithmetic, parameters and
     /// timeouts beyond it are errors, so every duration converts to nanoseconds and formats exactly.
     public static let maxDurationSeconds: Double = 36_500 * 86_400
 
