@@ -94,6 +94,31 @@ func optionValue(_ args: [String], _ i: inout Int, _ name: String) throws -> Str
 }
 
 /// Runs a session's work on the interpreter's large stack, then shuts the session down.
+/// Why a script file could not be read.
+enum ScriptReadError: Error, Equatable {
+    case missing, folder, denied, other(String)
+    var text: String {
+        switch self {
+        case .missing: return "no such file"
+        case .folder: return "it is a folder"
+        case .denied: return "permission denied"
+        case .other(let s): return s
+        }
+    }
+}
+
+/// A script's bytes: from a file, or a pipe (`sgk run <(…)`, `/dev/stdin`), read to its end.
+func readScript(_ path: String) -> Result<[UInt8], ScriptReadError> {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return .failure(.missing) }
+    if isDir.boolValue { return .failure(.folder) }
+    guard let h = FileHandle(forReadingAtPath: path) else {
+        return .failure(FileManager.default.isReadableFile(atPath: path) ? .other("cannot open it") : .denied)
+    }
+    defer { try? h.close() }
+    do { return .success([UInt8](try h.readToEnd() ?? Data())) } catch { return .failure(.other("\(error.localizedDescription)")) }
+}
+
 /// Runs the session's work on a large stack, stops its services, flushes its output and ends the
 /// process with the work's exit code. The session's values are not freed one by one first: freeing
 /// a deeply nested value recurses as deep as it is nested, and the process ends anyway.
@@ -307,12 +332,17 @@ enum SGK {
         }
         let session = makeSession(libPaths: libPaths, options: options)
         let file: SourceFile
-        if let data = FileManager.default.contents(atPath: script) {
-            file = SourceFile(name: script, bytes: Array(data))
-        } else if let src = session.interpreter.loader.bundledScript(script) {
-            file = SourceFile(name: src.displayName, text: src.text)
-        } else {
-            throw CommandLineError(message: "no such script '\(script)'", hint: "bundled scripts: \(session.interpreter.loader.bundledScriptNames.joined(separator: ", "))")
+        switch readScript(script) {
+        case .success(let bytes):
+            file = SourceFile(name: script, bytes: bytes)
+        case .failure(let why):
+            if let src = session.interpreter.loader.bundledScript(script) {
+                file = SourceFile(name: src.displayName, text: src.text)
+            } else if why == .missing {
+                throw CommandLineError(message: "no such script '\(script)'", hint: "bundled scripts: \(session.interpreter.loader.bundledScriptNames.joined(separator: ", "))")
+            } else {
+                throw CommandLineError(message: "cannot read '\(script)': \(why.text)", hint: "sgk run FILE takes a script file")
+            }
         }
         if wantsHelp {
             do {
@@ -363,13 +393,12 @@ enum SGK {
         var failed = false
         var unreadable = false
         for path in files {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                let why = FileManager.default.fileExists(atPath: path) ? "" : " (no such file)"
-                session.context.errors.write("error: cannot read '\(path)'\(why)\n")
+            guard case .success(let bytes) = readScript(path) else {
+                if case .failure(let why) = readScript(path) { session.context.errors.write("error: cannot read '\(path)': \(why.text)\n") }
                 unreadable = true
                 continue
             }
-            let file = SourceFile(name: path, bytes: Array(data))
+            let file = SourceFile(name: path, bytes: bytes)
             let diags = Session.onLargeStack { session.check(file) }
             for d in diags { session.context.errors.write(d.render(color: session.context.options.color) + "\n") }
             if !diags.isEmpty { failed = true }

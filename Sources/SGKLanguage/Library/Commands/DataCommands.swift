@@ -244,7 +244,14 @@ public enum DataCommands: CommandLibrary {
         }
         var order = Array(keys.indices)
         var failed = false
+        // NaN has no place among numbers: it sorts last (first with reverse), so that the order is total.
+        func isNaN(_ v: Value) -> Bool { if case .double(let d) = v { return d.isNaN }; return false }
         order.sort { a, b in
+            let na = isNaN(keys[a]), nb = isNaN(keys[b])
+            if na || nb {
+                if na == nb { return a < b }
+                return reverse ? na : nb
+            }
             let c = Operators.compare(keys[a], keys[b]) ?? { failed = true; return 0 }()
             if c != 0 { return reverse ? c > 0 : c < 0 }
             return a < b   // stable
