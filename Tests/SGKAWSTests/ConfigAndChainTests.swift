@@ -179,6 +179,19 @@ import Testing
         try await client.shutdown()
     }
 
+    @Test func credentialsThatHaveAlreadyExpiredAreAnError() async throws {
+        let (client, chain) = chain(["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_CREDENTIAL_EXPIRATION": "2020-01-01T00:00:00Z"])
+        do {
+            _ = try await chain.credentials()
+            Issue.record("expected an error")
+        } catch let e as CredentialsError {
+            #expect(e.code == "ExpiredCredentials")
+            #expect(e.message.contains("expired at 2020-01-01T00:00:00Z"))
+            #expect(!e.description.contains("s3cr3t"))
+        }
+        try await client.shutdown()
+    }
+
     @Test func partialEnvironmentIsAnError() async throws {
         let (client, chain) = chain(["AWS_ACCESS_KEY_ID": "AKIDENV"])
         await #expect(throws: CredentialsError.self) { try await chain.credentials() }

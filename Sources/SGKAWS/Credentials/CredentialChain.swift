@@ -66,6 +66,12 @@ public actor AWSCredentialChain: AWSCredentialProvider {
         defer { inFlight = nil }
         do {
             let (creds, source) = try await task.value
+            // Fresh credentials that have already expired (a credential_process or
+            // AWS_CREDENTIAL_EXPIRATION in the past) would only be refused by AWS: say so here.
+            if let exp = creds.expiration, exp <= Date() {
+                throw CredentialsError(message: "the credentials from \(creds.source) expired at \(SigV4Time.iso8601(exp))", code: "ExpiredCredentials",
+                                       hint: "refresh them (log in again, re-run the credential process) or check the clock")
+            }
             self.cached = creds
             self.winner = source
             return creds
