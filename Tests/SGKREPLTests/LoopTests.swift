@@ -77,6 +77,14 @@ import Testing
         #expect(reader.prompts == ["sgk> ", "...> ", "sgk> ", "sgk> "])
     }
 
+    @Test func aLetThatFailedLeavesItsVariableUndefined() {
+        let h = Harness()
+        h.run(["let z = 1 / 0", "$z", "let y = 2", "$y"])
+        #expect(h.err.text.contains("division by zero"))
+        #expect(h.err.text.contains("undefined variable '$z'"))
+        #expect(h.out.text == "2\n")
+    }
+
     @Test func eofExitsZero() {
         let h = Harness()
         let (_, code) = h.run([])

@@ -233,8 +233,17 @@ public final class Session {
         // e.g. from a timer started just before `evaluate`, was then lost and
         // the input ran forever.)
         defer { interpreter.context.cancellation.reset() }
-        for e in execs { if try e(topFrame) == .ret { return topFrame.returnValue } }
-        return try lastValue?(topFrame)
+        do {
+            for e in execs { if try e(topFrame) == .ret { return topFrame.returnValue } }
+            return try lastValue?(topFrame)
+        } catch {
+            // `let z = 1 / 0` failed: `$z` stays undefined, as it was before this input (a variable
+            // this input declared and never set is taken back).
+            for (name, slot) in topScope.blocks[0].vars where saved.1[name] == nil && slot < topFrame.count && topFrame[slot].isNull {
+                topScope.blocks[0].vars[name] = nil
+            }
+            throw error
+        }
     }
 
     /// Variables defined at the top level, for `:vars` and completion.
