@@ -237,7 +237,9 @@ struct ValuePath: CustomStringConvertible {
                 return
             }
             guard j >= 0, j < l.count else {
-                throw Miss(message: "index \(j) is out of range at '\(here)' (a list of \(l.count))", hint: "an index equal to the length appends")
+                let given: String
+                if case .index(let n) = seg { given = String(n) } else { given = String(j) }
+                throw Miss(message: "index \(given) is out of range at '\(here)' (a list of \(l.count))", hint: "an index equal to the length appends")
             }
             cur = .null
             try assign(&l[j], rest.dropFirst(), newValue, done: done + 1, path: path)
