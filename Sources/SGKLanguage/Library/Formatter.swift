@@ -6,6 +6,23 @@ public enum SGKDataBridge {
     public static func parseJSON(_ s: String) throws -> Value { Value(json: try JSONCodec.parse(s)) }
     public static func parseYAMLDocuments(_ s: String) throws -> [Value] { try YAMLCodec.parseDocuments(s).map(Value.init(json:)) }
     public static func emitJSON(_ v: Value, pretty: Bool) -> String { JSONCodec.serialize(v.json, pretty: pretty) }
+
+    /// JSON text of a value that JSON can hold: inf and nan have no JSON number (they would be
+    /// written as null without a word), so they are an error naming where they are.
+    public static func checkedJSON(_ v: Value, pretty: Bool) throws -> String {
+        var stack: [(Value, String)] = [(v, "")]
+        while let (x, path) = stack.popLast() {
+            switch x {
+            case .double(let d) where !d.isFinite:
+                throw CommandError("JSON has no number for \(Value.formatNumber(d))\(path.isEmpty ? "" : " (at \(path))")",
+                                   hint: "make it a string or null first, e.g. to-string")
+            case .list(let l): for (i, e) in l.enumerated() { stack.append((e, "\(path)[\(i)]")) }
+            case .map(let m): for (k, e) in m { stack.append((e, path.isEmpty ? k : "\(path).\(k)")) }
+            default: break
+            }
+        }
+        return emitJSON(v, pretty: pretty)
+    }
     public static func emitYAML(_ v: Value) -> String { YAMLCodec.emit(v.json) }
 }
 
@@ -20,8 +37,8 @@ public enum Formatter {
                 return YAMLCodec.emitDocuments(l.map(\.json))
             }
             return SGKDataBridge.emitYAML(v)
-        case "json": return SGKDataBridge.emitJSON(v, pretty: true) + "\n"
-        case "compact": return SGKDataBridge.emitJSON(v, pretty: false) + "\n"
+        case "json": return try SGKDataBridge.checkedJSON(v, pretty: true) + "\n"
+        case "compact": return try SGKDataBridge.checkedJSON(v, pretty: false) + "\n"
         case "table", "wide": return table(v) ?? (SGKDataBridge.emitYAML(v))
         case "name": return names(v)
         case "text": return v.text + "\n"

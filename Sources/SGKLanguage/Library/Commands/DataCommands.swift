@@ -389,7 +389,7 @@ public enum DataCommands: CommandLibrary {
         let v = try inv.subject("a value")
         switch v {
         case .string: return v
-        case .list, .map: return .string(SGKDataBridge.emitJSON(v, pretty: false))
+        case .list, .map: return .string(try SGKDataBridge.checkedJSON(v, pretty: false))
         default: return .string(v.text)
         }
     }

@@ -56,7 +56,7 @@ public enum IOCommands: CommandLibrary {
             return TextCommands.isManifestList(l) ? YAMLCodec.emitDocuments(l.map(\.json)) : SGKDataBridge.emitYAML(v)
         case .map, .null, .list:
             if ext == "yaml" || ext == "yml" { return SGKDataBridge.emitYAML(v) }
-            if ext == "json" { return SGKDataBridge.emitJSON(v, pretty: true) + "\n" }
+            if ext == "json" { return try SGKDataBridge.checkedJSON(v, pretty: true) + "\n" }
             throw CommandError("cannot write \(describeType(v)) to '\(path)': give a string, or a .yaml/.yml/.json file name",
                                hint: "e.g. $x | yaml emit | write \(path), or write \((path as NSString).deletingPathExtension).yaml")
         case .function:

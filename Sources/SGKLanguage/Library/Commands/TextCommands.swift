@@ -130,6 +130,6 @@ public enum TextCommands: CommandLibrary {
         summary: "Write a value as JSON text, pretty-printed (2 spaces) unless compact: true.",
         example: "$trust | json emit compact: true")) { inv in
         let v = try inv.subject("a value")
-        return .string(SGKDataBridge.emitJSON(v, pretty: !(try inv.args.bool(keyword: "compact"))))
+        return .string(try SGKDataBridge.checkedJSON(v, pretty: !(try inv.args.bool(keyword: "compact"))))
     }
 }
