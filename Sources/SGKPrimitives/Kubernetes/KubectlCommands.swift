@@ -562,15 +562,14 @@ enum KubectlCommands {
 
         var rows: [ObjectRow] = []
         var deleted: [(APIResource, String, String?)] = []
+        // Absent objects are reported together at the end, as kubectl does; the others are deleted.
+        var missing: [(APIResource, String, String?)] = []
         for (r, name, ns) in targets {
             let before = try run(inv) { try await client.getIfExists(r, name: name, namespace: ns) }
             let id = ns.map { "\($0)/\(name)" } ?? name
             guard let before else {
-                if ignoreNotFound { continue }
-                let status = KubeStatus(.object(["kind": .string("Status"), "status": .string("Failure"), "reason": .string("NotFound"),
-                                                 "message": .string("\(r.qualifiedName) \"\(name)\" not found"), "code": .int(404)]))
-                throw KubeError.api(httpStatus: 404, status: status, request: KubeRequestInfo(verb: "GET", path: r.objectPath(name: name, namespace: ns)),
-                                    context: client.target.contextName, body: nil)
+                if !ignoreNotFound { missing.append((r, name, ns)) }
+                continue
             }
             var explain: [String] = []
             if manifest == nil {
@@ -602,6 +601,13 @@ enum KubectlCommands {
             }
         }
         try printRows(inv, rows, format: o.output)
+        if let (r, name, ns) = missing.first {
+            let what = missing.map { "\($0.0.qualifiedName) \"\($0.1)\"" }.joined(separator: ", ")
+            let status = KubeStatus(.object(["kind": .string("Status"), "status": .string("Failure"), "reason": .string("NotFound"),
+                                             "message": .string("\(what) not found" + (rows.isEmpty ? "" : " (the others were deleted)")), "code": .int(404)]))
+            throw KubeError.api(httpStatus: 404, status: status, request: KubeRequestInfo(verb: "GET", path: r.objectPath(name: name, namespace: ns)),
+                                context: client.target.contextName, body: nil)
+        }
         return .list(rows.map(\.value))
     }
 
