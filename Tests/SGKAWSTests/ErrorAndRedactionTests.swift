@@ -182,13 +182,18 @@ struct CaptureHandler: LogHandler {
         try await client.shutdown()
     }
 
+    /// A client of a fake endpoint with fast retries.
+    static func client(endpoint: String, attempts: Int) -> AWSClient {
+        let cfg = AWSConfiguration(environment: ["AWS_ENDPOINT_URL": endpoint], homeDirectory: "/nonexistent", profile: nil,
+                                   region: "us-east-1", shared: SharedConfig())
+        return AWSClient(configuration: cfg, credentialProvider: StaticCredentialProvider(Fixtures.exampleCredentials),
+                         retryPolicy: RetryPolicy(maxAttempts: attempts, base: 0.01, cap: 0.02))
+    }
+
     @Test func aCreateWhoseAnswerNeverCameIsNotRepeated() async throws {
         let server = try FakeHTTPServer { _ in (0, "") }
         defer { server.stop() }
-        let cfg = AWSConfiguration(environment: ["AWS_ENDPOINT_URL": server.url], homeDirectory: "/nonexistent", profile: nil,
-                                   region: "us-east-1", shared: SharedConfig())
-        let client = AWSClient(configuration: cfg, credentialProvider: StaticCredentialProvider(Fixtures.exampleCredentials),
-                               retryPolicy: RetryPolicy(maxAttempts: 3, base: 0.01, cap: 0.02))
+        let client = Self.client(endpoint: server.url, attempts: 3)
         do {
             _ = try await client.iam.createRole(name: "r", assumeRolePolicyDocument: "{}")
             Issue.record("no error")
@@ -208,10 +213,7 @@ struct CaptureHandler: LogHandler {
         let server = try FakeHTTPServer { _ in (200, "") }
         let url = server.url
         server.stop()
-        let cfg = AWSConfiguration(environment: ["AWS_ENDPOINT_URL": url], homeDirectory: "/nonexistent", profile: nil,
-                                   region: "us-east-1", shared: SharedConfig())
-        let client = AWSClient(configuration: cfg, credentialProvider: StaticCredentialProvider(Fixtures.exampleCredentials),
-                               retryPolicy: RetryPolicy(maxAttempts: 2, base: 0.01, cap: 0.02))
+        let client = Self.client(endpoint: url, attempts: 2)
         do {
             _ = try await client.iam.createRole(name: "x", assumeRolePolicyDocument: "{}")
             Issue.record("no error")

@@ -1,3 +1,5 @@
+import SGKData
+
 /// `sgk <command> [arguments ...]`: the shell's arguments as one line of sgk source.
 public enum ShellWords {
     /// The arguments joined as one command line, each becoming exactly one word, string, flag or keyword.
@@ -33,19 +35,6 @@ public enum ShellWords {
         return isPlain(a[...]) ? a : quoted(a)
     }
 
-    static func quoted(_ a: String) -> String {
-        var out = "\""
-        for ch in a {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "$": out += "\\$"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.append(ch)
-            }
-        }
-        return out + "\""
-    }
+    /// A string literal of `a`: `Value.quote`, with `$` escaped too (the text must not interpolate).
+    static func quoted(_ a: String) -> String { Value.quote(a).replacingAll("$", with: "\\$") }
 }
