@@ -153,6 +153,13 @@ public struct IAM: Sendable {
         try IAM.role(try await call("GetRole", [QueryParameter("RoleName", name)]).child("Role"))
     }
 
+    /// `iam list-roles`, all pages (each with its trust policy), optionally under a path prefix.
+    public func listRoles(pathPrefix: String? = nil) async throws -> [IAMRole] {
+        try await paginate("ListRoles", pathPrefix.map { [QueryParameter("PathPrefix", $0)] } ?? []) { r in
+            (r.child("Roles")?.all("member") ?? []).compactMap { try? IAM.role($0) }
+        }
+    }
+
     /// `iam get-role`, nil when the role does not exist.
     public func findRole(name: String) async throws -> IAMRole? {
         do { return try await getRole(name: name) } catch let e as AWSError where e.isNotFound { return nil }

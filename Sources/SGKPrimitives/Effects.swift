@@ -217,6 +217,8 @@ final class Journal: @unchecked Sendable {
             entry["after"] = change.after?.json ?? .null
         }
         if case .map(let m) = result, case .string(let arn)? = m["Arn"] { entry["arn"] = .string(arn) }
+        // What tells this resource from a later one of the same name (IAM gives every role an id).
+        if case .map(let m) = result, case .string(let uid)? = m["RoleId"] ?? m["PolicyId"], uid != "(planned)" { entry["uid"] = .string(uid) }
         append(JSONCodec.serialize(.object(entry), pretty: false) + "\n")
         return id
     }

@@ -7,7 +7,7 @@ import SGKLanguage
 public enum JournalLibrary: CommandLibrary {
     typealias Sig = CommandSignature
 
-    public static var commands: [NativeCommand] { [entries, created, path, dryRun] }
+    public static var commands: [NativeCommand] { [entries, created, path, status, dryRun] }
 
     static let filters: [Sig.Keyword] = [
         .init("kind", flags: ["--kind"], "only entries of this kind (role, oidc-provider, policy, role-policy-attachment, a Kubernetes kind)"),
@@ -46,6 +46,7 @@ public enum JournalLibrary: CommandLibrary {
                 first["time"] = e["time"]
                 if let action = e["action"] { first["action"] = action }  // a create that met an object made meanwhile: update
                 if let arn = e["arn"] { first["arn"] = arn }
+                if let uid = e["uid"] { first["uid"] = uid }
                 out[i] = .map(first)
             case "failed", "unchanged":
                 if let i = started[id] { out[i] = nil }
@@ -106,6 +107,7 @@ public enum JournalLibrary: CommandLibrary {
                                                                             .init("name", "its name as journaled: a role name, an ARN, NAMESPACE/NAME")],
                                            keywords: [.init("detail", flags: ["--detail"], "for role-policy-attachment: the policy ARN"),
                                                       .init("arn", flags: ["--arn"], "the resource's ARN now: an entry that recorded another ARN (another account) does not count"),
+                                                      .init("id", flags: ["--id"], "the resource's unique id now (a role's RoleId): an entry that recorded another id (a role deleted and made again by hand) does not count"),
                                                       .init("cluster", flags: ["--cluster"], "for a Kubernetes object: the API server URL (default: the context's); an entry made in another cluster does not count"),
                                                       .init("context", flags: ["--context"], "the kubeconfig context whose API server that is (default: the current one)"),
                                                       .init("kubeconfig", flags: ["--kubeconfig"], "the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")],
@@ -143,12 +145,29 @@ public enum JournalLibrary: CommandLibrary {
         }
         guard let last, last["action"]?.stringValue == "create" else { return .bool(false) }
         if let arn, let recorded = last["arn"]?.stringValue, recorded != arn { return .bool(false) }
+        if let id = try inv.args.string(keyword: "id"), let recorded = last["uid"]?.stringValue, recorded != id { return .bool(false) }
         return .bool(true)
     }
 
     static let path = NativeCommand(Sig("journal path", summary: "The journal file's path (--journal FILE, else $SGK_JOURNAL, else $XDG_STATE_HOME/sgk/journal/journal.jsonl).",
                                         example: "journal path")) { inv in
         .string(Journal.path(inv.context))
+    }
+
+    static let status = NativeCommand(Sig("journal status", summary: "The journal file: {path, exists, entries, unreadable} (entries: lines read; unreadable: lines that are not journal entries).",
+                                          example: "let j = journal status; if not $j.exists { print \"warning: no journal at ${j.path}\" }")) { inv in
+        let file = Journal.path(inv.context)
+        guard FileManager.default.fileExists(atPath: file) else {
+            return .ordered([("path", .string(file)), ("exists", .bool(false)), ("entries", .int(0)), ("unreadable", .int(0))])
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CommandError("cannot read the journal at \(file)", code: "JournalUnreadable", hint: "check the file's permissions")
+        }
+        var good = 0, bad = 0
+        for line in lines(data, containing: nil) {
+            if let j = try? JSONCodec.parse(line), j["kind"] != nil, j["action"] != nil { good += 1 } else { bad += 1 }
+        }
+        return .ordered([("path", .string(file)), ("exists", .bool(true)), ("entries", .int(good)), ("unreadable", .int(bad))])
     }
 
     static let dryRun = NativeCommand(Sig("effects dry-run", summary: "Whether this run only plans its writes (--dry-run, or :dry-run on in the REPL).",

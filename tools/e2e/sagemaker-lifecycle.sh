@@ -12,7 +12,9 @@
 #      pre-existing OIDC provider: custom resources (with the finalizer) first,
 #      then the installer's objects, then only what the install created;
 #   5. a role that existed before the install is kept (only the policy the
-#      install attached is detached).
+#      install attached is detached);
+#   6. the install's role is kept by an uninstall for another namespace (its
+#      trust is not for that service account), and once made again by hand.
 . "$(dirname "$0")/common.bash"
 start_peers
 I="$FIX/installer.yaml"
@@ -113,7 +115,7 @@ v=$(run verify-sagemaker-operator --cluster lc --region us-west-2 --wait 60s); c
 check "verify passes once the pod is Ready" '[ "$code" -eq 0 ] && [[ "$v" == *"all checks passed"* ]] && [ "$(grep -c "^ok " <<<"$v")" -eq 7 ]'
 aws iam detach-role-policy --role-name sagemaker-k8s-operator-lc --policy-arn arn:aws:iam::aws:policy/AmazonSageMakerFullAccess
 v=$(run verify-sagemaker-operator --cluster lc --region us-west-2 --wait 5s); code=$?
-check "verify names a detached policy and its fix" '[ "$code" -eq 1 ] && [[ "$v" == *"FAILED  policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess is not attached"* ]] && [[ "$v" == *"fix: role attach-policy sagemaker-k8s-operator-lc policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"* ]] && [[ "$v" == *"1 check(s) failed: policy"* ]]'
+check "verify names a detached policy and its fix" '[ "$code" -eq 1 ] && [[ "$v" == *"FAILED  policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess is not attached"* ]] && [[ "$v" == *"fix: sgk role attach-policy sagemaker-k8s-operator-lc policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"* ]] && [[ "$v" == *"1 check(s) failed: policy"* ]]'
 kubectl -n $NS annotate sa sagemaker-k8s-operator-default eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/other --overwrite >/dev/null
 v=$(run verify-sagemaker-operator --cluster lc --region us-west-2 --wait 5s)
 check "verify names a wrong service account annotation" '[[ "$v" == *"FAILED  service account: $NS/sagemaker-k8s-operator-default has eks.amazonaws.com/role-arn = arn:aws:iam::123456789012:role/other"* ]]'
@@ -134,7 +136,7 @@ done
 mark
 dry=$(uninstall lc --dry-run); code=$?
 check "dry-run uninstall plans the deletions" '[ "$code" -eq 0 ] && [[ "$dry" == *"- delete TrainingJob ml-jobs/xgboost-mnist"* ]] && [[ "$dry" == *"- delete role sagemaker-k8s-operator-lc"* ]] && [[ "$dry" == *"- delete Namespace $NS"* ]]'
-check "dry-run uninstall keeps the pre-existing provider" '[[ "$dry" != *"- delete oidc-provider"* ]] && [[ "$dry" == *"kept:    OIDC provider $provider_arn (it existed before the install)"* ]]'
+check "dry-run uninstall keeps the pre-existing provider" '[[ "$dry" != *"- delete oidc-provider"* ]] && [[ "$dry" == *"kept:    OIDC provider $provider_arn (not in the journal: sgk did not create it)"* ]]'
 check "dry-run uninstall writes nothing (moto $(moto_writes), kube $(kube_writes))" '[ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ]'
 
 out=$(uninstall lc --timeout 2s); code=$?
@@ -168,8 +170,22 @@ aws iam create-role --role-name sagemaker-k8s-operator-lc-pre --assume-role-poli
 out=$(install lc-pre); code=$?
 check "install over a pre-existing role succeeds" '[ "$code" -eq 0 ]'
 out=$(uninstall lc-pre); code=$?
-check "uninstall keeps the pre-existing role" '[ "$code" -eq 0 ] && role_exists sagemaker-k8s-operator-lc-pre && [[ "$out" == *"kept:    role arn:aws:iam::123456789012:role/sagemaker-k8s-operator-lc-pre (it existed before the install)"* ]]'
+check "uninstall keeps the pre-existing role" '[ "$code" -eq 0 ] && role_exists sagemaker-k8s-operator-lc-pre && [[ "$out" == *"kept:    role arn:aws:iam::123456789012:role/sagemaker-k8s-operator-lc-pre (not in the journal: sgk did not create it"* ]]'
 check "uninstall detached the policy the install attached" '[ -z "$(aws iam list-attached-role-policies --role-name sagemaker-k8s-operator-lc-pre --query "AttachedPolicies[].PolicyArn" --output text)" ]'
 check "uninstall keeps the pre-existing provider" 'aws iam get-open-id-connect-provider --open-id-connect-provider-arn "$provider_arn" >/dev/null 2>&1'
+
+# ---- 6. the install's role is removed only by its own uninstall: not by one for another
+# namespace's service account, and not once it was deleted and made again by hand with its name
+make_cluster lc-again
+out=$(install lc-again); code=$?
+check "install lc-again succeeds" '[ "$code" -eq 0 ]'
+out=$(uninstall lc-again --namespace other-team --dry-run); code=$?
+check "an uninstall for another namespace keeps the role, saying why" '[ "$code" -eq 0 ] && [[ "$out" != *"- delete role "* ]] && [[ "$out" == *"its trust is not for system:serviceaccount:other-team:"* ]]'
+aws iam detach-role-policy --role-name sagemaker-k8s-operator-lc-again --policy-arn arn:aws:iam::aws:policy/AmazonSageMakerFullAccess
+aws iam delete-role --role-name sagemaker-k8s-operator-lc-again
+aws iam create-role --role-name sagemaker-k8s-operator-lc-again --assume-role-policy-document \
+  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null
+out=$(uninstall lc-again); code=$?
+check "uninstall keeps the role made again by hand (another RoleId)" '[ "$code" -eq 0 ] && role_exists sagemaker-k8s-operator-lc-again && [[ "$out" == *"kept:    role arn:aws:iam::123456789012:role/sagemaker-k8s-operator-lc-again"* ]]'
 
 finish "sagemaker lifecycle"

@@ -12,7 +12,7 @@ public enum AWSLibrary: CommandLibrary {
     public static var commands: [NativeCommand] {
         [whoami, regionCommand, profile, partition, clusters, describeCluster, token, kubeconfig,
          oidcAssociate, oidcProvider, oidcProviders, oidcDelete,
-         roleCreate, roleGet, roleDelete, roleAttach, roleDetach, rolePolicies, roleUpdateTrust,
+         roleCreate, roleGet, roleList, roleDelete, roleAttach, roleDetach, rolePolicies, roleUpdateTrust,
          policyCreate, policyGet, policyDelete]
     }
 
@@ -226,7 +226,7 @@ public enum AWSLibrary: CommandLibrary {
                                               summary: "Delete an IAM OIDC provider.", example: "oidc delete $provider.Arn", isWrite: true)) { inv in
         let arn = try inv.args.string(0, "the provider ARN")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let explain = ["aws iam delete-open-id-connect-provider --open-id-connect-provider-arn \(shellQuote(arn))"]
+        let explain = ["aws iam delete-open-id-connect-provider\(iamRegion(inv)) --open-id-connect-provider-arn \(shellQuote(arn))"]
         guard let existing = try inv.context.wait({ try await c.iam.findOpenIDConnectProvider(arn: arn) }) else {
             if try inv.args.bool(keyword: "missing-ok") { Effects.of(inv.context).unchanged(kind: "oidc-provider", name: arn, detail: "absent", explain: explain); return .null }
             throw CommandError("no OIDC provider \(arn)", code: "NoSuchEntity", hint: "`oidc providers` lists them; pass missing-ok: true to ignore", argument: .positional(0))
@@ -251,6 +251,14 @@ public enum AWSLibrary: CommandLibrary {
             throw CommandError(problem, code: "ValidationError", argument: .positional(0))
         }
         return name
+    }
+
+    /// ` --region R` for the aws lines of IAM outside the aws partition: the CLI picks the
+    /// partition's IAM endpoint from the region (without it, arn:aws-cn:… resources are not found).
+    static func iamRegion(_ inv: Invocation) -> String {
+        guard let r = (try? regionArg(inv)) ?? nil ?? AWSClients.of(inv.context).configuration(region: nil).region,
+              AWSPartition.of(region: r) != .aws else { return "" }
+        return " --region \(shellQuote(r))"
     }
 
     static func tagsArg(_ inv: Invocation) throws -> [IAMTag] {
@@ -295,14 +303,14 @@ public enum AWSLibrary: CommandLibrary {
             let current = AWSValues.document(existing.assumeRolePolicyDocument) ?? .null
             let delta = roleMetadataDelta(existing, description: description, tags: tags)
             if AWSValues.samePolicy(current, trust) && delta.description == nil && delta.tags.isEmpty {
-                effects.unchanged(kind: "role", name: name, explain: ["aws iam create-role --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"])
+                effects.unchanged(kind: "role", name: name, explain: ["aws iam create-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"])
                 return AWSValues.role(existing)
             }
             if AWSValues.samePolicy(current, trust) {
                 // The same trust; a description or tags to bring in line.
                 var explain: [String] = []
-                if let d = delta.description { explain.append("aws iam update-role --role-name \(shellQuote(name)) --description \(shellQuote(d))") }
-                if !delta.tags.isEmpty { explain.append("aws iam tag-role --role-name \(shellQuote(name)) --tags \(explainTags(delta.tags))") }
+                if let d = delta.description { explain.append("aws iam update-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --description \(shellQuote(d))") }
+                if !delta.tags.isEmpty { explain.append("aws iam tag-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --tags \(explainTags(delta.tags))") }
                 let what = [delta.description != nil ? "description" : nil, delta.tags.isEmpty ? nil : "tags"].compactMap { $0 }.joined(separator: ", ")
                 let change = Change(.update, kind: "role", name: name, detail: what, explain: explain)
                 var planned = AWSValues.role(existing)
@@ -324,7 +332,7 @@ public enum AWSLibrary: CommandLibrary {
                                    hint: "pass update: true to replace it, or use another role name", argument: .keyword("trust"))
             }
             let change = Change(.update, kind: "role", name: name, detail: "trust policy", before: current, after: trust,
-                                explain: ["aws iam update-assume-role-policy --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"])
+                                explain: ["aws iam update-assume-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"])
             var planned = AWSValues.role(existing)
             if case .map(var m) = planned { m["AssumeRolePolicyDocument"] = trust; planned = .map(m) }
             return try effects.write(change, planned: planned) {
@@ -332,7 +340,7 @@ public enum AWSLibrary: CommandLibrary {
                 return AWSValues.role(try inv.context.wait { try await c.iam.getRole(name: name) })
             }
         }
-        var explain = "aws iam create-role --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"
+        var explain = "aws iam create-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"
         if let description { explain += " --description \(shellQuote(description))" }
         if !tags.isEmpty { explain += " --tags " + explainTags(tags) }
         let change = Change(.create, kind: "role", name: name, after: trust, explain: [explain])
@@ -349,6 +357,17 @@ public enum AWSLibrary: CommandLibrary {
         let id = try clients.identity(region: r)
         let partition = id.partition ?? clients.configuration(region: r).partition
         return AWSValues.plannedRole(name: name, arn: ARN.iamRole(name, account: id.account, partition: partition), trust: trust, description: description)
+    }
+
+    static let roleList = NativeCommand(Sig("role list", keywords: [region, .init("path-prefix", flags: ["--path-prefix"], "only roles under this path, e.g. /service-role/"),
+                                                                   .init("trusting", flags: ["--trusting"], "only roles whose trust policy names this (an OIDC provider ARN, a principal)")],
+                                            summary: "The account's IAM roles, each as `role get` shows it (with its trust policy as a map).",
+                                            example: "role list trusting: $provider.Arn | each { $it.RoleName }")) { inv in
+        let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
+        let prefix = try inv.args.string(keyword: "path-prefix")
+        let trusting = try inv.args.string(keyword: "trusting")
+        let roles = try inv.context.wait { try await c.iam.listRoles(pathPrefix: prefix) }
+        return .list(roles.filter { r in trusting.map { (r.assumeRolePolicyDocument ?? "").contains($0) } ?? true }.map(AWSValues.role))
     }
 
     static let roleGet = NativeCommand(Sig("role get", positionals: [.init("name", "the role's name")],
@@ -375,7 +394,7 @@ public enum AWSLibrary: CommandLibrary {
         for p in attached {
             let arn = p.arn
             _ = try effects.write(Change(.delete, kind: "role-policy-attachment", name: name, detail: arn,
-                                         explain: ["aws iam detach-role-policy --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]), planned: .null) {
+                                         explain: ["aws iam detach-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]), planned: .null) {
                 try inv.context.wait { try await c.iam.detachRolePolicy(roleName: name, policyARN: arn) }
                 return .null
             }
@@ -383,13 +402,13 @@ public enum AWSLibrary: CommandLibrary {
         let inline = try inv.context.wait { try await c.iam.listRolePolicies(roleName: name) }
         for p in inline {
             _ = try effects.write(Change(.delete, kind: "role-inline-policy", name: name, detail: p,
-                                         explain: ["aws iam delete-role-policy --role-name \(shellQuote(name)) --policy-name \(shellQuote(p))"]), planned: .null) {
+                                         explain: ["aws iam delete-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-name \(shellQuote(p))"]), planned: .null) {
                 try inv.context.wait { try await c.iam.deleteRolePolicy(roleName: name, policyName: p) }
                 return .null
             }
         }
         return try effects.write(Change(.delete, kind: "role", name: name, before: AWSValues.role(existing),
-                                        explain: ["aws iam delete-role --role-name \(shellQuote(name))"]), planned: .null) {
+                                        explain: ["aws iam delete-role\(iamRegion(inv)) --role-name \(shellQuote(name))"]), planned: .null) {
             try inv.context.wait { try await c.iam.deleteRole(name: name) }
             return .null
         }
@@ -411,7 +430,7 @@ public enum AWSLibrary: CommandLibrary {
         let name = try inv.args.string(0, "the role name")
         let arn = try inv.args.requiredString(keyword: "policy")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let explain = ["aws iam attach-role-policy --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
+        let explain = ["aws iam attach-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
         let attached = try attachedPolicies(inv, c, name)
         let result: Value = .ordered([("RoleName", .string(name)), ("PolicyArn", .string(arn))])
         if attached.contains(where: { $0.arn == arn }) {
@@ -430,7 +449,7 @@ public enum AWSLibrary: CommandLibrary {
         let name = try inv.args.string(0, "the role name")
         let arn = try inv.args.requiredString(keyword: "policy")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let explain = ["aws iam detach-role-policy --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
+        let explain = ["aws iam detach-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
         let attached = try attachedPolicies(inv, c, name)
         guard attached.contains(where: { $0.arn == arn }) else {
             Effects.of(inv.context).unchanged(kind: "role-policy-attachment", name: name, detail: "\(arn) not attached", explain: explain)
@@ -462,7 +481,7 @@ public enum AWSLibrary: CommandLibrary {
         let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"), trust: true)
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let effects = Effects.of(inv.context)
-        let explain = ["aws iam update-assume-role-policy --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"]
+        let explain = ["aws iam update-assume-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"]
         let role: IAMRole
         do {
             role = try inv.context.wait { try await c.iam.getRole(name: name) }
@@ -516,7 +535,7 @@ public enum AWSLibrary: CommandLibrary {
         let description = try inv.args.string(keyword: "description")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let arn = try policyARN(inv, name)
-        let explain = ["aws iam create-policy --policy-name \(shellQuote(name)) --policy-document \(shellQuote(docText))" + (description.map { " --description \(shellQuote($0))" } ?? "")]
+        let explain = ["aws iam create-policy\(iamRegion(inv)) --policy-name \(shellQuote(name)) --policy-document \(shellQuote(docText))" + (description.map { " --description \(shellQuote($0))" } ?? "")]
         if let (existing, text) = try findPolicy(inv, c, arn) {
             let current = AWSValues.document(text) ?? .null
             if AWSValues.samePolicy(current, doc) {
@@ -546,14 +565,14 @@ public enum AWSLibrary: CommandLibrary {
                                                 summary: "Delete a customer managed policy (its non-default versions first).", example: "policy delete sagemaker-least-privilege", isWrite: true)) { inv in
         let arn = try policyARN(inv, try inv.args.string(0, "the policy"))
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        var explain = ["aws iam delete-policy --policy-arn \(shellQuote(arn))"]
+        var explain = ["aws iam delete-policy\(iamRegion(inv)) --policy-arn \(shellQuote(arn))"]
         guard let (existing, text) = try findPolicy(inv, c, arn) else {
             if try inv.args.bool(keyword: "missing-ok") { Effects.of(inv.context).unchanged(kind: "policy", name: arn, detail: "absent", explain: explain); return .null }
             throw CommandError("no policy \(arn)", code: "NoSuchEntity", hint: "pass missing-ok: true to ignore", argument: .positional(0))
         }
         // IAM deletes a policy only without its other versions: they go first, as the write does.
         let versions = try inv.context.wait { try await c.iam.listPolicyVersions(arn: arn) }.filter { !$0.isDefault }
-        explain = versions.map { "aws iam delete-policy-version --policy-arn \(shellQuote(arn)) --version-id \(shellQuote($0.versionID))" } + explain
+        explain = versions.map { "aws iam delete-policy-version\(iamRegion(inv)) --policy-arn \(shellQuote(arn)) --version-id \(shellQuote($0.versionID))" } + explain
         let detail = versions.isEmpty ? nil : "and its versions \(versions.map(\.versionID).joined(separator: ", "))"
         return try Effects.of(inv.context).write(Change(.delete, kind: "policy", name: arn, detail: detail, before: AWSValues.policy(existing, document: text),
                                                         explain: explain), planned: .null) {
