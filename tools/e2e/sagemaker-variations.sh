@@ -41,6 +41,13 @@ out=$(run verify-sagemaker-operator --cluster nsd --region us-west-2 --namespace
 check "namespaced: verify passes" '[ "$code" -eq 0 ] && [[ "$out" == *"all checks passed"* ]]'
 out=$(run verify-sagemaker-operator --cluster nsd --region us-west-2 --namespace other-team --role-name $role --wait 1s); code=$?
 check "namespaced: verify for another namespace names the trust's sub" '[ "$code" -eq 1 ] && [[ "$out" == *"FAILED  role trust:"*":sub is system:serviceaccount:ml-team:sagemaker-k8s-operator-default, not system:serviceaccount:other-team:sagemaker-k8s-operator-default"* ]]'
+# A TrainingJob of another namespace shares the CRDs: the namespaced uninstall leaves it and them.
+kubectl create namespace ml-jobs >/dev/null 2>&1
+kubectl apply -n ml-jobs -f "$FIX/sample-trainingjob.yaml" >/dev/null 2>&1
+out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namespace ml-team --role-name $role \
+  --installer "$FIX/namespaced-operator.yaml" --crds "$FIX/namespaced-crd.yaml" --dry-run); code=$?
+check "namespaced: uninstall keeps another namespace's job and the CRD it uses" '[ "$code" -eq 0 ] && [[ "$out" != *"TrainingJob ml-jobs/"* ]] && [[ "$out" == *"kept:    CustomResourceDefinition trainingjobs.sagemaker.aws.amazon.com (1 custom resource(s) of other namespaces use it)"* ]]'
+kubectl delete namespace ml-jobs --wait=true >/dev/null 2>&1
 out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namespace ml-team --role-name $role \
   --installer "$FIX/namespaced-operator.yaml" --crds "$FIX/namespaced-crd.yaml"); code=$?
 check "namespaced: uninstall removes the role, the CRDs and the namespace" '[ "$code" -eq 0 ] && ! role_exists $role && [ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 0 ] && ! kubectl get ns ml-team >/dev/null 2>&1'
