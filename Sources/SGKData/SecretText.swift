@@ -17,13 +17,21 @@ public enum SecretText {
         #"(IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]*"#,
         // Passwords given inline.
         #"(?i)(password|passwd)["']?\s*[:=]\s*\S+"#,
-        // Anything that long and base64-ish is a token.
-        #"[A-Za-z0-9/+=_-]{100,}"#,
     ]
+
+    /// Anything that long and base64-ish is a token — but a certificate (base64 of a PEM
+    /// `-----BEGIN CERTIFICATE-----`, such as a cluster's CA data) is public.
+    static let longToken = #"[A-Za-z0-9/+=_-]{100,}"#
+    static let certificatePrefix = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"
 
     /// True when the text holds something that looks like a credential.
     public static func looksSecret(_ text: String) -> Bool {
         for p in secretPatterns where matches(p, text) { return true }
+        if let re = try? NSRegularExpression(pattern: longToken) {
+            for m in re.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                if let r = Range(m.range, in: text), !text[r].hasPrefix(certificatePrefix) { return true }
+            }
+        }
         // An access key id is recorded only when nothing secret-like is near it.
         if matches(#"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"#, text),
            matches(#"(?i)secret|session|token|(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"#, text) {

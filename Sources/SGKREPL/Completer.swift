@@ -64,8 +64,10 @@ public struct Completer {
             // `irsa trust provider: …`: a module function's parameters complete as keywords.
             for f in session.moduleFunctions(m) { keywords["\(m) \(f)"] = session.moduleFunctionParameters(m, f).map { $0.replacingAll("_", with: "-") } }
         }
+        // `~/` is the session's $HOME, as `read "~/…"` takes it.
+        let home = session.context.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         self.init(registry: session.registry, variables: session.variables, functions: session.functionNames, modules: mods,
-                  functionKeywords: keywords)
+                  functionKeywords: keywords, homeDirectory: home)
     }
 
     public static func listFiles(_ dir: String) -> [PathEntry]? {

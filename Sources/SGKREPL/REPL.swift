@@ -114,9 +114,11 @@ public final class REPL {
     func evaluate(_ text: String, name: String, incompleteIsError: Bool = false) -> Outcome {
         let file = SourceFile(name: name, text: text)
         do {
+            session.context.printedWithOutputFlag = false
             let v = try interruptible { try session.evaluate(file) }
             output.flush()
-            if let v, let shown = display.render(v) { output.write(shown) }
+            // A value a command printed with `-o` is not shown a second time.
+            if let v, !session.context.printedWithOutputFlag, let shown = display.render(v) { output.write(shown) }
             remember(file)
             return .done
         } catch let d as Diagnostic where d.isIncompleteInput && !incompleteIsError {
@@ -172,7 +174,8 @@ public final class REPL {
             output.write(varsText())
         case ":load":
             guard let path = args.first else { return fail("usage: :load FILE") }
-            let expanded = path.hasPrefix("~/") ? NSHomeDirectory() + path.dropFirst(1) : path
+            let home = session.context.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+            let expanded = path.hasPrefix("~/") ? home + path.dropFirst(1) : path
             guard let data = FileManager.default.contents(atPath: expanded) else { return fail("cannot read '\(path)'") }
             let file = SourceFile(name: path, bytes: Array(data))
             do {

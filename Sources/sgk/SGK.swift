@@ -19,7 +19,7 @@ func makeSession(libPaths: [String], options: RunOptions, registry: CommandRegis
     let stdout = FileSink(fd: 1)
     let stderr = FileSink(fd: 2)
     var opts = options
-    opts.color = stderr.isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    opts.color = stderr.isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     let context = CallContext(output: stdout, errors: stderr, options: opts, logger: Logger(label: "sgk"))
     let loader = ModuleLoader(searchPaths: libPaths, embedded: embeddedSources)
     return Session(registry: registry, context: context, loader: loader)

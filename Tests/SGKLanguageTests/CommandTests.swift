@@ -241,7 +241,7 @@ final class FetchTests {
 
     @Test func notFoundGivesTheStatusAndAHint() async {
         let r = await runSGK("fetch \(lit(server.base + "/missing.yaml"))")
-        #expect(r.errorMessage == "fetch: HTTP 404 Not Found from \(server.base)/missing.yaml", "\(r.error ?? "")")
+        #expect(r.errorMessage == "fetch: HTTPError: HTTP 404 Not Found from \(server.base)/missing.yaml", "\(r.error ?? "")")
         #expect(r.error?.contains("check the URL") == true)
         let caught = await runSGK("""
         try { fetch \(lit(server.base + "/error")) } catch err { print $err.status }
@@ -305,7 +305,7 @@ struct ShTests {
 
     @Test func checkPutsStderrInTheMessage() async {
         let r = await runSGK("sh sh \"-c\" \"echo bad thing >&2; exit 2\" check: true")
-        #expect(r.errorMessage == "sh: 'sh -c echo bad thing >&2; exit 2' exited with code 2: bad thing", "\(r.error ?? "")")
+        #expect(r.errorMessage == "sh: CommandFailed: 'sh -c echo bad thing >&2; exit 2' exited with code 2: bad thing", "\(r.error ?? "")")
         let caught = await runSGK("""
         try { sh sh "-c" "echo partial; exit 4" check: true } catch err { print $err.exit_code $err.stdout }
         """)

@@ -85,6 +85,12 @@ import Testing
         #expect(h.out.text == "2\n")
     }
 
+    @Test func aValuePrintedWithOutputFlagIsNotShownAgain() {
+        let h = Harness()
+        h.run(["[1, 2] | count -o json", "[1, 2] | count"])
+        #expect(h.out.text == "2\n2\n")
+    }
+
     @Test func eofExitsZero() {
         let h = Harness()
         let (_, code) = h.run([])

@@ -44,6 +44,16 @@ import Testing
         #expect(t.contains("9e99a48a9960b14926bb7f3b02e22da2b0ab7280"))
     }
 
+    @Test func varsShowsACertificateButNotALongToken() {
+        let cert = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t" + String(repeating: "TUlJQ1lEQ0NBY21nQXdJQkFnSUpBTE", count: 4)
+        let token = String(repeating: "aGVsbG8gd29ybGQgdG9rZW4gdmFsdWUg", count: 4)
+        let h = Harness()
+        h.run(["let c = {certificateAuthority: {data: \"\(cert)\"}}", "let t = \"\(token)\"", ":vars"])
+        let t = h.out.text
+        #expect(t.contains("$c\tmap\t{certificateAuthority"))
+        #expect(!t.contains(token))
+    }
+
     @Test func loadRunsFileInSession() throws {
         let path = tempPath("lib.sgk")
         try "fn twice(x) { return $x * 2 }\nlet base = 21\n".write(toFile: path, atomically: true, encoding: .utf8)

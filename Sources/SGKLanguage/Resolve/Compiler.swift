@@ -720,6 +720,9 @@ final class Compiler {
                 do { interp.context.output.write(try Formatter.format(result, as: format)) } catch {
                     throw interp.wrap(error, command: name, file: file, callRange: callRange, positionalRanges: [], subjectShift: 0, keywordRanges: keywordRanges)
                 }
+                interp.context.printedWithOutputFlag = true
+            } else if declaresOutput, let o = args.keywords["output"], !o.isNull, o.text != "" {
+                interp.context.printedWithOutputFlag = true   // the command printed it (`kubectl get -o wide`)
             }
             return result
         }
@@ -846,7 +849,10 @@ final class Compiler {
             }
             let format = try outputEval.map { try Compiler.outputFormat($0(f), file: file, range: outputRange) }
             let v = try interp.invoke(fn, caller: f, args: args, inputParam: inputIndex, input: input, file: file, range: callRange)
-            if let format { interp.context.output.write(try Formatter.format(v, as: format)) }
+            if let format {
+                interp.context.output.write(try Formatter.format(v, as: format))
+                interp.context.printedWithOutputFlag = true
+            }
             return v
         }
     }

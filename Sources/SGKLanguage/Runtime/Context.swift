@@ -90,6 +90,8 @@ public final class CallContext: @unchecked Sendable {
     public var options: RunOptions
     public let cancellation: Cancellation
     public var logger: Logger
+    /// Set when a call printed its result with `-o FORMAT`: the REPL does not show it again.
+    public var printedWithOutputFlag = false
     private let lock = NSRecursiveLock()   // a service's maker may register a shutdown hook
     private var services: [ObjectIdentifier: AnyObject] = [:]
     private var shutdownHooks: [@Sendable () async -> Void] = []

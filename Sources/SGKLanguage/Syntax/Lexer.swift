@@ -92,6 +92,9 @@ struct Lexer {
             // Keyword names in map literals and calls may hold dashes: `service-account:`.
             return tok(.word(String(decoding: b[i..<j], as: UTF8.self)), j)
         }
+        // `~/x` and `@file` are words (paths, arguments) in any mode: the parser may look ahead in
+        // expression mode before it reads a command's arguments.
+        if c == UInt8(ascii: "~") || c == UInt8(ascii: "@") { return lexWord(i, space: space) }
         // Punctuation, longest first.
         let two = i + 1 < b.count ? String(decoding: b[i...(i + 1)], as: UTF8.self) : ""
         if ["==", "!=", "<=", ">=", "=~", ".."].contains(two) { return tok(.punct(two), i + 2) }
@@ -267,7 +270,8 @@ struct Lexer {
             k += 1
         }
         guard k < b.count, b[k] == UInt8(ascii: "}") else {
-            throw error("unterminated '${' in string", start, min(k, b.count), incomplete: k >= b.count)
+            // `${…}` ends on its line, like the string around it: more input cannot complete it.
+            throw error("unterminated '${' in string", start, min(k, b.count), hint: "close it with '}' on the same line")
         }
         j = k + 1
         return SourceRange(start + 2, k)

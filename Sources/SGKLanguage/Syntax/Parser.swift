@@ -91,7 +91,7 @@ public struct Parser {
     mutating func enter(_ r: SourceRange) throws(Diagnostic) {
         depth += 1
         if depth > Parser.maxDepth {
-            throw error("nesting too deep (more than \(Parser.maxDepth) levels)", r, hint: "split the expression with let bindings")
+            throw error("nesting too deep", r, hint: "split the expression with let bindings (brackets nest up to about 100 deep)")
         }
     }
 

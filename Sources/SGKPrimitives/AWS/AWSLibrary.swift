@@ -331,12 +331,23 @@ public enum AWSLibrary: CommandLibrary {
                 throw CommandError("role \(name) exists with a different trust policy:\n\(AWSValues.diff(current, trust))", code: "TrustPolicyMismatch",
                                    hint: "pass update: true to replace it, or use another role name", argument: .keyword("trust"))
             }
-            let change = Change(.update, kind: "role", name: name, detail: "trust policy", before: current, after: trust,
-                                explain: ["aws iam update-assume-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"])
+            // The trust replaced, and the description and tags brought in line as well.
+            var explain = ["aws iam update-assume-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"]
+            if let d = delta.description { explain.append("aws iam update-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --description \(shellQuote(d))") }
+            if !delta.tags.isEmpty { explain.append("aws iam tag-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --tags \(explainTags(delta.tags))") }
+            let what = ["trust policy", delta.description != nil ? "description" : nil, delta.tags.isEmpty ? nil : "tags"].compactMap { $0 }.joined(separator: ", ")
+            let change = Change(.update, kind: "role", name: name, detail: what, before: current, after: trust, explain: explain)
             var planned = AWSValues.role(existing)
-            if case .map(var m) = planned { m["AssumeRolePolicyDocument"] = trust; planned = .map(m) }
+            if case .map(var m) = planned {
+                m["AssumeRolePolicyDocument"] = trust
+                if let d = delta.description { m["Description"] = .string(d) }
+                m["Tags"] = AWSValues.tags(existing.tags.filter { t in !delta.tags.contains { $0.key == t.key } } + delta.tags)
+                planned = .map(m)
+            }
             return try effects.write(change, planned: planned) {
                 try inv.context.wait { try await c.iam.updateAssumeRolePolicy(roleName: name, policyDocument: trustText) }
+                if let d = delta.description { try inv.context.wait { try await c.iam.updateRoleDescription(roleName: name, description: d) } }
+                if !delta.tags.isEmpty { try inv.context.wait { try await c.iam.tagRole(roleName: name, tags: delta.tags) } }
                 return AWSValues.role(try inv.context.wait { try await c.iam.getRole(name: name) })
             }
         }

@@ -214,7 +214,7 @@ public enum IOCommands: CommandLibrary {
                                argument: .positional(0))
         }
         guard let result else {
-            throw CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)",
+            throw CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)", code: "Timeout",
                                hint: "give more time with timeout: 2m, or download the file and pass its local path", argument: .positional(0))
         }
         guard (200..<300).contains(result.status) else {
@@ -226,7 +226,7 @@ public enum IOCommands: CommandLibrary {
             case 500...: hint = "the server failed; try again later, or use a local copy of the file"
             default: hint = "check the URL"
             }
-            throw CommandError("HTTP \(result.status) \(result.reason) from \(url)", hint: hint,
+            throw CommandError("HTTP \(result.status) \(result.reason) from \(url)", code: "HTTPError", hint: hint,
                                data: ["status": .int(result.status)], argument: .positional(0))
         }
         return result.body
@@ -383,7 +383,7 @@ public enum IOCommands: CommandLibrary {
         if try inv.args.bool(keyword: "check"), code != 0 {
             let detail = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             let shown = detail.count > 2000 ? String(detail.prefix(2000)) + "…" : detail
-            throw CommandError("'\(argv.joined(separator: " "))' exited with code \(code)\(shown.isEmpty ? "" : ": " + shown)",
+            throw CommandError("'\(argv.joined(separator: " "))' exited with code \(code)\(shown.isEmpty ? "" : ": " + shown)", code: "CommandFailed",
                                data: ["exit_code": .int(code), "stdout": .string(stdout), "stderr": .string(stderr)])
         }
         var result = OrderedDictionary<String, Value>()
