@@ -17,6 +17,11 @@ journal=$(mktemp -d)/journal.jsonl
 trap 'rm -rf "$(dirname "$journal")"' EXIT
 run() { "$SGK_BIN" run install-sagemaker-operator --cluster "$cluster" --region us-west-2 --installer "$INSTALLER" --journal "$journal" "$@"; }
 
+bad=$(run --namespace ML_x 2>&1); code=$?
+check "a namespace that is no Kubernetes name fails before any write" '[ "$code" -ne 0 ] && [[ "$bad" == *"is not a Kubernetes namespace name"* ]] && ! aws iam get-role --role-name "sagemaker-k8s-operator-$cluster" >/dev/null 2>&1'
+bad=$(run --service-account not-in-the-installer 2>&1); code=$?
+check "a service account the installer lacks fails before any write" '[ "$code" -ne 0 ] && [[ "$bad" == *"no document matches"* ]] && ! aws iam get-role --role-name "sagemaker-k8s-operator-$cluster" >/dev/null 2>&1'
+
 dry=$(run --dry-run 2>&1); code=$?
 check "dry run plans the role" '[[ "$dry" == *"+ create role sagemaker-k8s-operator-$cluster"* ]]'
 check "dry run ends well: nothing to verify yet, counts planned" '[ "$code" -eq 0 ] && [[ "$dry" == *"verify: skipped in a dry run"* ]] && [[ "$dry" == *"(planned: nothing was written)"* ]]'
