@@ -226,7 +226,7 @@ public enum AWSLibrary: CommandLibrary {
                                               summary: "Delete an IAM OIDC provider.", example: "oidc delete $provider.Arn", isWrite: true)) { inv in
         let arn = try inv.args.string(0, "the provider ARN")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let explain = ["aws iam delete-open-id-connect-provider\(iamRegion(inv)) --open-id-connect-provider-arn \(shellQuote(arn))"]
+        let explain = ["aws iam delete-open-id-connect-provider\(iamRegion(c)) --open-id-connect-provider-arn \(shellQuote(arn))"]
         guard let existing = try inv.context.wait({ try await c.iam.findOpenIDConnectProvider(arn: arn) }) else {
             if try inv.args.bool(keyword: "missing-ok") { Effects.of(inv.context).unchanged(kind: "oidc-provider", name: arn, detail: "absent", explain: explain); return .null }
             throw CommandError("no OIDC provider \(arn)", code: "NoSuchEntity", hint: "`oidc providers` lists them; pass missing-ok: true to ignore", argument: .positional(0))
@@ -253,11 +253,10 @@ public enum AWSLibrary: CommandLibrary {
         return name
     }
 
-    /// ` --region R` for the aws lines of IAM outside the aws partition: the CLI picks the
+    /// ` --region R` for the aws lines of IAM outside the aws partition (the region of the client in use): the CLI picks the
     /// partition's IAM endpoint from the region (without it, arn:aws-cn:… resources are not found).
-    static func iamRegion(_ inv: Invocation) -> String {
-        guard let r = (try? regionArg(inv)) ?? nil ?? AWSClients.of(inv.context).configuration(region: nil).region,
-              AWSPartition.of(region: r) != .aws else { return "" }
+    static func iamRegion(_ c: AWSClient) -> String {
+        guard let r = c.configuration.region, AWSPartition.of(region: r) != .aws else { return "" }
         return " --region \(shellQuote(r))"
     }
 
@@ -302,56 +301,47 @@ public enum AWSLibrary: CommandLibrary {
         if let existing = try findRole(inv, c, name) {
             let current = AWSValues.document(existing.assumeRolePolicyDocument) ?? .null
             let delta = roleMetadataDelta(existing, description: description, tags: tags)
-            if AWSValues.samePolicy(current, trust) && delta.description == nil && delta.tags.isEmpty {
-                effects.unchanged(kind: "role", name: name, explain: ["aws iam create-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"])
+            let sameTrust = AWSValues.samePolicy(current, trust)
+            if sameTrust && delta.description == nil && delta.tags.isEmpty {
+                effects.unchanged(kind: "role", name: name, explain: ["aws iam create-role\(iamRegion(c)) --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"])
                 return AWSValues.role(existing)
             }
-            if AWSValues.samePolicy(current, trust) {
-                // The same trust; a description or tags to bring in line.
-                var explain: [String] = []
-                if let d = delta.description { explain.append("aws iam update-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --description \(shellQuote(d))") }
-                if !delta.tags.isEmpty { explain.append("aws iam tag-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --tags \(explainTags(delta.tags))") }
-                let what = [delta.description != nil ? "description" : nil, delta.tags.isEmpty ? nil : "tags"].compactMap { $0 }.joined(separator: ", ")
-                let change = Change(.update, kind: "role", name: name, detail: what, explain: explain)
-                var planned = AWSValues.role(existing)
-                if case .map(var m) = planned {
-                    if let d = delta.description { m["Description"] = .string(d) }
-                    var merged = existing.tags.filter { t in !delta.tags.contains { $0.key == t.key } }
-                    merged += delta.tags
-                    m["Tags"] = AWSValues.tags(merged)
-                    planned = .map(m)
-                }
-                return try effects.write(change, planned: planned) {
-                    if let d = delta.description { try inv.context.wait { try await c.iam.updateRoleDescription(roleName: name, description: d) } }
-                    if !delta.tags.isEmpty { try inv.context.wait { try await c.iam.tagRole(roleName: name, tags: delta.tags) } }
-                    return AWSValues.role(try inv.context.wait { try await c.iam.getRole(name: name) })
-                }
-            }
-            guard try inv.args.bool(keyword: "update") else {
+            if !sameTrust, try !inv.args.bool(keyword: "update") {
                 throw CommandError("role \(name) exists with a different trust policy:\n\(AWSValues.diff(current, trust))", code: "TrustPolicyMismatch",
                                    hint: "pass update: true to replace it, or use another role name", argument: .keyword("trust"))
             }
-            // The trust replaced, and the description and tags brought in line as well.
-            var explain = ["aws iam update-assume-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"]
-            if let d = delta.description { explain.append("aws iam update-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --description \(shellQuote(d))") }
-            if !delta.tags.isEmpty { explain.append("aws iam tag-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --tags \(explainTags(delta.tags))") }
-            let what = ["trust policy", delta.description != nil ? "description" : nil, delta.tags.isEmpty ? nil : "tags"].compactMap { $0 }.joined(separator: ", ")
-            let change = Change(.update, kind: "role", name: name, detail: what, before: current, after: trust, explain: explain)
+            // One update: the trust (with update: true), the description and the tags it differs in.
+            var explain: [String] = []
+            var what: [String] = []
+            if !sameTrust {
+                explain.append("aws iam update-assume-role-policy\(iamRegion(c)) --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))")
+                what.append("trust policy")
+            }
+            if let d = delta.description {
+                explain.append("aws iam update-role\(iamRegion(c)) --role-name \(shellQuote(name)) --description \(shellQuote(d))")
+                what.append("description")
+            }
+            if !delta.tags.isEmpty {
+                explain.append("aws iam tag-role\(iamRegion(c)) --role-name \(shellQuote(name)) --tags \(explainTags(delta.tags))")
+                what.append("tags")
+            }
+            let change = Change(.update, kind: "role", name: name, detail: what.joined(separator: ", "),
+                                before: sameTrust ? nil : current, after: sameTrust ? nil : trust, explain: explain)
             var planned = AWSValues.role(existing)
             if case .map(var m) = planned {
-                m["AssumeRolePolicyDocument"] = trust
+                if !sameTrust { m["AssumeRolePolicyDocument"] = trust }
                 if let d = delta.description { m["Description"] = .string(d) }
                 m["Tags"] = AWSValues.tags(existing.tags.filter { t in !delta.tags.contains { $0.key == t.key } } + delta.tags)
                 planned = .map(m)
             }
             return try effects.write(change, planned: planned) {
-                try inv.context.wait { try await c.iam.updateAssumeRolePolicy(roleName: name, policyDocument: trustText) }
+                if !sameTrust { try inv.context.wait { try await c.iam.updateAssumeRolePolicy(roleName: name, policyDocument: trustText) } }
                 if let d = delta.description { try inv.context.wait { try await c.iam.updateRoleDescription(roleName: name, description: d) } }
                 if !delta.tags.isEmpty { try inv.context.wait { try await c.iam.tagRole(roleName: name, tags: delta.tags) } }
                 return AWSValues.role(try inv.context.wait { try await c.iam.getRole(name: name) })
             }
         }
-        var explain = "aws iam create-role\(iamRegion(inv)) --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"
+        var explain = "aws iam create-role\(iamRegion(c)) --role-name \(shellQuote(name)) --assume-role-policy-document \(shellQuote(trustText))"
         if let description { explain += " --description \(shellQuote(description))" }
         if !tags.isEmpty { explain += " --tags " + explainTags(tags) }
         let change = Change(.create, kind: "role", name: name, after: trust, explain: [explain])
@@ -405,7 +395,7 @@ public enum AWSLibrary: CommandLibrary {
         for p in attached {
             let arn = p.arn
             _ = try effects.write(Change(.delete, kind: "role-policy-attachment", name: name, detail: arn,
-                                         explain: ["aws iam detach-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]), planned: .null) {
+                                         explain: ["aws iam detach-role-policy\(iamRegion(c)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]), planned: .null) {
                 try inv.context.wait { try await c.iam.detachRolePolicy(roleName: name, policyARN: arn) }
                 return .null
             }
@@ -413,13 +403,13 @@ public enum AWSLibrary: CommandLibrary {
         let inline = try inv.context.wait { try await c.iam.listRolePolicies(roleName: name) }
         for p in inline {
             _ = try effects.write(Change(.delete, kind: "role-inline-policy", name: name, detail: p,
-                                         explain: ["aws iam delete-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-name \(shellQuote(p))"]), planned: .null) {
+                                         explain: ["aws iam delete-role-policy\(iamRegion(c)) --role-name \(shellQuote(name)) --policy-name \(shellQuote(p))"]), planned: .null) {
                 try inv.context.wait { try await c.iam.deleteRolePolicy(roleName: name, policyName: p) }
                 return .null
             }
         }
         return try effects.write(Change(.delete, kind: "role", name: name, before: AWSValues.role(existing),
-                                        explain: ["aws iam delete-role\(iamRegion(inv)) --role-name \(shellQuote(name))"]), planned: .null) {
+                                        explain: ["aws iam delete-role\(iamRegion(c)) --role-name \(shellQuote(name))"]), planned: .null) {
             try inv.context.wait { try await c.iam.deleteRole(name: name) }
             return .null
         }
@@ -441,7 +431,7 @@ public enum AWSLibrary: CommandLibrary {
         let name = try inv.args.string(0, "the role name")
         let arn = try inv.args.requiredString(keyword: "policy")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let explain = ["aws iam attach-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
+        let explain = ["aws iam attach-role-policy\(iamRegion(c)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
         let attached = try attachedPolicies(inv, c, name)
         let result: Value = .ordered([("RoleName", .string(name)), ("PolicyArn", .string(arn))])
         if attached.contains(where: { $0.arn == arn }) {
@@ -460,7 +450,7 @@ public enum AWSLibrary: CommandLibrary {
         let name = try inv.args.string(0, "the role name")
         let arn = try inv.args.requiredString(keyword: "policy")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let explain = ["aws iam detach-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
+        let explain = ["aws iam detach-role-policy\(iamRegion(c)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]
         let attached = try attachedPolicies(inv, c, name)
         guard attached.contains(where: { $0.arn == arn }) else {
             Effects.of(inv.context).unchanged(kind: "role-policy-attachment", name: name, detail: "\(arn) not attached", explain: explain)
@@ -492,7 +482,7 @@ public enum AWSLibrary: CommandLibrary {
         let (trustText, trust) = try AWSValues.policyDocument(trustArg, "trust:", .keyword("trust"), trust: true)
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let effects = Effects.of(inv.context)
-        let explain = ["aws iam update-assume-role-policy\(iamRegion(inv)) --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"]
+        let explain = ["aws iam update-assume-role-policy\(iamRegion(c)) --role-name \(shellQuote(name)) --policy-document \(shellQuote(trustText))"]
         let role: IAMRole
         do {
             role = try inv.context.wait { try await c.iam.getRole(name: name) }
@@ -546,7 +536,7 @@ public enum AWSLibrary: CommandLibrary {
         let description = try inv.args.string(keyword: "description")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
         let arn = try policyARN(inv, name)
-        let explain = ["aws iam create-policy\(iamRegion(inv)) --policy-name \(shellQuote(name)) --policy-document \(shellQuote(docText))" + (description.map { " --description \(shellQuote($0))" } ?? "")]
+        let explain = ["aws iam create-policy\(iamRegion(c)) --policy-name \(shellQuote(name)) --policy-document \(shellQuote(docText))" + (description.map { " --description \(shellQuote($0))" } ?? "")]
         if let (existing, text) = try findPolicy(inv, c, arn) {
             let current = AWSValues.document(text) ?? .null
             if AWSValues.samePolicy(current, doc) {
@@ -576,14 +566,14 @@ public enum AWSLibrary: CommandLibrary {
                                                 summary: "Delete a customer managed policy (its non-default versions first).", example: "policy delete sagemaker-least-privilege", isWrite: true)) { inv in
         let arn = try policyARN(inv, try inv.args.string(0, "the policy"))
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        var explain = ["aws iam delete-policy\(iamRegion(inv)) --policy-arn \(shellQuote(arn))"]
+        var explain = ["aws iam delete-policy\(iamRegion(c)) --policy-arn \(shellQuote(arn))"]
         guard let (existing, text) = try findPolicy(inv, c, arn) else {
             if try inv.args.bool(keyword: "missing-ok") { Effects.of(inv.context).unchanged(kind: "policy", name: arn, detail: "absent", explain: explain); return .null }
             throw CommandError("no policy \(arn)", code: "NoSuchEntity", hint: "pass missing-ok: true to ignore", argument: .positional(0))
         }
         // IAM deletes a policy only without its other versions: they go first, as the write does.
         let versions = try inv.context.wait { try await c.iam.listPolicyVersions(arn: arn) }.filter { !$0.isDefault }
-        explain = versions.map { "aws iam delete-policy-version\(iamRegion(inv)) --policy-arn \(shellQuote(arn)) --version-id \(shellQuote($0.versionID))" } + explain
+        explain = versions.map { "aws iam delete-policy-version\(iamRegion(c)) --policy-arn \(shellQuote(arn)) --version-id \(shellQuote($0.versionID))" } + explain
         let detail = versions.isEmpty ? nil : "and its versions \(versions.map(\.versionID).joined(separator: ", "))"
         return try Effects.of(inv.context).write(Change(.delete, kind: "policy", name: arn, detail: detail, before: AWSValues.policy(existing, document: text),
                                                         explain: explain), planned: .null) {
