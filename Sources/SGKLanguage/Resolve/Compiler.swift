@@ -269,9 +269,14 @@ final class Compiler {
             return withBlockScope {
                 let slot = name.map { scope.declare($0) }
                 let h = compileBlock(handler)
+                let interp = self.interp
                 return { f in
                     do { return try b(f) } catch let e as RuntimeError where !e.cancelled {
-                        if let slot { f[slot] = e.asValue }
+                        if let slot {
+                            let v = e.asValue
+                            interp.remember(caught: e, as: v)
+                            f[slot] = v
+                        }
                         return try h(f)
                     }
                 }
@@ -279,8 +284,11 @@ final class Compiler {
         case .fail(let p, let r):
             let e = compilePipeline(p)
             let file = self.file
+            let interp = self.interp
             return { f in
                 let v = try e(f)
+                // `fail $err` in a catch block, the error unchanged: raise it again as it was.
+                if case .map = v, let original = interp.caughtError(for: v) { throw original }
                 var err: RuntimeError
                 switch v {
                 case .map(let m):

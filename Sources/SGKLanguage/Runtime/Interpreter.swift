@@ -25,6 +25,18 @@ public final class Interpreter {
     @exclusivity(unchecked) var callDepth = 0
     @exclusivity(unchecked) public var maxCallDepth = 2_000
     var modules: [String: CompiledModule] = [:]
+    /// The errors `catch` blocks received lately, with the values they saw: `fail $err` with such a
+    /// value unchanged raises the original error again (its position, code and call stack).
+    private var caught: [(value: Value, error: RuntimeError)] = []
+
+    func remember(caught error: RuntimeError, as value: Value) {
+        if caught.count == 8 { caught.removeFirst() }
+        caught.append((value, error))
+    }
+
+    func caughtError(for value: Value) -> RuntimeError? {
+        caught.last(where: { $0.value == value })?.error
+    }
 
     public init(registry: CommandRegistry, context: CallContext, loader: ModuleLoader) {
         self.registry = registry
