@@ -63,6 +63,8 @@ public final class Effects: @unchecked Sendable {
     public static func of(_ context: CallContext) -> Effects { context.service(Effects.self) { Effects(context: context) } }
 
     public var isDryRun: Bool { context.options.dryRun }
+    /// `--explain`: the command lines of the writes are printed.
+    public var isExplaining: Bool { context.options.explain }
 
     func paint(_ s: String, _ code: String) -> String {
         context.options.color && (context.output as? FileSink)?.isTerminal == true ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s

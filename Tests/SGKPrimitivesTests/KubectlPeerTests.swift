@@ -211,9 +211,17 @@ enum KubectlInstallerScenario {
         _ = try await sgk.run("kubectl apply -f \(path)")
         let line = "kubectl apply --server-side --field-manager=sgk -f \(path)\n"
         #expect(sgk.out.text == line, "\(sgk.out.text)")
-        // A value: `-f -`; and the journal has both writes.
+        // A value: `-f -` and the documents as a here-document; and the journal has both writes.
         _ = try await sgk.run("kubectl apply {apiVersion: \"v1\", kind: \"ConfigMap\", metadata: {name: \"other\"}} -n \(ns)")
-        #expect(sgk.out.text.hasSuffix("kubectl apply --server-side --field-manager=sgk -n \(ns) -f -\n"), "\(sgk.out.text)")
+        #expect(sgk.out.text.hasSuffix("""
+            kubectl apply --server-side --field-manager=sgk -n \(ns) -f - <<'EOF'
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: other
+            EOF
+
+            """), "\(sgk.out.text)")
         let journal = sgk.journal
         #expect(journal.components(separatedBy: "\n").filter { $0.contains("\"status\":\"done\"") && $0.contains("\"action\":\"create\"") }.count == 3, "\(journal)")
         _ = try await sgk.run("kubectl delete namespace \(ns) --wait=false")

@@ -41,6 +41,11 @@ out=$(run verify-sagemaker-operator --cluster nsd --region us-west-2 --namespace
 check "namespaced: verify passes" '[ "$code" -eq 0 ] && [[ "$out" == *"all checks passed"* ]]'
 out=$(run verify-sagemaker-operator --cluster nsd --region us-west-2 --namespace other-team --role-name $role --wait 1s); code=$?
 check "namespaced: verify for another namespace names the trust's sub" '[ "$code" -eq 1 ] && [[ "$out" == *"FAILED  role trust:"*":sub is system:serviceaccount:ml-team:sagemaker-k8s-operator-default, not system:serviceaccount:other-team:sagemaker-k8s-operator-default"* ]]'
+# Another namespace's install given this install's role: refused (the trust differs), nothing written.
+mark
+out=$(run install-sagemaker-operator-namespaced --cluster nsd --region us-west-2 --namespace ml-other --role-name $role \
+  --installer "$FIX/namespaced-operator.yaml" --crds "$FIX/namespaced-crd.yaml"); code=$?
+check "namespaced: another install's role is refused with a hint, nothing written (moto $(moto_writes), kube $(kube_writes))" '[ "$code" -eq 1 ] && [[ "$out" == *"TrustPolicyMismatch"* ]] && [[ "$out" == *"hint: the role belongs to another install of the operator: give this one its own role (--role-name NAME)"* ]] && [ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ] && [ "$(sub_of $role)" = system:serviceaccount:ml-team:sagemaker-k8s-operator-default ]'
 # A TrainingJob of another namespace shares the CRDs: the namespaced uninstall leaves it and them.
 kubectl create namespace ml-jobs >/dev/null 2>&1
 kubectl apply -n ml-jobs -f "$FIX/sample-trainingjob.yaml" >/dev/null 2>&1

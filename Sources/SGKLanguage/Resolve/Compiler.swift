@@ -287,8 +287,8 @@ final class Compiler {
             let interp = self.interp
             return { f in
                 let v = try e(f)
-                // `fail $err` in a catch block, the error unchanged: raise it again as it was.
-                if case .map = v, let original = interp.caughtError(for: v) { throw original }
+                // `fail $err` in a catch block: the caught error again, from where it was raised.
+                if let original = interp.caughtError(for: v) { throw original }
                 var err: RuntimeError
                 switch v {
                 case .map(let m):

@@ -26,7 +26,8 @@ public final class Interpreter {
     @exclusivity(unchecked) public var maxCallDepth = 2_000
     var modules: [String: CompiledModule] = [:]
     /// The errors `catch` blocks received lately, with the values they saw: `fail $err` with such a
-    /// value unchanged raises the original error again (its position, code and call stack).
+    /// value raises the original error again from where it was raised (its position and call stack),
+    /// with the message, code and hint the value has now (`fail ($err + {hint: …})`).
     private var caught: [(value: Value, error: RuntimeError)] = []
 
     func remember(caught error: RuntimeError, as value: Value) {
@@ -35,7 +36,19 @@ public final class Interpreter {
     }
 
     func caughtError(for value: Value) -> RuntimeError? {
-        caught.last(where: { $0.value == value })?.error
+        guard case .map(let m) = value, m["stack"] != nil else { return nil }
+        let origin = ["file", "line", "column", "stack"]
+        guard let entry = caught.last(where: { c in
+            guard case .map(let o) = c.value else { return false }
+            return origin.allSatisfy { o[$0] == m[$0] }
+        }) else { return nil }
+        var e = entry.error
+        if value == entry.value { return e }
+        e.message = m["message"]?.text ?? e.message
+        e.code = m["code"].flatMap { $0.isNull ? nil : $0.text }
+        e.hint = m["hint"].flatMap { $0.isNull ? nil : $0.text }
+        e.failValue = value
+        return e
     }
 
     public init(registry: CommandRegistry, context: CallContext, loader: ModuleLoader) {

@@ -174,7 +174,7 @@ enum KubectlCommands {
         let applyOptions = options
         var explain = "kubectl apply --server-side --field-manager=\(KubeText.quote(fieldManager))"
         if force { explain += " --force-conflicts" }
-        explain += o.explainFlags() + " -f " + (source == "-" ? "-" : source.split(separator: " ").map { KubeText.quote(String($0)) }.joined(separator: " "))
+        explain += o.explainFlags()
 
         var rows: [ObjectRow] = []
         var failure: KubeError?
@@ -213,12 +213,29 @@ enum KubectlCommands {
         var explainPending = true
         // What sgk did that the kubectl line alone would not: said under it, so that the lines stay honest.
         let converted = docs.filter { CRDConversion.isV1beta1CRD($0) }.count
-        let convertedNote = notices.contains { $0.contains("v1beta1") } && converted > 0
-            ? ["# sgk first converted the \(converted) apiextensions.k8s.io/v1beta1 CRD(s) to v1: this server no longer serves v1beta1, so kubectl needs a converted file"]
-            : []
+        let convertedCRDs = notices.contains { $0.contains("v1beta1") } && converted > 0
+        // Documents given as a value follow the line as a here-document, as sgk sends them (list-map
+        // keys defaulted, no status, v1beta1 CRDs converted when the server needs it), without Secret values.
+        if effects.isExplaining {
+            explain += Manifests.explainArguments(docs, source: source) { doc in
+                var sent = ApplyPlanner.applyBody(doc)
+                if convertedCRDs, CRDConversion.isV1beta1CRD(sent), let v1 = try? CRDConversion.convert(sent) { sent = v1 }
+                return forJournal(sent)
+            }
+        }
+        let inline = explain.contains("\n")
+        var notes: [String] = []
+        if convertedCRDs {
+            notes.append(inline
+                ? "# the \(converted) apiextensions.k8s.io/v1beta1 CRD(s) above are converted to v1: this server no longer serves v1beta1"
+                : "# sgk first converted the \(converted) apiextensions.k8s.io/v1beta1 CRD(s) to v1: this server no longer serves v1beta1, so kubectl needs a converted file")
+        }
+        if inline, docs.contains(where: { $0["kind"]?.stringValue == "Secret" && forJournal($0) != $0 }) {
+            notes.append("# sgk does not show a Secret's values: put them in place of <redacted> before running this")
+        }
         func explainOnce() -> [String] {
             defer { explainPending = false }
-            return explainPending ? [explain] + convertedNote : []
+            return explainPending ? [explain] + notes : []
         }
         for r in rows {
             if r.action == "unchanged" {
@@ -531,7 +548,8 @@ enum KubectlCommands {
             }
             // Reverse order: namespaced objects before their Namespace, custom resources before their CRD.
             targets = resolved.reversed()
-            explainOnce = "kubectl delete\(o.explainFlags()) -f \(source == "-" ? "-" : KubeText.quote(source))"
+            explainOnce = "kubectl delete\(o.explainFlags())" + (Effects.of(inv.context).isExplaining
+                ? Manifests.explainArguments(docs, source: source, shown: Manifests.identity) : " -f -")
         } else {
             let first = try inv.args.optionalString(0, "the resource type")
             guard let first else {

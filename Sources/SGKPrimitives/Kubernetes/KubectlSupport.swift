@@ -189,6 +189,34 @@ enum Manifests {
         }
     }
 
+    /// `-f` and what follows it in an `--explain` line: the files and URLs the documents came from,
+    /// or, when any came from a value, `-f -` with every document after it as a shell here-document,
+    /// so that the line runs as it is. `shown` gives each document as it is to be shown.
+    static func explainArguments(_ docs: [JSON], source: String, shown: (JSON) throws -> JSON) rethrows -> String {
+        let sources = source.components(separatedBy: " -f ")
+        guard sources.contains("-") else {
+            return " -f " + sources.map { KubeText.quote($0) }.joined(separator: " -f ")
+        }
+        let yaml = YAMLCodec.emitDocuments(try docs.map(shown))
+        let lines = Set(yaml.split(separator: "\n").map(String.init))
+        var tag = "EOF"
+        var n = 1
+        while lines.contains(tag) { n += 1; tag = "EOF\(n)" }
+        return " -f - <<'\(tag)'\n" + yaml + tag
+    }
+
+    /// An object's identity only (`kubectl delete -f` needs no more).
+    static func identity(_ doc: JSON) -> JSON {
+        var meta = OrderedDictionary<String, JSON>()
+        meta["name"] = doc.at("metadata", "name") ?? .null
+        if let ns = doc.at("metadata", "namespace") { meta["namespace"] = ns }
+        var o = OrderedDictionary<String, JSON>()
+        o["apiVersion"] = doc["apiVersion"] ?? .null
+        o["kind"] = doc["kind"] ?? .null
+        o["metadata"] = .object(meta)
+        return .object(o)
+    }
+
     static func parse(_ text: String, name: String) throws -> [JSON] {
         let docs: [JSON]
         do {
