@@ -216,12 +216,10 @@ enum KubectlCommands {
         let convertedCRDs = notices.contains { $0.contains("v1beta1") } && converted > 0
         // Documents given as a value follow the line as a here-document, as sgk sends them (list-map
         // keys defaulted, no status, v1beta1 CRDs converted when the server needs it), without Secret values.
-        if effects.isExplaining {
-            explain += Manifests.explainArguments(docs, source: source) { doc in
-                var sent = ApplyPlanner.applyBody(doc)
-                if convertedCRDs, CRDConversion.isV1beta1CRD(sent), let v1 = try? CRDConversion.convert(sent) { sent = v1 }
-                return forJournal(sent)
-            }
+        explain += Manifests.explainArguments(docs, source: source, inline: effects.isExplaining) { doc in
+            var sent = ApplyPlanner.applyBody(doc)
+            if convertedCRDs, CRDConversion.isV1beta1CRD(sent), let v1 = try? CRDConversion.convert(sent) { sent = v1 }
+            return forJournal(sent)
         }
         let inline = explain.contains("\n")
         var notes: [String] = []
@@ -548,8 +546,8 @@ enum KubectlCommands {
             }
             // Reverse order: namespaced objects before their Namespace, custom resources before their CRD.
             targets = resolved.reversed()
-            explainOnce = "kubectl delete\(o.explainFlags())" + (Effects.of(inv.context).isExplaining
-                ? Manifests.explainArguments(docs, source: source, shown: Manifests.identity) : " -f -")
+            explainOnce = "kubectl delete\(o.explainFlags())"
+                + Manifests.explainArguments(docs, source: source, inline: Effects.of(inv.context).isExplaining, shown: Manifests.identity)
         } else {
             let first = try inv.args.optionalString(0, "the resource type")
             guard let first else {

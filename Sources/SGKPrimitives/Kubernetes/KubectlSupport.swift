@@ -191,12 +191,14 @@ enum Manifests {
 
     /// `-f` and what follows it in an `--explain` line: the files and URLs the documents came from,
     /// or, when any came from a value, `-f -` with every document after it as a shell here-document,
-    /// so that the line runs as it is. `shown` gives each document as it is to be shown.
-    static func explainArguments(_ docs: [JSON], source: String, shown: (JSON) throws -> JSON) rethrows -> String {
+    /// so that the line runs as it is. `shown` gives each document as it is to be shown; without
+    /// `inline` (nothing is explained) the documents are left out.
+    static func explainArguments(_ docs: [JSON], source: String, inline: Bool, shown: (JSON) throws -> JSON) rethrows -> String {
         let sources = source.components(separatedBy: " -f ")
         guard sources.contains("-") else {
             return " -f " + sources.map { KubeText.quote($0) }.joined(separator: " -f ")
         }
+        guard inline else { return " -f -" }
         let yaml = YAMLCodec.emitDocuments(try docs.map(shown))
         let lines = Set(yaml.split(separator: "\n").map(String.init))
         var tag = "EOF"
