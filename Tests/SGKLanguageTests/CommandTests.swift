@@ -253,6 +253,8 @@ final class FetchTests {
         let r = await runSGK("fetch \(lit(server.base + "/slow")) timeout: 300ms")
         #expect(r.errorMessage?.contains("timed out after 300ms") == true, "\(r.error ?? "")")
         #expect(r.elapsed < 3)
+        let caught = await runSGK("try { fetch \(lit(server.base + "/slow")) timeout: 300ms } catch err { print $err.code }")
+        #expect(caught.output == "Timeout\n", "\(caught.error ?? "")")
     }
 
     @Test func ctrlCInterruptsAFetch() async {
@@ -285,11 +287,14 @@ final class FetchTests {
 
 @Suite("fetch without a server")
 struct FetchOfflineTests {
-    @Test func unknownHostNamesTheHostAndSuggestsALocalFile() async {
-        let r = await runSGK("fetch \"http://no-such-host.invalid/installer.yaml\" timeout: 10s")
+    // Loopback only: a port nothing listens on (a host name would ask a DNS server).
+    @Test func unreachableServerNamesTheHostAndSuggestsALocalFile() async {
+        let r = await runSGK("fetch \"http://127.0.0.1:1/installer.yaml\" timeout: 10s")
         #expect(r.error != nil)
-        #expect(r.errorMessage?.contains("no-such-host.invalid") == true, "\(r.error ?? "")")
+        #expect(r.errorMessage?.contains("127.0.0.1") == true, "\(r.error ?? "")")
         #expect(r.error?.contains("local path") == true, "\(r.error ?? "")")
+        let caught = await runSGK("try { fetch \"http://127.0.0.1:1/x\" } catch err { print $err.code }")
+        #expect(caught.output == "ConnectionError\n", "\(caught.error ?? "")")
     }
 }
 

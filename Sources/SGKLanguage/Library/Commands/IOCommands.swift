@@ -209,7 +209,7 @@ public enum IOCommands: CommandLibrary {
             throw CommandError("the response from \(host) is larger than \(maxBody >> 20) MB", argument: .positional(0))
         } catch {
             let why = "cannot reach \(host): \(NetworkErrorText.plain(error))"
-            throw CommandError(why,
+            throw CommandError(why, code: "ConnectionError",
                                hint: "check the network (or proxy); offline, download the file elsewhere and pass its local path: fetch ./file.yaml",
                                argument: .positional(0))
         }
@@ -238,16 +238,16 @@ public enum IOCommands: CommandLibrary {
         case .redirectLimitReached, .redirectCycleDetected:
             return CommandError("too many redirects fetching \(url)", hint: "the server redirects in a loop or more than 10 times", argument: .positional(0))
         case .connectTimeout:
-            return CommandError("cannot connect to \(host): timed out", hint: offline, argument: .positional(0))
+            return CommandError("cannot connect to \(host): timed out", code: "ConnectionError", hint: offline, argument: .positional(0))
         case .deadlineExceeded, .readTimeout:
-            return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)",
+            return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)", code: "Timeout",
                                 hint: "give more time with timeout: 2m, or download the file and pass its local path", argument: .positional(0))
         case .invalidURL, .emptyHost, .emptyScheme:
             return CommandError("invalid URL '\(url)'", argument: .positional(0))
         case .cancelled:
             return CommandError("fetch of \(url) was cancelled", argument: .positional(0))
         default:
-            return CommandError("cannot fetch \(url): \(NetworkErrorText.plain(e))", hint: offline, argument: .positional(0))
+            return CommandError("cannot fetch \(url): \(NetworkErrorText.plain(e))", code: "ConnectionError", hint: offline, argument: .positional(0))
         }
     }
 
