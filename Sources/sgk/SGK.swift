@@ -352,7 +352,14 @@ enum SGK {
                 for p in ps {
                     let flag = "--" + p.name.replacingAll("_", with: "-")
                     var line = "  \(flag) \((p.type ?? "value").uppercased())"
-                    if let d = p.defaultText { line += "   (default: \(d))" } else { line += "   (required)" }
+                    if let note = p.note {
+                        line += "   \(note)"
+                        if p.defaultText == nil { line += " (required)" }
+                    } else if let d = p.defaultText {
+                        line += "   (default: \(d))"
+                    } else {
+                        line += "   (required)"
+                    }
                     out += line + "\n"
                 }
                 FileHandle.standardOutput.write(Data(out.utf8))

@@ -22,6 +22,9 @@ check "a namespace that is no Kubernetes name fails before any write" '[ "$code"
 bad=$(run --service-account not-in-the-installer 2>&1); code=$?
 check "a service account the installer lacks fails before any write" '[ "$code" -ne 0 ] && [[ "$bad" == *"no document matches"* ]] && ! aws iam get-role --role-name "sagemaker-k8s-operator-$cluster" >/dev/null 2>&1'
 
+bad=$(run --role-name "sagemaker-k8s-operator-$(printf 'x%.0s' {1..50})" 2>&1); code=$?
+check "a role name over 64 characters fails before any write, naming --role-name" '[ "$code" -ne 0 ] && [[ "$bad" == *"is not an IAM role name"* ]] && [[ "$bad" == *"pass --role-name NAME"* ]] && [ ! -s "$journal" ]'
+
 dry=$(run --dry-run 2>&1); code=$?
 check "dry run plans the role" '[[ "$dry" == *"+ create role sagemaker-k8s-operator-$cluster"* ]]'
 check "dry run ends well: nothing to verify yet, counts planned" '[ "$code" -eq 0 ] && [[ "$dry" == *"verify: skipped in a dry run"* ]] && [[ "$dry" == *"(planned: nothing was written)"* ]]'

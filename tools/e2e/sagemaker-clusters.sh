@@ -67,7 +67,7 @@ check "a second run changes nothing on either cluster (moto $(moto_writes), ml-1
 out=$("$SGK_BIN" run uninstall-sagemaker-operator --cluster ml-2 --region us-west-2 --installer "$I" --context ml-2 2>&1); code=$?
 check "uninstall ml-2 succeeds (exit $code)" '[ "$code" -eq 0 ]'
 [ "$code" -eq 0 ] || echo "$out" >&2
-check "uninstall ml-2 keeps its pre-existing Namespace" '[[ "$out" == *"kept:    Namespace $NS (sgk did not create it)"* ]] && [ "$(k2 get ns $NS -o jsonpath={.status.phase})" = Active ]'
+check "uninstall ml-2 keeps its pre-existing Namespace" '[[ "$out" == *"kept:    Namespace $NS (not in the journal: sgk did not create it"* ]] && [ "$(k2 get ns $NS -o jsonpath={.status.phase})" = Active ]'
 check "uninstall ml-2 removes its CRDs and role" '[ "$(k2 get crd -o name | grep -c sagemaker)" -eq 0 ] && ! aws iam get-role --role-name sagemaker-k8s-operator-ml-2 >/dev/null 2>&1'
 check "ml-1 is untouched: its CRDs, service account and role" \
   '[ "$(k1 get crd -o name | grep -c sagemaker)" -eq 8 ] && k1 -n $NS get sa $SA >/dev/null && aws iam get-role --role-name sagemaker-k8s-operator-ml-1 >/dev/null'

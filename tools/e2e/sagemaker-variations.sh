@@ -37,8 +37,9 @@ check "namespaced: the service account in ml-team carries the role ARN" '[ "$(ku
 check "namespaced: no PLACEHOLDER-NAMESPACE is left" '[ "$(kubectl -n ml-team get deploy sagemaker-k8s-operator-controller-manager -o jsonpath="{.spec.template.spec.containers[0].args}")" = "[\"--metrics-addr=127.0.0.1:8080\",\"--namespace=ml-team\"]" ] && ! kubectl get ns PLACEHOLDER-NAMESPACE >/dev/null 2>&1'
 check "namespaced: kubectl sees 8 v1 CRDs" '[ "$(crds_v1)" -eq 8 ]'
 "$ROOT/tools/kube-peer.sh" ready-pod "$E2E_STATE/kube" ml-team control-plane=controller-manager >/dev/null 2>&1
-out=$(run verify-sagemaker-operator --cluster nsd --region us-west-2 --namespace ml-team --role-name $role --wait 60s); code=$?
-check "namespaced: verify passes" '[ "$code" -eq 0 ] && [[ "$out" == *"all checks passed"* ]]'
+# verify and uninstall find the namespaced install's role from --namespace, without --role-name.
+out=$(run verify-sagemaker-operator --cluster nsd --region us-west-2 --namespace ml-team --wait 60s); code=$?
+check "namespaced: verify passes (the role found from --namespace)" '[ "$code" -eq 0 ] && [[ "$out" == *"all checks passed"* ]]'
 out=$(run verify-sagemaker-operator --cluster nsd --region us-west-2 --namespace other-team --role-name $role --wait 1s); code=$?
 check "namespaced: verify for another namespace names the trust's sub" '[ "$code" -eq 1 ] && [[ "$out" == *"FAILED  role trust:"*":sub is system:serviceaccount:ml-team:sagemaker-k8s-operator-default, not system:serviceaccount:other-team:sagemaker-k8s-operator-default"* ]]'
 # Another namespace's install given this install's role: refused (the trust differs), nothing written.
@@ -53,9 +54,9 @@ out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namesp
   --installer "$FIX/namespaced-operator.yaml" --crds "$FIX/namespaced-crd.yaml" --dry-run); code=$?
 check "namespaced: uninstall keeps another namespace's job and the CRD it uses" '[ "$code" -eq 0 ] && [[ "$out" != *"TrainingJob ml-jobs/"* ]] && [[ "$out" == *"kept:    CustomResourceDefinition trainingjobs.sagemaker.aws.amazon.com (1 custom resource(s) of other namespaces use it)"* ]]'
 kubectl delete namespace ml-jobs --wait=true >/dev/null 2>&1
-out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namespace ml-team --role-name $role \
+out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namespace ml-team \
   --installer "$FIX/namespaced-operator.yaml" --crds "$FIX/namespaced-crd.yaml"); code=$?
-check "namespaced: uninstall removes the role, the CRDs and the namespace" '[ "$code" -eq 0 ] && ! role_exists $role && [ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 0 ] && ! kubectl get ns ml-team >/dev/null 2>&1'
+check "namespaced: uninstall removes the role (found from --namespace), the CRDs and the namespace" '[ "$code" -eq 0 ] && ! role_exists $role && [ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 0 ] && ! kubectl get ns ml-team >/dev/null 2>&1'
 [ "$code" -eq 0 ] || echo "$out" >&2
 
 # ---- China partition
@@ -85,6 +86,11 @@ check "least-privilege install succeeds" '[ "$code" -eq 0 ]'
 pol=arn:aws:iam::123456789012:policy/sagemaker-k8s-operator-lp
 check "least-privilege: the custom policy is attached instead of AmazonSageMakerFullAccess" '[ "$(aws iam list-attached-role-policies --role-name sagemaker-k8s-operator-lp --query "AttachedPolicies[].PolicyArn" --output text)" = $pol ]'
 check "least-privilege: the policy allows iam:PassRole only to SageMaker" 'aws iam get-policy-version --policy-arn $pol --version-id v1 --output json | grep -q "iam:PassedToService"'
+"$ROOT/tools/kube-peer.sh" ready-pod "$E2E_STATE/kube" sagemaker-k8s-operator-system control-plane=controller-manager >/dev/null 2>&1
+out=$(run verify-sagemaker-operator --cluster lp --region us-west-2 --policy-name sagemaker-k8s-operator-lp --wait 60s); code=$?
+check "least-privilege: verify --policy-name passes" '[ "$code" -eq 0 ] && [[ "$out" == *"ok      policy: $pol attached to sagemaker-k8s-operator-lp"* ]]'
+out=$(run verify-sagemaker-operator --cluster lp --region us-west-2 --wait 1s); code=$?
+check "least-privilege: verify without it does not offer AmazonSageMakerFullAccess as the only fix" '[ "$code" -eq 1 ] && [[ "$out" == *"fix: if the install used another policy (the least-privilege one), verify with --policy-name NAME"* ]]'
 mark
 out=$(run install-sagemaker-operator-least-privilege --cluster lp --region us-west-2 --installer "$FIX/installer.yaml")
 check "least-privilege: a second install writes nothing (moto $(moto_writes), kube $(kube_writes))" '[ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ]'

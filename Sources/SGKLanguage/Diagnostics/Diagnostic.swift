@@ -35,7 +35,9 @@ public struct Diagnostic: Error, Sendable, CustomStringConvertible {
         }
         let loc = file.location(of: range.start)
         var out = "\(bold)\(file.name):\(loc.line):\(loc.column):\(reset) \(red)\(severity.rawValue):\(reset) \(bold)\(message)\(reset)"
-        var line = file.lineText(loc.line)
+        // The line itself is shown for the user's own sources; a bundled module's or script's
+        // (`<sgk>/…`) is sgk's own code, named by its position only.
+        var line = file.name.hasPrefix("<sgk>/") ? "" : file.lineText(loc.line)
         if !line.isEmpty {
             let endLoc = file.location(of: range.end)
             var column = loc.column

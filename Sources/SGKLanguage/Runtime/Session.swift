@@ -9,6 +9,8 @@ public struct ScriptParam: Sendable {
     /// The default's source text, e.g. `(env CLUSTER_NAME)`.
     public var defaultText: String?
     public var range: SourceRange
+    /// The comment after the declaration on its line (`param policy = ""   # default: …`), shown by `--help`.
+    public var note: String? = nil
 }
 
 /// A usage error (exit 64): a bad or missing script parameter.
@@ -78,8 +80,15 @@ public final class Session {
     public func params(of file: SourceFile) throws -> [ScriptParam] {
         let stmts = try Parser.parse(file)
         return stmts.compactMap {
-            if case .param(let n, let r, let t, let d, _) = $0 {
-                return ScriptParam(name: n, type: Session.paramType(t, defaultExpr: d), defaultText: d.map { file.slice($0.range) }, range: r)
+            if case .param(let n, let r, let t, let d, let whole) = $0 {
+                var p = ScriptParam(name: n, type: Session.paramType(t, defaultExpr: d), defaultText: d.map { file.slice($0.range) }, range: r)
+                let end = file.location(of: whole.end)
+                let rest = file.lineText(end.line).dropFirst(end.column - 1).drop(while: { $0 == " " || $0 == "\t" })
+                if rest.hasPrefix("#") {
+                    let note = rest.dropFirst().trimmingCharacters(in: .whitespaces)
+                    if !note.isEmpty { p.note = note }
+                }
+                return p
             }
             return nil
         }
