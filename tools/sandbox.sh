@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --installer) installer="$2"; shift ;;
     --installer=*) installer="${1#--installer=}" ;;
     --dry-run|--explain) extra+=("$1") ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "sandbox.sh: unknown argument '$1'" >&2; exit 64 ;;
   esac
   shift
@@ -71,12 +71,14 @@ tools/kube-peer.sh start "$STATE/kube" >/dev/null
 
 CLUSTER=sandbox
 say "creating the EKS cluster '$CLUSTER' in moto …"
-aws eks create-cluster --name "$CLUSTER" --role-arn arn:aws:iam::123456789012:role/eks-cluster \
-  --resources-vpc-config subnetIds=subnet-00000001 >/dev/null
+# A second `up` finds the cluster there (moto kept running).
+aws eks describe-cluster --name "$CLUSTER" >/dev/null 2>&1 ||
+  aws eks create-cluster --name "$CLUSTER" --role-arn arn:aws:iam::123456789012:role/eks-cluster \
+    --resources-vpc-config subnetIds=subnet-00000001 >/dev/null
 
 if [ "$mode" = up ]; then
   say "the sandbox is up. To use it from a shell:"
-  echo ". $STATE/moto/moto.env; . $STATE/kube/env; export SGK_JOURNAL=$STATE/journal.jsonl"
+  echo ". $STATE/moto/moto.env; . $STATE/kube/env; export SGK_JOURNAL=$STATE/journal.jsonl PATH=$ROOT/.build/debug:\$PATH"
   echo "sgk    # then: let c = eks describe-cluster $CLUSTER"
   say "stop it with: tools/sandbox.sh down"
   exit 0

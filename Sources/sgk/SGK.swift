@@ -198,15 +198,17 @@ enum SGK {
         }
         #endif
         let args = Array(CommandLine.arguments.dropFirst())
-        let code: Int32
-        switch args.first {
+        var code: Int32 = 0
+        sw: switch args.first {
         case "run": code = usageChecked { try run(Array(args.dropFirst())) }
         case "check": code = usageChecked { try check(Array(args.dropFirst())) }
         case "help":
             switch args.dropFirst().first {
             case "run": print(runHelp(), terminator: "")
             case "check": print(checkHelp, terminator: "")
-            default: print(rootHelp, terminator: "")
+            case nil: print(rootHelp, terminator: "")
+            // `sgk help role create`: the command's own help, as `help role create` gives it.
+            default: code = commandLine(args); break sw
             }
             code = 0
         case let first? where !first.hasPrefix("-"):
