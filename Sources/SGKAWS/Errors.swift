@@ -162,6 +162,7 @@ public struct AWSTransportError: Error, Sendable, CustomStringConvertible {
     /// connection broke or timed out while waiting for the answer): it may have been made.
     public var maybeReceived: Bool { isWrite && !neverSent }
     public var description: String {
+        let url = SecretText.redactedURL(self.url)
         if neverSent { return "\(service) \(operation): could not reach \(url) after \(attempts) attempt(s): \(reason)" }
         return "\(service) \(operation): no answer from \(url) after \(attempts) attempt(s): \(reason)"
             + (isWrite ? "; the request may have been carried out" : "")

@@ -40,6 +40,38 @@ public enum SecretText {
         return false
     }
 
+    /// Text from elsewhere (a credential helper's stderr, a command line) for an error message:
+    /// anything shaped like a key or token — a run of 32 or more token characters — and the value
+    /// after a name that says password, secret, token or key are replaced by `<redacted>`.
+    public static func mask(_ text: String) -> String {
+        var t = text.replacingOccurrences(of: #"[A-Za-z0-9_\-\.+/=]{32,}"#, with: "<redacted>", options: .regularExpression)
+        t = t.replacingOccurrences(of: #"(?i)((?:passw(?:or)?d|secret|token|key)[A-Za-z_-]*["']?\s*[:=]\s*["']?)[^\s"',;&]+"#,
+                                   with: "$1<redacted>", options: .regularExpression)
+        return t
+    }
+
+    /// A URL for messages: its user info and its query (passwords, presigned tokens) replaced by
+    /// `<redacted>`. Read by hand, without Foundation's URL parser (which loads ICU's tables).
+    public static func redactedURL(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        var out = String(url[..<schemeEnd.upperBound])
+        let rest = url[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") {
+            out += "<redacted>@" + authority[authority.index(after: at)...]
+        } else {
+            out += authority
+        }
+        var tail = rest[authorityEnd...]
+        if let q = tail.firstIndex(of: "?") {
+            let fragment = tail[q...].firstIndex(of: "#").map { String(tail[$0...]) } ?? ""
+            out += tail[..<q] + "?<redacted>" + fragment
+            tail = ""
+        }
+        return out + tail
+    }
+
     static func matches(_ pattern: String, _ text: String) -> Bool {
         guard let re = try? NSRegularExpression(pattern: pattern) else { return false }
         return re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil

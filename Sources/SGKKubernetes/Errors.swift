@@ -129,7 +129,7 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
             var s = "\(req): HTTP \(code)"
             if let r = st?.reason, !r.isEmpty { s += " \(r)" }
             if let m = st?.message, !m.isEmpty {
-                s += ": \(m)"
+                s += ": \("\(req)".contains("/secrets") ? Redaction.secretQuotes(m) : m)"
             } else if let b = body, !b.isEmpty {
                 s += ": \(String(b.prefix(300)))"
             }
@@ -169,6 +169,14 @@ public enum Redaction {
             s = s.replacingOccurrences(of: p, with: "$1<redacted>", options: .regularExpression)
         }
         return s
+    }
+
+    /// A server message about a Secret without the object it may quote (an Invalid patch quotes
+    /// the whole merged Secret, its stored values included): quoted values and the excerpts of
+    /// JSON errors (`...|…|...`) are replaced by `<redacted>`.
+    public static func secretQuotes(_ text: String) -> String {
+        text.replacingOccurrences(of: #"Invalid value: "(?:[^"\\]|\\.)*""#, with: "Invalid value: <redacted>", options: .regularExpression)
+            .replacingOccurrences(of: #"\.\.\.\|.*?\|\.\.\."#, with: "...<redacted>...", options: .regularExpression)
     }
 
     /// Replaces every occurrence of each of `secrets` (non-empty) in `text`.

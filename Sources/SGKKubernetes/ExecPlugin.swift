@@ -156,7 +156,9 @@ public enum ExecPluginRunner {
 
         let (status, out, err) = try await spawn(path: path, args: config.args, env: env, interactive: interactive)
         guard status == 0 else {
-            let msg = ExecPluginRunner.maskTokens(String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            // The kubeconfig's own env values for the plugin (API keys) are masked too.
+            let msg = Redaction.redact(ExecPluginRunner.maskTokens(String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+                                       secrets: config.env.map(\.value).filter { $0.count >= 4 })
             throw KubeError.execPlugin(command: config.command, message: "exited with status \(status)\(msg.isEmpty ? "" : ": " + String(msg.prefix(500)))")
         }
         do {
@@ -183,8 +185,7 @@ public enum ExecPluginRunner {
     /// A plugin's stderr for an error message, with anything shaped like a token (a run of 32 or
     /// more token characters) masked: plugins print what they were given when they fail.
     static func maskTokens(_ text: String) -> String {
-        let masked = text.replacingOccurrences(of: #"[A-Za-z0-9_\-\.+/=]{32,}"#, with: "<redacted>", options: .regularExpression)
-        return Redaction.redact(masked)
+        Redaction.redact(SecretText.mask(text))
     }
 
     /// Kills a plugin and the processes it started (their parent is the plugin).

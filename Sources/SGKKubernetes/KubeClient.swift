@@ -69,12 +69,7 @@ public final class KubeClient: Sendable {
     }
 
     /// A server URL for messages: user info and query replaced (they may hold secrets).
-    static func redactedURL(_ s: String) -> String {
-        guard var c = URLComponents(string: s) else { return "<the server URL>" }
-        if c.user != nil || c.password != nil { c.user = "<redacted>"; c.password = nil }
-        if c.query != nil { c.query = "<redacted>" }
-        return c.string?.removingPercentEncoding ?? "<the server URL>"
-    }
+    static func redactedURL(_ s: String) -> String { SecretText.redactedURL(s) }
 
     /// Creates a client for a resolved target.
     public init(target: KubeTarget, options: KubeClientOptions = KubeClientOptions(), logger: Logger = Logger(label: "sgk.kube")) throws {

@@ -410,11 +410,38 @@ public struct KubeConfig: Sendable {
         do {
             let dir = (file as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try newText.write(toFile: file, atomically: true, encoding: .utf8)
+            try KubeConfig.replace(file, with: newText)
         } catch {
             throw KubeError.config("cannot write \(file): \(error.localizedDescription)")
         }
         return file
+    }
+
+    /// Replaces a file's contents atomically without widening who may read it: the new text goes
+    /// to a temporary file created with mode 0600 beside it, which gets the old file's mode
+    /// (0600 for a new file) and is renamed over it. A kubeconfig holds tokens and private keys.
+    static func replace(_ file: String, with text: String) throws {
+        var st = stat()
+        let mode: mode_t = stat(file, &st) == 0 ? st.st_mode & 0o777 : 0o600
+        let temp = file + ".sgk-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temp]) }
+        var ok = true
+        text.utf8CString.withUnsafeBufferPointer { buf in
+            let bytes = buf.count - 1   // without the NUL
+            var done = 0
+            while done < bytes {
+                let n = write(fd, buf.baseAddress! + done, bytes - done)
+                if n <= 0 { ok = false; break }
+                done += n
+            }
+        }
+        ok = ok && fchmod(fd, mode) == 0 && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(temp, file) == 0 else {
+            unlink(temp)
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file])
+        }
     }
 
     /// Replaces (or adds) the top-level `current-context:` line of kubeconfig text.

@@ -274,7 +274,9 @@ import Testing
     @Test func credentialProcessFailureIsReported() async throws {
         let home = try Fixtures.tempDir()
         let cfg = home.appendingPathComponent("config")
-        try "[default]\ncredential_process = sh -c 'echo boom >&2; exit 3'\n".write(to: cfg, atomically: true, encoding: .utf8)
+        // Helpers print what they hold when they fail: the error keeps the words, not the keys.
+        let key = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY12"
+        try "[default]\ncredential_process = sh -c 'echo boom SecretAccessKey=\(key) password=hunter2 >&2; exit 3'\n".write(to: cfg, atomically: true, encoding: .utf8)
         let (client, chain) = chain(["AWS_CONFIG_FILE": cfg.path], home: home.path)
         do {
             _ = try await chain.credentials()
@@ -282,6 +284,7 @@ import Testing
         } catch let e as CredentialsError {
             #expect(e.message.contains("status 3"))
             #expect(e.message.contains("boom"))
+            #expect(!e.message.contains(key) && !e.message.contains("hunter2"), "\(e.message)")
         }
         try await client.shutdown()
     }

@@ -77,3 +77,19 @@ struct TextTests {
         #expect(LineDiff.render([], ["new"]) == "+ new")
     }
 }
+
+@Suite struct SecretMaskingTests {
+    @Test func masksKeysTokensAndNamedValues() {
+        let key = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY12"
+        let out = SecretText.mask("failed: SecretAccessKey=\(key) --password=hunter2 token: abc123 user ops")
+        #expect(!out.contains(key) && !out.contains("hunter2") && !out.contains("abc123"), "\(out)")
+        #expect(out.contains("failed:") && out.contains("user ops"))
+    }
+
+    @Test func urlsLoseUserInfoAndQuery() {
+        #expect(SecretText.redactedURL("https://admin:pw@host:8443/path?X-Amz-Signature=abc#f") == "https://<redacted>@host:8443/path?<redacted>#f")
+        #expect(SecretText.redactedURL("http://127.0.0.1:5000/") == "http://127.0.0.1:5000/")
+        #expect(SecretText.redactedURL("https://host?token=x") == "https://host?<redacted>")
+        #expect(SecretText.redactedURL("not a url") == "not a url")
+    }
+}

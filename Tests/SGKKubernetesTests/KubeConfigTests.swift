@@ -155,8 +155,11 @@ import Testing
         try text.write(toFile: a, atomically: true, encoding: .utf8)
         let env = KubeEnvironment(variables: ["KUBECONFIG": "\(a):\(b)"], homeDirectory: dir.path)
         let config = try KubeConfig.load(environment: env)
+        chmod(a, 0o600)
         let written = try config.useContext("two")
         #expect(written == a)
+        // The file holds credentials: its mode is kept, not widened by the rewrite.
+        #expect((try FileManager.default.attributesOfItem(atPath: a)[.posixPermissions] as? Int) == 0o600)
         let after = try String(contentsOfFile: a, encoding: .utf8)
         #expect(after.contains("# my comment"))
         #expect(after.contains("current-context: two"))

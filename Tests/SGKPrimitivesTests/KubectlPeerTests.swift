@@ -190,6 +190,27 @@ enum KubectlInstallerScenario {
         }
     }
 
+    /// A Secret's values stay out of explain lines (a patch, a List that wraps it) and out of the
+    /// server's Invalid message, which quotes the merged object with the stored values.
+    @Test func secretValuesStayOutOfExplainAndErrors() async throws {
+        let ns = KubectlPeer.uniqueName("sgk-secret")
+        let sgk = try SGKRun(kubeconfig: kubeconfig, explain: true)
+        _ = try await sgk.run("kubectl apply {apiVersion: \"v1\", kind: \"Namespace\", metadata: {name: \"\(ns)\"}}")
+        _ = try await sgk.run("""
+            kubectl apply {apiVersion: "v1", kind: "List", items: [{apiVersion: "v1", kind: "Secret", metadata: {name: "db", namespace: "\(ns)"}, stringData: {pw: "LISTstoredVALUE-1"}}]}
+            """)
+        _ = try await sgk.run("kubectl patch secret db -n \(ns) --type merge -p {stringData: {extra: \"PATCHvalue-2\"}}")
+        let failure = await sgk.failure("kubectl patch secret db -n \(ns) --type merge -p {data: {other: \"x!\"}}") ?? ""
+        #expect(failure.contains("Invalid"), "\(failure)")
+        let stored = Data("LISTstoredVALUE-1".utf8).base64EncodedString()
+        for text in [sgk.out.text, sgk.err.text, failure] {
+            #expect(!text.contains("LISTstoredVALUE-1") && !text.contains("PATCHvalue-2") && !text.contains(stored), "\(text)")
+        }
+        #expect(sgk.out.text.contains("# sgk does not show a Secret's values"), "\(sgk.out.text)")
+        _ = try await sgk.run("kubectl delete namespace \(ns) --wait=false")
+        await sgk.close()
+    }
+
     @Test func explainPrintsTheKubectlLineOncePerApply() async throws {
         let ns = KubectlPeer.uniqueName("sgk-explain")
         let sgk = try SGKRun(kubeconfig: kubeconfig, explain: true)

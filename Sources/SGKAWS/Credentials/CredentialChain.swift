@@ -339,7 +339,8 @@ struct Resolver: Sendable {
             }
         }
         guard status == 0 else {
-            let msg = String(decoding: err.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            // Helpers print what they hold when they fail: keys and tokens are masked.
+            let msg = SecretText.mask(String(decoding: err.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
             throw CredentialsError(message: "credential_process exited with status \(status): \(msg)")
         }
         let json: JSON
@@ -390,7 +391,7 @@ struct Resolver: Sendable {
         do {
             resp = try await transport.send(method: .GET, url: url, headers: headers, body: nil, timeout: .seconds(2), logger: logger)
         } catch {
-            throw CredentialsError(message: "container credentials endpoint \(url) unreachable: \(error)")
+            throw CredentialsError(message: "container credentials endpoint \(SecretText.redactedURL(url)) unreachable: \(error)")
         }
         guard resp.status == 200 else { throw CredentialsError(message: "container credentials endpoint answered HTTP \(resp.status)") }
         return try parseCredentialJSON(resp.body, source: "container-role", what: "container credentials")

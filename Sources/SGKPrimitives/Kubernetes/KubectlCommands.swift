@@ -113,6 +113,11 @@ enum KubectlCommands {
     /// An object as the journal keeps it: without managedFields, and a Secret's values replaced
     /// by `<redacted>` (the journal is a file on disk; secrets are never written there).
     static func forJournal(_ j: JSON) -> JSON {
+        // A List's items (apply flattens it) are each what the journal may show.
+        if j["kind"]?.stringValue?.hasSuffix("List") == true, case .array(let items)? = j["items"], case .object(var o) = j {
+            o["items"] = .array(items.map(forJournal))
+            return .object(o)
+        }
         let stripped = stripManaged(j)
         guard stripped["kind"]?.stringValue == "Secret", stripped["apiVersion"]?.stringValue == "v1",
               case .object(var o) = stripped else { return stripped }
@@ -228,7 +233,7 @@ enum KubectlCommands {
                 ? "# the \(converted) apiextensions.k8s.io/v1beta1 CRD(s) above are converted to v1: this server no longer serves v1beta1"
                 : "# sgk first converted the \(converted) apiextensions.k8s.io/v1beta1 CRD(s) to v1: this server no longer serves v1beta1, so kubectl needs a converted file")
         }
-        if inline, docs.contains(where: { $0["kind"]?.stringValue == "Secret" && forJournal($0) != $0 }) {
+        if inline, docs.contains(where: { ($0["kind"]?.stringValue ?? "").hasSuffix("List") || $0["kind"]?.stringValue == "Secret" ? forJournal($0) != $0 : false }) {
             notes.append("# sgk does not show a Secret's values: put them in place of <redacted> before running this")
         }
         func explainOnce() -> [String] {

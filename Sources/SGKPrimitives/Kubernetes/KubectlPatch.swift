@@ -24,6 +24,31 @@ extension KubectlCommands {
     /// `kubectl patch TYPE NAME -p PATCH [--type merge|strategic|json]`: the patch is first made as
     /// a server dry run; when it would change nothing the object is reported unchanged and no write
     /// is made (so re-running converges), otherwise it goes through Effects as an update.
+    /// A patch of a Secret as `--explain` shows it: the values under `data` and `stringData` (and
+    /// those a JSON patch writes there) replaced by `<redacted>`.
+    static func redactedSecretPatch(_ patch: JSON) -> JSON {
+        switch patch {
+        case .object(var o):
+            for key in ["data", "stringData"] {
+                if case .object(let values)? = o[key] { o[key] = .object(values.mapValues { _ in .string("<redacted>") }) }
+            }
+            return .object(o)
+        case .array(let ops):
+            return .array(ops.map { op in
+                guard case .object(var o) = op, let path = o["path"]?.stringValue,
+                      path.hasPrefix("/data") || path.hasPrefix("/stringData"), o["value"] != nil else { return op }
+                if case .object(let values)? = o["value"] {
+                    o["value"] = .object(values.mapValues { _ in .string("<redacted>") })
+                } else {
+                    o["value"] = .string("<redacted>")
+                }
+                return .object(o)
+            })
+        default:
+            return patch
+        }
+    }
+
     static func patch(_ inv: Invocation) throws -> Value {
         try withCallDryRun(inv) { try patchNow(inv) }
     }
@@ -64,7 +89,8 @@ extension KubectlCommands {
         }
         let ns = r.namespaced ? (namespace ?? client.defaultNamespace) : nil
         let id = ns.map { "\($0)/\(name)" } ?? name
-        let patchText = JSONCodec.serialize(patchJSON, pretty: false)
+        // A Secret's values are not shown (the journal does not keep them either).
+        let patchText = JSONCodec.serialize(r.kind == "Secret" ? redactedSecretPatch(patchJSON) : patchJSON, pretty: false)
         let explain = ["kubectl patch \(r.qualifiedName) \(KubeText.quote(name))\(o.explainFlags(namespace: false))\(ns.map { " -n \(KubeText.quote($0))" } ?? "") --type \(typeName) -p \(KubeText.quote(patchText))"]
         let preview = try run(inv) {
             try await client.patch(r, name: name, namespace: ns, patch: patchJSON, contentType: contentType, query: [("dryRun", "All"), ("fieldManager", KubectlCommands.patchFieldManager)])

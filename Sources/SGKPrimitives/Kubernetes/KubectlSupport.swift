@@ -107,14 +107,16 @@ extension KubeError: UserFacingError {
             if code == 401 {
                 m = "the server rejected the credentials of context \(ctx ?? "?") (HTTP 401 on \(req.verb) \(req.path))"
             } else if let sm = st?.message, !sm.isEmpty {
-                m = sm
+                // About a Secret the server may quote the whole object, stored values included.
+                m = req.path.contains("/secrets") ? Redaction.secretQuotes(sm) : sm
             } else if let b = body, !b.isEmpty {
                 m = "HTTP \(code) on \(req.verb) \(req.path): \(b.prefix(300))"
             } else {
                 m = "HTTP \(code) on \(req.verb) \(req.path)"
             }
             if let st, code == 422, !st.causes.isEmpty, !(st.message ?? "").contains(st.causes.first?.message ?? "\u{0}") {
-                m += " [" + st.causes.map { "\($0.field ?? "?"): \($0.message ?? $0.reason ?? "")" }.joined(separator: "; ") + "]"
+                let causes = st.causes.map { "\($0.field ?? "?"): \($0.message ?? $0.reason ?? "")" }.joined(separator: "; ")
+                m += " [" + (req.path.contains("/secrets") ? Redaction.secretQuotes(causes) : causes) + "]"
             }
             return Redaction.redact(m)
         case .applyFailed(let failures, let results):

@@ -214,7 +214,7 @@ public enum IOCommands: CommandLibrary {
                                argument: .positional(0))
         }
         guard let result else {
-            throw CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)", code: "Timeout",
+            throw CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(SecretText.redactedURL(url))", code: "Timeout",
                                hint: "give more time with timeout: 2m, or download the file and pass its local path", argument: .positional(0))
         }
         guard (200..<300).contains(result.status) else {
@@ -226,7 +226,7 @@ public enum IOCommands: CommandLibrary {
             case 500...: hint = "the server failed; try again later, or use a local copy of the file"
             default: hint = "check the URL"
             }
-            throw CommandError("HTTP \(result.status) \(result.reason) from \(url)", code: "HTTPError", hint: hint,
+            throw CommandError("HTTP \(result.status) \(result.reason) from \(SecretText.redactedURL(url))", code: "HTTPError", hint: hint,
                                data: ["status": .int(result.status)], argument: .positional(0))
         }
         return result.body
@@ -236,18 +236,18 @@ public enum IOCommands: CommandLibrary {
         let offline = "check the network (or proxy); offline, download the file elsewhere and pass its local path: fetch ./file.yaml"
         switch e {
         case .redirectLimitReached, .redirectCycleDetected:
-            return CommandError("too many redirects fetching \(url)", hint: "the server redirects in a loop or more than 10 times", argument: .positional(0))
+            return CommandError("too many redirects fetching \(SecretText.redactedURL(url))", hint: "the server redirects in a loop or more than 10 times", argument: .positional(0))
         case .connectTimeout:
             return CommandError("cannot connect to \(host): timed out", code: "ConnectionError", hint: offline, argument: .positional(0))
         case .deadlineExceeded, .readTimeout:
-            return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)", code: "Timeout",
+            return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(SecretText.redactedURL(url))", code: "Timeout",
                                 hint: "give more time with timeout: 2m, or download the file and pass its local path", argument: .positional(0))
         case .invalidURL, .emptyHost, .emptyScheme:
-            return CommandError("invalid URL '\(url)'", argument: .positional(0))
+            return CommandError("invalid URL '\(SecretText.redactedURL(url))'", argument: .positional(0))
         case .cancelled:
-            return CommandError("fetch of \(url) was cancelled", argument: .positional(0))
+            return CommandError("fetch of \(SecretText.redactedURL(url)) was cancelled", argument: .positional(0))
         default:
-            return CommandError("cannot fetch \(url): \(NetworkErrorText.plain(e))", code: "ConnectionError", hint: offline, argument: .positional(0))
+            return CommandError("cannot fetch \(SecretText.redactedURL(url)): \(NetworkErrorText.plain(e))", code: "ConnectionError", hint: offline, argument: .positional(0))
         }
     }
 
@@ -383,7 +383,9 @@ public enum IOCommands: CommandLibrary {
         if try inv.args.bool(keyword: "check"), code != 0 {
             let detail = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             let shown = detail.count > 2000 ? String(detail.prefix(2000)) + "…" : detail
-            throw CommandError("'\(argv.joined(separator: " "))' exited with code \(code)\(shown.isEmpty ? "" : ": " + shown)", code: "CommandFailed",
+            // Arguments and output may carry credentials: what looks like one is masked in the message.
+            let line = SecretText.mask("'\(argv.joined(separator: " "))' exited with code \(code)\(shown.isEmpty ? "" : ": " + shown)")
+            throw CommandError(line, code: "CommandFailed",
                                data: ["exit_code": .int(code), "stdout": .string(stdout), "stderr": .string(stderr)])
         }
         var result = OrderedDictionary<String, Value>()
