@@ -10,6 +10,10 @@ public enum NetworkErrorText {
 
     public static func plain(_ text: String) -> String {
         func has(_ s: String) -> Bool { text.contains(s) }
+        // The values are credentials more often than not: never quoted.
+        if has("invalidHeaderFieldValues") || has("invalidHeaderFieldNames") {
+            return "a request header holds a character HTTP does not allow (a credential or token with a line break? e.g. one read from a file with CRLF line ends)"
+        }
         if has("CERTIFICATE_VERIFY_FAILED") {
             return "the server's TLS certificate is not trusted (CERTIFICATE_VERIFY_FAILED: not signed by the expected certificate authority)"
         }

@@ -15,8 +15,13 @@ public enum SecretText {
         // A session token, by name or by the prefixes STS gives them.
         #"(?i)(aws_session_token|session[_-]?token|security[_-]?token|x-amz-security-token)["']?\s*[:=]?\s*["']?[A-Za-z0-9/+=]{16,}"#,
         #"(IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+=]*"#,
-        // Passwords given inline.
+        // Passwords given inline, or in a URL's user info.
         #"(?i)(password|passwd)["']?\s*[:=]\s*\S+"#,
+        #"://[^/\s:@"']+:[^/\s@"']+@"#,
+        // A bare AWS secret access key: 40 base64 characters of both cases.
+        #"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[A-Z])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"#,
+        // A Secret manifest with its values.
+        #"kind"?\s*:\s*"?Secret\b.*\b(data|stringData)"?\s*:|\b(data|stringData)"?\s*:.*kind"?\s*:\s*"?Secret\b"#,
     ]
 
     /// Anything that long and base64-ish is a token — but a certificate (base64 of a PEM

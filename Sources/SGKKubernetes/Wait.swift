@@ -66,8 +66,10 @@ public enum WaitCondition: Sendable, Hashable, CustomStringConvertible {
             guard let first = found.first else { return (false, "\(path) absent") }
             let text = found.map(JSONPath.text).joined(separator: " ")
             _ = first
-            guard let value else { return (true, "\(path)=\(text)") }
-            return (text == value, "\(path)=\(text)")
+            // A Secret's values are compared, never shown (progress lines, the timeout's last state).
+            let shown = object["kind"]?.stringValue == "Secret" ? "\(path) (a Secret's value, not shown)" : "\(path)=\(text)"
+            guard let value else { return (true, shown) }
+            return (text == value, shown)
         }
     }
 }

@@ -311,17 +311,34 @@ public final class REPL {
         return ""
     }
 
+    /// Whether a value may be shown by `:vars`: every string in it, under the name it has (the
+    /// variable's, or its key in a map), must be one `SecretText` lets through. Past `budget`
+    /// strings and keys the value is shown as it is checked so far.
+    static func mayShow(_ v: Value, name: String, budget: inout Int) -> Bool {
+        budget -= 1
+        if budget < 0 { return true }
+        switch v {
+        case .string(let s): return SecretText.mayShow(s, name: name)
+        case .list(let items): return items.allSatisfy { mayShow($0, name: name, budget: &budget) }
+        case .map(let m): return m.allSatisfy { mayShow($0.value, name: $0.key, budget: &budget) }
+        default: return SecretText.mayShow(v.description, name: name)
+        }
+    }
+
     func varsText() -> String {
         var out = ""
         let vars = session.variables
         if vars.isEmpty && session.functionNames.isEmpty && session.moduleNames.isEmpty { return "no variables yet\n" }
+        let nameWidth = vars.map { $0.0.count + 1 }.max() ?? 0
+        let typeWidth = vars.map { $0.1.typeName.count }.max() ?? 0
         for (name, v) in vars {
             let full = v.description
             var preview = full.count > 72 ? String(full.prefix(71)) + "…" : full
-            let raw: String
-            if case .string(let s) = v { raw = s } else { raw = full }
-            if !SecretText.mayShow(raw, name: name) { preview = "<hidden: looks like a secret>" }
-            out += "$\(name)\t\(v.typeName)\t\(preview)\n"
+            var budget = 10_000
+            if !REPL.mayShow(v, name: name, budget: &budget) { preview = "<hidden: looks like a secret>" }
+            let shownName = "$" + name
+            out += shownName.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+                + v.typeName.padding(toLength: typeWidth, withPad: " ", startingAt: 0) + "  " + preview + "\n"
         }
         for f in session.functionNames { out += "\(f)\tfn\n" }
         for m in session.moduleNames { out += "\(m)\tmodule\t\(session.moduleFunctions(m).joined(separator: ", "))\n" }

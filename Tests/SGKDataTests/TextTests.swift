@@ -86,6 +86,21 @@ struct TextTests {
         #expect(out.contains("failed:") && out.contains("user ops"))
     }
 
+    @Test func moreSecretShapesAreSeen() {
+        #expect(SecretText.looksSecret(#"let k = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY12""#))
+        #expect(SecretText.looksSecret(#"let u = "https://admin:hunter2@127.0.0.1:1/""#))
+        #expect(SecretText.looksSecret(#"let s = {apiVersion: "v1", kind: "Secret", metadata: {name: "db"}, data: {pw: "aHVudGVyMg=="}}"#))
+        // Not secrets: a git SHA (one case), an OIDC issuer, a Secret read by name.
+        #expect(!SecretText.looksSecret("git show 3f786850e387550fdab836ed7e6dc881de23001b"))
+        #expect(!SecretText.looksSecret("let c = https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"))
+        #expect(!SecretText.looksSecret("kubectl get secret db -n default"))
+    }
+
+    @Test func invalidHeaderValuesAreNotQuoted() {
+        let text = NetworkErrorText.plain(#"HTTPClientError.invalidHeaderFieldValues(["IQoJb3JpZ2luTOKEN\r"])"#)
+        #expect(!text.contains("IQoJ") && text.contains("line break"), "\(text)")
+    }
+
     @Test func urlsLoseUserInfoAndQuery() {
         #expect(SecretText.redactedURL("https://admin:pw@host:8443/path?X-Amz-Signature=abc#f") == "https://<redacted>@host:8443/path?<redacted>#f")
         #expect(SecretText.redactedURL("http://127.0.0.1:5000/") == "http://127.0.0.1:5000/")
