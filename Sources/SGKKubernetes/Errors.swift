@@ -88,7 +88,7 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
             if message.contains("TLS") {
                 return "the kubeconfig's certificate-authority(-data) for this cluster must be the CA that signed the server's certificate"
             }
-            return "is the API server up and reachable from here? the server is the kubeconfig's, for the context in use (kubectl config view --minify shows it)"
+            return "is the API server up and reachable from here? the server is the kubeconfig's, for the context in use (sgk kubectl config current-context names it)"
         }
         guard case .api(let code, let st, _, let ctx, _) = self else { return nil }
         switch code {

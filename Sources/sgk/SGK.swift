@@ -242,7 +242,9 @@ enum SGK {
                 session.context.output.flush()
                 return 0
             } catch {
-                return report(error, session)
+                let code = report(error, session)
+                // The arguments came from the shell: a command line that does not resolve is a usage error.
+                return error is DiagnosticList ? 64 : code
             }
         }
     }
@@ -341,7 +343,9 @@ enum SGK {
             if let src = session.interpreter.loader.bundledScript(script) {
                 file = SourceFile(name: src.displayName, text: src.text)
             } else if why == .missing {
-                throw CommandLineError(message: "no such script '\(script)'", hint: "bundled scripts: \(session.interpreter.loader.bundledScriptNames.joined(separator: ", "))")
+                let from = script.hasPrefix("/") ? "" : " (looked up from \(FileManager.default.currentDirectoryPath))"
+                throw CommandLineError(message: "no such script '\(script)'\(from)",
+                                       hint: "bundled scripts, run by name: \(session.interpreter.loader.bundledScriptNames.joined(separator: ", "))")
             } else {
                 throw CommandLineError(message: "cannot read '\(script)': \(why.text)", hint: "sgk run FILE takes a script file")
             }
@@ -402,12 +406,20 @@ enum SGK {
         var failed = false
         var unreadable = false
         for path in files {
-            guard case .success(let bytes) = readScript(path) else {
-                if case .failure(let why) = readScript(path) { session.context.errors.write("error: cannot read '\(path)': \(why.text)\n") }
-                unreadable = true
-                continue
+            let file: SourceFile
+            switch readScript(path) {
+            case .success(let bytes):
+                file = SourceFile(name: path, bytes: bytes)
+            case .failure(let why):
+                // A bundled script by name, as `sgk run` takes it.
+                if why == .missing, let src = session.interpreter.loader.bundledScript(path) {
+                    file = SourceFile(name: src.displayName, text: src.text)
+                } else {
+                    session.context.errors.write("error: cannot read '\(path)': \(why.text)\n")
+                    unreadable = true
+                    continue
+                }
             }
-            let file = SourceFile(name: path, bytes: bytes)
             let diags = Session.onLargeStack { session.check(file) }
             for d in diags { session.context.errors.write(d.render(color: session.context.options.color) + "\n") }
             if !diags.isEmpty { failed = true }

@@ -642,7 +642,8 @@ final class Compiler {
                 }
             case .flag(let fname, let inline, let fr):
                 guard let (target, isSwitch, pi) = flagTarget(fname) else {
-                    let all = sig.positionals.flatMap(\.flags) + sig.keywords.flatMap(\.flags) + ["-o", "--output"]
+                    var all: [String] = []
+                    for f in sig.positionals.flatMap(\.flags) + sig.keywords.flatMap(\.flags) + ["-o", "--output"] where !all.contains(f) { all.append(f) }
                     let s = Spell.suggest(fname, among: all)
                     report("unknown flag '\(fname)' for '\(name)'\(s.map { " (did you mean '\($0)'?)" } ?? "")", fr,
                            hint: all.count > 2 ? "flags of '\(name)': \(all.joined(separator: " "))" : nil)
