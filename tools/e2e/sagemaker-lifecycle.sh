@@ -181,7 +181,9 @@ make_cluster lc-again
 out=$(install lc-again); code=$?
 check "install lc-again succeeds" '[ "$code" -eq 0 ]'
 out=$(uninstall lc-again --namespace other-team --dry-run); code=$?
-check "an uninstall for another namespace keeps the role, saying why" '[ "$code" -eq 0 ] && [[ "$out" != *"- delete role "* ]] && [[ "$out" == *"its trust is not for system:serviceaccount:other-team:"* ]]'
+check "an uninstall for another namespace looks for that namespace's role, and removes no role" '[ "$code" -eq 0 ] && [[ "$out" != *"- delete role "* ]] && [[ "$out" == *"note: there is no role sagemaker-k8s-operator-lc-again-other-team"* ]]'
+out=$(uninstall lc-again --namespace other-team --role-name sagemaker-k8s-operator-lc-again --dry-run); code=$?
+check "an uninstall for another namespace given this role keeps it, saying why" '[ "$code" -eq 0 ] && [[ "$out" != *"- delete role "* ]] && [[ "$out" == *"its trust is not for system:serviceaccount:other-team:"* ]]'
 aws iam detach-role-policy --role-name sagemaker-k8s-operator-lc-again --policy-arn arn:aws:iam::aws:policy/AmazonSageMakerFullAccess
 aws iam delete-role --role-name sagemaker-k8s-operator-lc-again
 aws iam create-role --role-name sagemaker-k8s-operator-lc-again --assume-role-policy-document \
