@@ -176,7 +176,12 @@ public final class REPL {
             guard let path = args.first else { return fail("usage: :load FILE") }
             let home = session.context.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
             let expanded = path.hasPrefix("~/") ? home + path.dropFirst(1) : path
-            guard let data = FileManager.default.contents(atPath: expanded) else { return fail("cannot read '\(path)'") }
+            guard let data = FileManager.default.contents(atPath: expanded) else {
+                var isDir: ObjCBool = false
+                let why = !FileManager.default.fileExists(atPath: expanded, isDirectory: &isDir) ? "no such file"
+                    : isDir.boolValue ? "it is a folder" : "permission denied"
+                return fail("cannot read '\(path)': \(why)")
+            }
             let file = SourceFile(name: path, bytes: Array(data))
             do {
                 if let v = try interruptible({ try session.evaluate(file) }), let shown = display.render(v) { output.write(shown) }
