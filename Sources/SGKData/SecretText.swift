@@ -46,10 +46,20 @@ public enum SecretText {
     }
 
     /// Text from elsewhere (a credential helper's stderr, a command line) for an error message:
-    /// anything shaped like a key or token — a run of 32 or more token characters — and the value
-    /// after a name that says password, secret, token or key are replaced by `<redacted>`.
+    /// anything shaped like a key or token — a run of 32 or more token characters with digits and
+    /// letters of both cases (random keys, base64 tokens, JWTs), or of 64 or more — and the value
+    /// after a name that says password, secret, token or key are replaced by `<redacted>`. Names,
+    /// paths, ARNs and image references (one case) stay readable.
     public static func mask(_ text: String) -> String {
-        var t = text.replacingOccurrences(of: #"[A-Za-z0-9_\-\.+/=]{32,}"#, with: "<redacted>", options: .regularExpression)
+        var t = text
+        if let re = try? NSRegularExpression(pattern: #"[A-Za-z0-9_\-\.+/=]{32,}"#) {
+            for m in re.matches(in: t, range: NSRange(t.startIndex..., in: t)).reversed() {
+                guard let r = Range(m.range, in: t) else { continue }
+                let run = t[r]
+                let random = run.contains(where: \.isNumber) && run.contains(where: \.isUppercase) && run.contains(where: \.isLowercase)
+                if random || run.count >= 64 { t.replaceSubrange(r, with: "<redacted>") }
+            }
+        }
         t = t.replacingOccurrences(of: #"(?i)((?:passw(?:or)?d|secret|token|key)[A-Za-z_-]*["']?\s*[:=]\s*["']?)[^\s"',;&]+"#,
                                    with: "$1<redacted>", options: .regularExpression)
         return t

@@ -84,6 +84,9 @@ struct TextTests {
         let out = SecretText.mask("failed: SecretAccessKey=\(key) --password=hunter2 token: abc123 user ops")
         #expect(!out.contains(key) && !out.contains("hunter2") && !out.contains("abc123"), "\(out)")
         #expect(out.contains("failed:") && out.contains("user ops"))
+        // Names, ARNs, paths and image references stay readable.
+        let plain = "arn:aws:iam::123456789012:role/sagemaker-k8s-operator-bench /usr/local/bin/aws-credential-helper-for-ci 123456789012.dkr.ecr.us-west-2.amazonaws.com/operator:v1"
+        #expect(SecretText.mask(plain) == plain)
     }
 
     @Test func moreSecretShapesAreSeen() {
