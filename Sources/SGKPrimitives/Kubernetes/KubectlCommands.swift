@@ -121,11 +121,7 @@ enum KubectlCommands {
         let stripped = stripManaged(j)
         guard stripped["kind"]?.stringValue == "Secret", stripped["apiVersion"]?.stringValue == "v1",
               case .object(var o) = stripped else { return stripped }
-        for key in ["data", "stringData"] {
-            if case .object(let values)? = o[key] {
-                o[key] = .object(values.mapValues { _ in .string("<redacted>") })
-            }
-        }
+        redactSecretValues(&o)
         if case .object(var meta)? = o["metadata"], case .object(var ann)? = meta["annotations"],
            ann["kubectl.kubernetes.io/last-applied-configuration"] != nil {
             ann["kubectl.kubernetes.io/last-applied-configuration"] = .string("<redacted>")
@@ -133,6 +129,19 @@ enum KubectlCommands {
             o["metadata"] = .object(meta)
         }
         return .object(o)
+    }
+
+    /// Replaces the values under a Secret's (or a patch of one's) `data` and `stringData` by `<redacted>`.
+    static func redactSecretValues(_ o: inout OrderedDictionary<String, JSON>) {
+        for key in ["data", "stringData"] {
+            if case .object(let values)? = o[key] { o[key] = .object(values.mapValues { _ in .string("<redacted>") }) }
+        }
+    }
+
+    /// Whether `--explain`'s here-document leaves out a Secret's values (a Secret, or a List holding one).
+    static func hidesSecretValues(_ doc: JSON) -> Bool {
+        let kind = doc["kind"]?.stringValue ?? ""
+        return (kind == "Secret" || kind.hasSuffix("List")) && forJournal(doc) != doc
     }
 
     static func unknownFormat(_ f: String, _ formats: String) -> CommandError {
@@ -233,7 +242,7 @@ enum KubectlCommands {
                 ? "# the \(converted) apiextensions.k8s.io/v1beta1 CRD(s) above are converted to v1: this server no longer serves v1beta1"
                 : "# sgk first converted the \(converted) apiextensions.k8s.io/v1beta1 CRD(s) to v1: this server no longer serves v1beta1, so kubectl needs a converted file")
         }
-        if inline, docs.contains(where: { ($0["kind"]?.stringValue ?? "").hasSuffix("List") || $0["kind"]?.stringValue == "Secret" ? forJournal($0) != $0 : false }) {
+        if inline, docs.contains(where: hidesSecretValues) {
             notes.append("# sgk does not show a Secret's values: put them in place of <redacted> before running this")
         }
         func explainOnce() -> [String] {

@@ -29,9 +29,7 @@ extension KubectlCommands {
     static func redactedSecretPatch(_ patch: JSON) -> JSON {
         switch patch {
         case .object(var o):
-            for key in ["data", "stringData"] {
-                if case .object(let values)? = o[key] { o[key] = .object(values.mapValues { _ in .string("<redacted>") }) }
-            }
+            redactSecretValues(&o)
             return .object(o)
         case .array(let ops):
             return .array(ops.map { op in
