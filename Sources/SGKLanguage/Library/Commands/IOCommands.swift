@@ -233,21 +233,22 @@ public enum IOCommands: CommandLibrary {
     }
 
     static func fetchError(_ e: HTTPClientError, url: String, host: String, timeout: Double) -> CommandError {
+        let url = SecretText.redactedURL(url)   // messages never show user info or a query
         let offline = "check the network (or proxy); offline, download the file elsewhere and pass its local path: fetch ./file.yaml"
         switch e {
         case .redirectLimitReached, .redirectCycleDetected:
-            return CommandError("too many redirects fetching \(SecretText.redactedURL(url))", hint: "the server redirects in a loop or more than 10 times", argument: .positional(0))
+            return CommandError("too many redirects fetching \(url)", hint: "the server redirects in a loop or more than 10 times", argument: .positional(0))
         case .connectTimeout:
             return CommandError("cannot connect to \(host): timed out", code: "ConnectionError", hint: offline, argument: .positional(0))
         case .deadlineExceeded, .readTimeout:
-            return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(SecretText.redactedURL(url))", code: "Timeout",
+            return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)", code: "Timeout",
                                 hint: "give more time with timeout: 2m, or download the file and pass its local path", argument: .positional(0))
         case .invalidURL, .emptyHost, .emptyScheme:
-            return CommandError("invalid URL '\(SecretText.redactedURL(url))'", argument: .positional(0))
+            return CommandError("invalid URL '\(url)'", argument: .positional(0))
         case .cancelled:
-            return CommandError("fetch of \(SecretText.redactedURL(url)) was cancelled", argument: .positional(0))
+            return CommandError("fetch of \(url) was cancelled", argument: .positional(0))
         default:
-            return CommandError("cannot fetch \(SecretText.redactedURL(url)): \(NetworkErrorText.plain(e))", code: "ConnectionError", hint: offline, argument: .positional(0))
+            return CommandError("cannot fetch \(url): \(NetworkErrorText.plain(e))", code: "ConnectionError", hint: offline, argument: .positional(0))
         }
     }
 
