@@ -116,16 +116,27 @@ extension KubeClient {
     /// The accept header that asks for a server-side Table.
     public static let tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 
-    /// `kubectl get` as a table: one object (`name`) or a list (selectors, all namespaces).
+    /// `kubectl get` as a table: one object (`name`) or a list (selectors, all namespaces), in pages
+    /// of 500 as kubectl reads them. `objects: true` has each row carry its whole object (with `kind`
+    /// and `apiVersion`), so that one request gives both the table and the objects, as kubectl asks.
     public func table(_ resource: APIResource, name: String? = nil, namespace: String? = nil, allNamespaces: Bool = false,
-                      labelSelector: String? = nil, fieldSelector: String? = nil) async throws -> KubeTable {
+                      labelSelector: String? = nil, fieldSelector: String? = nil, objects: Bool = false) async throws -> KubeTable {
         let ns: String? = resource.namespaced ? (allNamespaces ? nil : (namespace ?? defaultNamespace)) : nil
         var path = resource.collectionPath(namespace: ns)
         if let name { path += "/" + name }
-        var query: [(String, String)] = [("includeObject", "Metadata")]
-        if let labelSelector { query.append(("labelSelector", labelSelector)) }
-        if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
-        let json = try await sendJSON(.GET, path, query: query, accept: KubeClient.tableAccept)
-        return try KubeTable(json)
+        var table: KubeTable?
+        var cont: String?
+        repeat {
+            var query: [(String, String)] = [("includeObject", objects ? "Object" : "Metadata")]
+            if name == nil { query.append(("limit", "500")) }
+            if let labelSelector { query.append(("labelSelector", labelSelector)) }
+            if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
+            if let cont { query.append(("continue", cont)) }
+            let json = try await sendJSON(.GET, path, query: query, accept: KubeClient.tableAccept)
+            let page = try KubeTable(json)
+            if table == nil { table = page } else { table?.append(page) }
+            cont = json.at("metadata", "continue")?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        } while cont != nil
+        return table!
     }
 }

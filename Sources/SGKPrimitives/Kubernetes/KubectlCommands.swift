@@ -464,16 +464,19 @@ enum KubectlCommands {
             do {
                 results.append(try run(inv) {
                     let r = try await client.resolveResource(typed)
-                    async let table: KubeTable? = wantsTable
-                        ? client.table(r, name: name, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
-                        : nil
+                    if wantsTable {
+                        // One request, as kubectl makes it: the table's rows carry their objects.
+                        let table = try await client.table(r, name: name, namespace: namespace, allNamespaces: allNS,
+                                                           labelSelector: selector, fieldSelector: fieldSelector, objects: true)
+                        return (r, table.objects.compactMap { $0 }.map(stripManaged), table)
+                    }
                     let objects: [JSON]
                     if let name {
                         objects = [try await client.get(r, name: name, namespace: namespace)]
                     } else {
                         objects = try await client.list(r, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
                     }
-                    return (r, objects.map(stripManaged), try await table)
+                    return (r, objects.map(stripManaged), nil)
                 })
             } catch let e as KubeError where e.isNotFound && name != nil {
                 if !ignoreNotFound { throw e }
