@@ -299,7 +299,7 @@ public final class AWSClient: Sendable {
     }
 
     private func logRequest(_ spec: AWSRequestSpec, url: String, headers: HTTPHeaders, secrets: [String], attempt: Int) {
-        var line = "→ \(spec.method.rawValue) \(Redactor.redact(url, secrets: secrets)) \(spec.service.rawValue) \(spec.operation)"
+        var line = "→ \(spec.method.rawValue) \(Redactor.redact(SecretText.redactedURL(url, keepQuery: true), secrets: secrets)) \(spec.service.rawValue) \(spec.operation)"
         if attempt > 1 { line += " (attempt \(attempt))" }
         logger.debug("\(line)")
         for h in headers {

@@ -66,8 +66,9 @@ public enum SecretText {
     }
 
     /// A URL for messages: its user info and its query (passwords, presigned tokens) replaced by
-    /// `<redacted>`. Read by hand, without Foundation's URL parser (which loads ICU's tables).
-    public static func redactedURL(_ url: String) -> String {
+    /// `<redacted>`; `keepQuery` leaves the query (a request's own parameters, already free of
+    /// secrets) for a debug log. Read by hand, without Foundation's URL parser (which loads ICU's tables).
+    public static func redactedURL(_ url: String, keepQuery: Bool = false) -> String {
         guard let schemeEnd = url.range(of: "://") else { return url }
         var out = String(url[..<schemeEnd.upperBound])
         let rest = url[schemeEnd.upperBound...]
@@ -79,7 +80,7 @@ public enum SecretText {
             out += authority
         }
         var tail = rest[authorityEnd...]
-        if let q = tail.firstIndex(of: "?") {
+        if !keepQuery, let q = tail.firstIndex(of: "?") {
             let fragment = tail[q...].firstIndex(of: "#").map { String(tail[$0...]) } ?? ""
             out += tail[..<q] + "?<redacted>" + fragment
             tail = ""

@@ -163,6 +163,23 @@ struct CaptureHandler: LogHandler {
         try await client.shutdown()
     }
 
+    @Test func theDebugLogShowsNoEndpointPassword() async throws {
+        let server = try FakeHTTPServer { _ in
+            (200, "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/u</Arn><UserId>AID</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>")
+        }
+        defer { server.stop() }
+        let capture = LogCapture()
+        let endpoint = server.url.replacingOccurrences(of: "http://", with: "http://ops:ENDPOINT-PASSWORD@")
+        let cfg = AWSConfiguration(environment: ["AWS_ENDPOINT_URL": endpoint], homeDirectory: "/nonexistent", profile: nil,
+                                   region: "us-east-1", shared: SharedConfig())
+        let client = AWSClient(configuration: cfg, credentialProvider: StaticCredentialProvider(Fixtures.exampleCredentials),
+                               retryPolicy: .none, logger: capture.logger())
+        _ = try? await client.sts.getCallerIdentity()
+        #expect(capture.text.contains("→ POST http://<redacted>@127.0.0.1"), "\(capture.text)")
+        #expect(!capture.text.contains("ENDPOINT-PASSWORD"))
+        try await client.shutdown()
+    }
+
     @Test func retriesThrottlingThenSucceeds() async throws {
         let counter = Counter()
         let server = try FakeHTTPServer { _ in

@@ -109,5 +109,7 @@ struct TextTests {
         #expect(SecretText.redactedURL("http://127.0.0.1:5000/") == "http://127.0.0.1:5000/")
         #expect(SecretText.redactedURL("https://host?token=x") == "https://host?<redacted>")
         #expect(SecretText.redactedURL("not a url") == "not a url")
+        // A debug log keeps a request's own parameters, never the endpoint's password.
+        #expect(SecretText.redactedURL("http://ops:pw@127.0.0.1:5000/clusters?maxResults=5", keepQuery: true) == "http://<redacted>@127.0.0.1:5000/clusters?maxResults=5")
     }
 }
