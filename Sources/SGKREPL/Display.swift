@@ -20,9 +20,12 @@ public struct Display: Sendable {
         self.format = format; self.color = color; self.inlineWidth = inlineWidth
     }
 
-    /// The text to show for a value (ends with a newline), or nil for null.
+    /// The text to show for a value (ends with a newline), or nil for null. A Kubernetes Secret
+    /// shows its keys, not its values (as `kubectl describe` does): they are the value's, for a
+    /// path (`$s.data.token`) or an explicit `-o yaml` to show.
     public func render(_ v: Value) -> String? {
         if v.isNull { return nil }
+        let v = Display.hidingSecretValues(v)
         switch format {
         case .inline: return paint(v) + "\n"
         case .json: return SGKDataBridge.emitJSON(v, pretty: true) + "\n"
@@ -36,6 +39,30 @@ public struct Display: Sendable {
             let inline = v.description
             if inline.count <= inlineWidth && !inline.contains("\n") { return paint(v) + "\n" }
             return yaml(v)
+        }
+    }
+
+    /// A Secret's `data` and `stringData` values replaced by `<hidden: N bytes>`; lists and a
+    /// List's `items` are looked through.
+    static func hidingSecretValues(_ v: Value) -> Value {
+        switch v {
+        case .list(let items):
+            return .list(items.map(hidingSecretValues))
+        case .map(var m):
+            if case .list(let items)? = m["items"] { m["items"] = .list(items.map(hidingSecretValues)) }
+            guard m["kind"]?.stringValue == "Secret", m["apiVersion"]?.stringValue == "v1" else { return .map(m) }
+            for field in ["data", "stringData"] {
+                guard case .map(var values)? = m[field] else { continue }
+                for (key, value) in values {
+                    guard let text = value.stringValue else { continue }
+                    let bytes = field == "data" ? (Data(base64Encoded: text)?.count ?? text.utf8.count) : text.utf8.count
+                    values[key] = .string("<hidden: \(bytes) bytes>")
+                }
+                m[field] = .map(values)
+            }
+            return .map(m)
+        default:
+            return v
         }
     }
 

@@ -179,6 +179,24 @@ import Testing
         #expect(Display().render(.list([pod])) == "KIND   NAMESPACE   NAME\nPod    ns          p1\n")
     }
 
+    @Test func aSecretShowsItsKeysNotItsValues() {
+        let secret: Value = obj(["apiVersion": .string("v1"), "kind": .string("Secret"),
+                                  "metadata": obj(["name": .string("db"), "namespace": .string("ns")]),
+                                  "data": obj(["token": .string("ZXlKaGJHY2lPaUpTVXpJMU5pSjkuc2VjcmV0")]),
+                                  "stringData": obj(["password": .string("hunter2")])])
+        for format in DisplayFormat.allCases {
+            let text = Display(format: format).render(secret) ?? ""
+            #expect(!text.contains("ZXlKaGJH") && !text.contains("hunter2"), "\(format): \(text)")
+            #expect(text.contains("token") && text.contains("<hidden: 27 bytes>") && text.contains("<hidden: 7 bytes>"), "\(format): \(text)")
+        }
+        // In a list, and in a List's items.
+        let list: Value = obj(["apiVersion": .string("v1"), "kind": .string("List"), "items": .list([secret])])
+        #expect(!(Display(format: .yaml).render(list) ?? "").contains("hunter2"))
+        #expect(!(Display(format: .json).render(.list([secret])) ?? "").contains("hunter2"))
+        // The value asked for by its path is shown.
+        #expect(Display().render(.string("hunter2")) == "\"hunter2\"\n")
+    }
+
     @Test func formatsSwitch() {
         #expect(Display(format: .inline).render(rows) == "[{name: \"a\", age: 1}, {name: \"bb\", age: 22}]\n")
         #expect(Display(format: .json).render(obj(["a": .int(1)])) == "{\n  \"a\": 1\n}\n")
