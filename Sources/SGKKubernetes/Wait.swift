@@ -7,12 +7,15 @@ public enum WaitCondition: Sendable, Hashable, CustomStringConvertible {
     case condition(type: String, status: String)
     /// `delete`: until the object is gone.
     case deleted
+    /// `create`: until the object exists (kubectl 1.31's `--for=create`).
+    case created
     /// `jsonpath={.status.phase}=Running`; a nil value waits until the path exists.
     case jsonPath(path: String, value: String?)
 
     /// Parses kubectl's `--for` syntax: `condition=X`, `condition=X=false`, `delete`, `jsonpath={…}=V`.
     public static func parse(_ text: String) throws -> WaitCondition {
         if text == "delete" { return .deleted }
+        if text == "create" { return .created }
         if text.lowercased().hasPrefix("condition=") {
             let rest = text.dropFirst("condition=".count)
             let parts = rest.split(separator: "=", maxSplits: 1).map(String.init)
@@ -30,13 +33,14 @@ public enum WaitCondition: Sendable, Hashable, CustomStringConvertible {
             }
             throw KubeError.other("--for jsonpath must look like jsonpath={.status.phase}=Running")
         }
-        throw KubeError.other("unrecognized condition \"\(text)\" (use condition=X, delete or jsonpath={…}=V)")
+        throw KubeError.other("unrecognized condition \"\(text)\" (use condition=X, delete, create or jsonpath={…}=V)")
     }
 
     public var description: String {
         switch self {
         case .condition(let t, let s): return s == "True" ? "condition=\(t)" : "condition=\(t)=\(s)"
         case .deleted: return "delete"
+        case .created: return "create"
         case .jsonPath(let p, let v): return v.map { "jsonpath=\(p)=\($0)" } ?? "jsonpath=\(p)"
         }
     }
@@ -52,6 +56,8 @@ public enum WaitCondition: Sendable, Hashable, CustomStringConvertible {
                 return (false, f.isEmpty ? "being deleted" : "being deleted, held by finalizers \(f.joined(separator: ", "))")
             }
             return (false, "exists")
+        case .created:
+            return object == nil ? (false, "not found") : (true, "exists")
         case .condition(let type, let status):
             guard let object else { return (false, "not found") }
             let conds = object.at("status", "conditions")?.arrayValue ?? []
@@ -275,11 +281,17 @@ final class Locked<T: Sendable>: @unchecked Sendable {
 extension KubeClient {
     /// `kubectl wait --for=CONDITION RESOURCE/NAME --timeout=T`: watch-based (re-lists and re-watches when
     /// the watch expires). Returns the object when the condition holds (nil for `.deleted`).
-    /// `progress` receives state changes as one-line messages.
+    /// As kubectl's, a condition or jsonpath wait on an object that does not exist is a NotFound
+    /// error at once (`.created` waits for it). `progress` receives state changes as one-line messages.
     @discardableResult
     public func wait(_ resource: APIResource, name: String, namespace: String? = nil, for condition: WaitCondition,
                      timeout: TimeInterval, progress: (@Sendable (String) -> Void)? = nil) async throws -> JSON? {
-        try await waitUntil(resource, name: name, namespace: namespace, timeout: timeout, progress: progress) { obj in
+        let mustExist: Bool
+        switch condition {
+        case .condition, .jsonPath: mustExist = true
+        case .deleted, .created: mustExist = false
+        }
+        return try await waitUntil(resource, name: name, namespace: namespace, timeout: timeout, mustExist: mustExist, progress: progress) { obj in
             let (met, state) = condition.check(obj)
             return (met, "\(resource.kind) \(name): \(state)")
         }
@@ -310,9 +322,10 @@ extension KubeClient {
     }
 
     /// Watches one object until `check` says done (it may throw to abort), bounded by `timeout`.
-    /// `check` receives nil when the object does not exist.
+    /// `check` receives nil when the object does not exist; with `mustExist`, an object absent at the
+    /// start is a NotFound error instead.
     public func waitUntil(_ resource: APIResource, name: String, namespace: String? = nil, timeout: TimeInterval,
-                          progress: (@Sendable (String) -> Void)? = nil,
+                          mustExist: Bool = false, progress: (@Sendable (String) -> Void)? = nil,
                           check: @escaping @Sendable (JSON?) throws -> (done: Bool, message: String)) async throws -> JSON? {
         let ns = effectiveNamespace(resource, namespace)
         let deadline = Date().addingTimeInterval(timeout)
@@ -329,8 +342,11 @@ extension KubeClient {
             return ok
         }
         let selector = "metadata.name=\(name)"
+        var first = true
         while true {
             let (items, rv) = try await listWithVersion(resource, namespace: ns, allNamespaces: ns == nil, fieldSelector: selector)
+            if first, mustExist, items.isEmpty { throw KubeError.notFound(resource, name: name, namespace: ns, context: target.contextName) }
+            first = false
             if try observe(items.first) { return result.get() }
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 { break }

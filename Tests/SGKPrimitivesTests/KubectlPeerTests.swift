@@ -322,6 +322,17 @@ enum KubectlInstallerScenario {
             #expect(ignored.listValue?.isEmpty == true)
             let forDelete = try await sgk.run("kubectl wait cm/settings -n \(ns) --for=delete --timeout=5s")
             #expect(forDelete.isNull)
+            // As kubectl's: a condition on an object that does not exist fails at once, naming it
+            // (one of several names is enough); --for=create waits until it exists.
+            let waitStarted = Date()
+            let waitMissing = try #require(await sgk.failure(#"kubectl wait cm ["other", "settings"] -n \#(ns) --for "jsonpath={.data.mode}=fast" --timeout=20s"#))
+            #expect(Date().timeIntervalSince(waitStarted) < 10)
+            #expect(waitMissing.contains("kubectl wait: NotFound: configmaps \"settings\" not found") && waitMissing.contains("--for=create"), "\(waitMissing)")
+            async let created = sgk.run("kubectl wait cm/settings -n \(ns) --for=create --timeout=20s")
+            try await Task.sleep(nanoseconds: 500_000_000)
+            let (cst, _, cerr) = try KubectlPeer.kubectl(kubeconfig, ["-n", ns, "create", "configmap", "settings", "--from-literal=mode=new"])
+            #expect(cst == 0, "\(cerr)")
+            #expect(try await created["data", "mode"]?.stringValue == "new")
             let unknown = try #require(await sgk.failure("kubectl get nosuchthings"))
             #expect(unknown.contains("UnknownResource"), "\(unknown)")
         }

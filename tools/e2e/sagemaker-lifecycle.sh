@@ -126,6 +126,14 @@ check "a re-run re-attaches the policy, then stops at the annotation another too
 kubectl -n $NS annotate sa sagemaker-k8s-operator-default eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/sagemaker-k8s-operator-lc --overwrite >/dev/null
 fixed=$(install lc); code=$?
 check "after the fix verify gave, the install and verify pass" '[ "$code" -eq 0 ] && run verify-sagemaker-operator --cluster lc --region us-west-2 --wait 30s >/dev/null'
+# A missing CRD is named at once (the wait for the eight ends on it), not after the 30 s wait.
+kubectl delete crd models.sagemaker.aws.amazon.com --wait=true >/dev/null
+t0=$(date +%s)
+v=$(run verify-sagemaker-operator --cluster lc --region us-west-2 --wait 5s); code=$?
+took=$(( $(date +%s) - t0 ))
+check "verify names a missing CRD at once (${took} s) with its fix" '[ "$code" -eq 1 ] && [[ "$v" == *"FAILED  CRDs: missing: models.sagemaker.aws.amazon.com"* ]] && [[ "$v" == *"fix: re-run the install"* ]] && [ "$took" -lt 15 ]'
+fixed=$(install lc); code=$?
+check "a re-run restores the CRD, and verify passes" '[ "$code" -eq 0 ] && [[ "$fixed" == *"objects: 1 created, 0 configured, 17 unchanged"* ]] && run verify-sagemaker-operator --cluster lc --region us-west-2 --wait 30s >/dev/null'
 
 # A TrainingJob whose finalizer the (absent) operator never removes.
 kubectl create namespace ml-jobs >/dev/null

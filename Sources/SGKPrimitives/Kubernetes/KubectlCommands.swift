@@ -678,7 +678,34 @@ enum KubectlCommands {
         let client = try o.client(inv)
         let namespace = o.namespace
         let progress = progressSink(inv)
-        let (resource, results) = try run(inv) { () async throws -> (APIResource, [(String, JSON?)]) in
+        let (resource, results): (APIResource, [(String, JSON?)])
+        do {
+            (resource, results) = try waitFor(inv, client: client, resName: resName, name: name, given: given, namespace: namespace,
+                                               selector: selector, condition: condition, timeout: timeout, progress: progress)
+        } catch let e as KubeError where e.isNotFound {
+            // As kubectl's: a named object that does not exist is an error at once, not a wait.
+            throw CommandError(e.errorMessage, code: "NotFound", hint: "--for=create waits until it exists")
+        }
+        if let format = o.output {
+            let verb = "condition met"
+            switch format {
+            case "name": for (n, _) in results { inv.context.output.write("\(resource.nameOutput(n)) \(verb)\n") }
+            case "yaml", "json":
+                let docs = results.compactMap { $0.1 }.map(stripManaged)
+                let doc = name != nil ? (docs.first ?? .null) : KubeText.list(docs)
+                inv.context.output.write(format == "yaml" ? YAMLCodec.emit(doc) : JSONCodec.serialize(doc, pretty: true) + "\n")
+            default: throw unknownFormat(format, "name, yaml, json")
+            }
+        }
+        let values = results.map { $0.1.map { Value(json: stripManaged($0)) } ?? .null }
+        return name != nil ? (values.first ?? .null) : .list(values)
+    }
+
+    /// The waits of `kubectl wait`: each named (or selected) object, concurrently.
+    static func waitFor(_ inv: Invocation, client: KubeClient, resName: String, name: String?, given: [String]?, namespace: String?,
+                        selector: String?, condition: WaitCondition, timeout: TimeInterval,
+                        progress: (@Sendable (String) -> Void)?) throws -> (APIResource, [(String, JSON?)]) {
+        try run(inv) { () async throws -> (APIResource, [(String, JSON?)]) in
             let r = try await client.resolveResource(resName)
             let ns = r.namespaced ? (namespace ?? client.defaultNamespace) : nil
             var names: [String]
@@ -700,19 +727,6 @@ enum KubectlCommands {
             }
             return (r, found)
         }
-        if let format = o.output {
-            let verb = "condition met"
-            switch format {
-            case "name": for (n, _) in results { inv.context.output.write("\(resource.nameOutput(n)) \(verb)\n") }
-            case "yaml", "json":
-                let docs = results.compactMap { $0.1 }.map(stripManaged)
-                let doc = name != nil ? (docs.first ?? .null) : KubeText.list(docs)
-                inv.context.output.write(format == "yaml" ? YAMLCodec.emit(doc) : JSONCodec.serialize(doc, pretty: true) + "\n")
-            default: throw unknownFormat(format, "name, yaml, json")
-            }
-        }
-        let values = results.map { $0.1.map { Value(json: stripManaged($0)) } ?? .null }
-        return name != nil ? (values.first ?? .null) : .list(values)
     }
 
     // MARK: rollout status

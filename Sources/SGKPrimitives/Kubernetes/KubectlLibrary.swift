@@ -92,11 +92,11 @@ public enum KubectlLibrary: CommandLibrary {
                 "kubectl wait",
                 positionals: [.init("target", "TYPE/NAME or TYPE"), .init("name", optional: true, "an object's name, or a list of names")],
                 keywords: common + [
-                    .init("for", required: true, flags: ["--for"], "condition=NAME[=VALUE], delete, or jsonpath={.path}=VALUE"),
+                    .init("for", required: true, flags: ["--for"], "condition=NAME[=VALUE], delete, create, or jsonpath={.path}=VALUE"),
                     timeoutKW, selectorKW,
                     .init("all", isSwitch: true, flags: ["--all"], "every object of the type in the namespace"),
                 ],
-                summary: "Wait (watch-based, bounded by --timeout, default 30s) until objects meet a condition; returns the object(s).",
+                summary: "Wait (watch-based, bounded by --timeout, default 30s) until objects meet a condition; returns the object(s). A named object that does not exist is a NotFound error at once (--for=create waits for it).",
                 example: "kubectl wait deployment/web --for=condition=Available -n demo --timeout=120s"), KubectlCommands.wait),
 
             NativeCommand(CommandSignature(
