@@ -467,8 +467,12 @@ public enum AWSLibrary: CommandLibrary {
                                                 example: "role policies $role_name | get managed")) { inv in
         let name = try inv.args.string(0, "the role name")
         let c = AWSClients.of(inv.context).client(region: try regionArg(inv))
-        let managed = try inv.context.wait { try await c.iam.listAttachedRolePolicies(roleName: name) }
-        let inline = try inv.context.wait { try await c.iam.listRolePolicies(roleName: name) }
+        // The two lists at once: they do not depend on each other.
+        let (managed, inline) = try inv.context.wait {
+            async let managed = c.iam.listAttachedRolePolicies(roleName: name)
+            async let inline = c.iam.listRolePolicies(roleName: name)
+            return try await (managed, inline)
+        }
         return .ordered([("managed", .list(managed.map { .ordered([("PolicyName", .string($0.name)), ("PolicyArn", .string($0.arn))]) })),
                          ("inline", .list(inline.map(Value.string)))])
     }
