@@ -464,11 +464,15 @@ enum KubectlCommands {
             do {
                 results.append(try run(inv) {
                     let r = try await client.resolveResource(typed)
+                    var table: KubeTable?
                     if wantsTable {
-                        // One request, as kubectl makes it: the table's rows carry their objects.
-                        let table = try await client.table(r, name: name, namespace: namespace, allNamespaces: allNS,
-                                                           labelSelector: selector, fieldSelector: fieldSelector, objects: true)
-                        return (r, table.objects.compactMap { $0 }.map(stripManaged), table)
+                        // One request, as kubectl makes it: the table's rows carry their objects (a server
+                        // that leaves them out is asked for the objects too).
+                        let t = try await client.table(r, name: name, namespace: namespace, allNamespaces: allNS,
+                                                       labelSelector: selector, fieldSelector: fieldSelector, objects: true)
+                        let objects = t.objects.compactMap { $0 }.filter { ($0["kind"]?.stringValue).map { $0 != "PartialObjectMetadata" } ?? false }
+                        if objects.count == t.cells.count { return (r, objects.map(stripManaged), t) }
+                        table = t
                     }
                     let objects: [JSON]
                     if let name {
@@ -476,7 +480,7 @@ enum KubectlCommands {
                     } else {
                         objects = try await client.list(r, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
                     }
-                    return (r, objects.map(stripManaged), nil)
+                    return (r, objects.map(stripManaged), table)
                 })
             } catch let e as KubeError where e.isNotFound && name != nil {
                 if !ignoreNotFound { throw e }
