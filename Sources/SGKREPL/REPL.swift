@@ -337,7 +337,7 @@ public final class REPL {
         let nameWidth = vars.map { $0.0.count + 1 }.max() ?? 0
         let typeWidth = vars.map { $0.1.typeName.count }.max() ?? 0
         for (name, v) in vars {
-            let full = v.description
+            let full = Display.hidingSecretValues(v).description
             var preview = full.count > 72 ? String(full.prefix(71)) + "…" : full
             var budget = 10_000
             if !REPL.mayShow(v, name: name, budget: &budget) { preview = "<hidden: looks like a secret>" }

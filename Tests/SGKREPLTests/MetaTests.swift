@@ -35,6 +35,13 @@ import Testing
         #expect(lines.contains("f fn"))
     }
 
+    @Test func varsShowsASecretsKeysNotItsValues() {
+        let h = Harness()
+        h.run([#"let s = {apiVersion: "v1", kind: "Secret", data: {cfg: "aHVudGVyMg=="}}"#, ":vars"])
+        #expect(h.out.text.contains("cfg: \"<hidden: 7 bytes>\""), "\(h.out.text)")
+        #expect(!h.out.text.contains("aHVudGVyMg=="))
+    }
+
     @Test func varsHidesValuesNamedLikeSecretsAndBareKeys() {
         let h = Harness()
         h.run(["let aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"",
