@@ -82,10 +82,12 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
     /// True for a 404.
     public var isNotFound: Bool { httpStatus == 404 }
 
-    /// The API server's NotFound for one object (`pods "web" not found`), for an absence found by a list.
-    public static func notFound(_ resource: APIResource, name: String, namespace: String?, context: String?) -> KubeError {
+    /// The API server's NotFound for an object (`pods "web" not found`), for an absence found by a
+    /// list; `message` when it names more than this one.
+    public static func notFound(_ resource: APIResource, name: String, namespace: String?, context: String?, message: String? = nil) -> KubeError {
+        let text = message ?? "\(resource.qualifiedName) \"\(name)\" not found"
         let status = KubeStatus(.object(["kind": .string("Status"), "status": .string("Failure"), "reason": .string("NotFound"),
-                                         "message": .string("\(resource.qualifiedName) \"\(name)\" not found"), "code": .int(404)]))
+                                         "message": .string(text), "code": .int(404)]))
         return .api(httpStatus: 404, status: status, request: KubeRequestInfo(verb: "GET", path: resource.objectPath(name: name, namespace: namespace)),
                     context: context, body: nil)
     }

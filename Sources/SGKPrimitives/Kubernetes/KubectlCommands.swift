@@ -640,10 +640,8 @@ enum KubectlCommands {
         try printRows(inv, rows, format: o.output)
         if let (r, name, ns) = missing.first {
             let what = missing.map { "\($0.0.qualifiedName) \"\($0.1)\"" }.joined(separator: ", ")
-            let status = KubeStatus(.object(["kind": .string("Status"), "status": .string("Failure"), "reason": .string("NotFound"),
-                                             "message": .string("\(what) not found" + (rows.isEmpty ? "" : " (the others were deleted)")), "code": .int(404)]))
-            throw KubeError.api(httpStatus: 404, status: status, request: KubeRequestInfo(verb: "GET", path: r.objectPath(name: name, namespace: ns)),
-                                context: client.target.contextName, body: nil)
+            throw KubeError.notFound(r, name: name, namespace: ns, context: client.target.contextName,
+                                     message: "\(what) not found" + (rows.isEmpty ? "" : " (the others were deleted)"))
         }
         return .list(rows.map(\.value))
     }
