@@ -1,9 +1,9 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
 import SGKData
+import SGKHTTP
 
 /// The SDKs' standard retry mode: a few attempts, exponential backoff with full jitter.
 public struct RetryPolicy: Sendable {
@@ -35,52 +35,33 @@ struct RawResponse: Sendable {
     var body: [UInt8]
 }
 
-/// Shared HTTP plumbing: one HTTPClient, timeouts.
+/// Shared HTTP plumbing: one transport (system trust roots, the environment's proxies), timeouts.
 final class AWSTransport: Sendable {
-    let http: HTTPClient
-    let ownsClient: Bool
+    let http: HTTPTransport
+    let ownsTransport: Bool
     let requestTimeout: TimeAmount
     private let isShutDown = LockedFlag()
 
-    init(httpClient: HTTPClient?, connectTimeout: TimeAmount = .seconds(10), requestTimeout: TimeAmount = .seconds(60)) {
-        if let httpClient {
-            http = httpClient
-            ownsClient = false
+    init(transport: HTTPTransport?, connectTimeout: TimeAmount = .seconds(10), requestTimeout: TimeAmount = .seconds(60)) {
+        if let transport {
+            http = transport
+            ownsTransport = false
         } else {
-            var cfg = HTTPClient.Configuration()
-            cfg.timeout = .init(connect: connectTimeout, read: requestTimeout)
-            cfg.connectionPool = .init(idleTimeout: .seconds(60))
-            // Our standard-mode retry loop handles failed connects (with backoff and a bounded number
-            // of attempts); AsyncHTTPClient's own retrying would stretch each attempt to the connect timeout.
-            cfg.connectionPool.retryConnectionEstablishment = false
-            cfg.decompression = .disabled
-            http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: cfg)
-            ownsClient = true
+            // Failed connects are retried by the standard-mode loop (with backoff, bounded).
+            http = HTTPTransport(configuration: .init(connectTimeout: connectTimeout, userAgent: nil))
+            ownsTransport = true
         }
         self.requestTimeout = requestTimeout
     }
 
     func send(method: HTTPMethod, url: String, headers: HTTPHeaders, body: [UInt8]?, timeout: TimeAmount? = nil, logger: Logger) async throws -> RawResponse {
-        var req = HTTPClientRequest(url: url)
-        req.method = method
-        req.headers = headers
-        if let body { req.body = .bytes(ByteBuffer(bytes: body)) }
-        let resp = try await http.execute(req, timeout: timeout ?? requestTimeout, logger: logger)
-        let buf = try await resp.body.collect(upTo: 32 << 20)
-        return RawResponse(status: Int(resp.status.code), headers: resp.headers, body: Array(buffer: buf))
+        let resp = try await http.execute(HTTPRequest(method: method, url: url, headers: headers, body: body), timeout: timeout ?? requestTimeout)
+        return RawResponse(status: resp.status, headers: resp.headers, body: try await resp.body.collect(upTo: 32 << 20))
     }
 
     func shutdown() async throws {
-        guard ownsClient, isShutDown.setOnce() else { return }
-        try await http.shutdown()
-    }
-
-    deinit {
-        // A client dropped without `shutdown()` must not crash the process (AsyncHTTPClient traps
-        // in its deinit): shut it down in the background instead.
-        if ownsClient, isShutDown.setOnce() {
-            http.shutdown(queue: .global()) { _ in }
-        }
+        guard ownsTransport, isShutDown.setOnce() else { return }
+        await http.shutdown()
     }
 }
 
@@ -138,13 +119,13 @@ public final class AWSClient: Sendable {
     /// - Parameters:
     ///   - configuration: region/profile/endpoints (default: from the process environment and `~/.aws`).
     ///   - credentialProvider: default: `AWSCredentialChain` over the same configuration.
-    ///   - httpClient: share an existing client (then `shutdown()` leaves it running).
+    ///   - transport: share an existing transport (then `shutdown()` leaves it running).
     ///   - retryPolicy: default: standard mode.
     ///   - logger: debug level logs each request and response line, secrets redacted.
     public init(
         configuration: AWSConfiguration = .load(),
         credentialProvider: (any AWSCredentialProvider)? = nil,
-        httpClient: HTTPClient? = nil,
+        transport: HTTPTransport? = nil,
         retryPolicy: RetryPolicy = .standard,
         connectTimeout: TimeAmount = .seconds(10),
         requestTimeout: TimeAmount = .seconds(60),
@@ -153,7 +134,7 @@ public final class AWSClient: Sendable {
         self.configuration = configuration
         self.retryPolicy = retryPolicy
         self.logger = logger
-        let transport = AWSTransport(httpClient: httpClient, connectTimeout: connectTimeout, requestTimeout: requestTimeout)
+        let transport = AWSTransport(transport: transport, connectTimeout: connectTimeout, requestTimeout: requestTimeout)
         self.transport = transport
         self.credentialProvider = credentialProvider
             ?? AWSCredentialChain(configuration: configuration, transport: transport, logger: logger)
@@ -168,7 +149,7 @@ public final class AWSClient: Sendable {
         self.logger = logger
     }
 
-    /// Closes connections (only if this client created its HTTPClient).
+    /// Closes connections (only if this client created its transport).
     public func shutdown() async throws { try await transport.shutdown() }
 
     /// The region in effect, or nil.

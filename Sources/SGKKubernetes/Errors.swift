@@ -95,6 +95,9 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
     /// A short hint for common HTTP failures.
     public var hint: String? {
         if case .transport(_, let message) = self {
+            if message.contains("does not name") {
+                return "the certificate must name the host of the server URL (kubectl checks this too): use a name it holds (https://NAME:PORT), or set tls-server-name: NAME on the cluster in the kubeconfig"
+            }
             if message.contains("TLS") {
                 return "the kubeconfig's certificate-authority(-data) for this cluster must be the CA that signed the server's certificate"
             }

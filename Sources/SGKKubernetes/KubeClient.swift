@@ -1,10 +1,9 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOSSL
 import SGKData
+import SGKHTTP
 import Synchronization
 
 /// Options of a `KubeClient`.
@@ -35,6 +34,12 @@ public struct KubeResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// The credentials its request carried (never shown; see `KubeClient.error(for:info:)`).
+    var credentials: [String] = []
+
+    public init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
+        self.status = status; self.headers = headers; self.body = body
+    }
     /// The body parsed as JSON.
     public func json() throws -> JSON {
         do { return try JSONCodec.parse(bytes: body) } catch {
@@ -88,15 +93,6 @@ public final class KubeClient: Sendable {
             throw KubeError.config("the server URL of cluster \(target.cluster.name) holds \(url.query != nil || url.fragment != nil ? "a query" : "credentials"): \(KubeClient.redactedURL(target.cluster.server)) (write https://HOST[:PORT][/PATH]; a token or password goes in the kubeconfig's user)")
         }
         var base = target.cluster.server
-        var dnsOverride: [String: String] = [:]
-        if let sni = target.cluster.tlsServerName, !sni.isEmpty, sni != host {
-            // Verify the certificate against tls-server-name: address the server by that name
-            // and map the name to the real host.
-            let port = url.port.map { ":\($0)" } ?? ""
-            let pathPart = url.path
-            base = "\(scheme)://\(sni)\(port)\(pathPart)"
-            dnsOverride[sni] = host
-        }
         if base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         if target.cluster.insecureSkipTLSVerify {
@@ -105,8 +101,8 @@ public final class KubeClient: Sendable {
         if let p = target.user.authProvider, target.user.exec == nil {
             throw KubeError.config("user \(target.user.name) uses auth-provider \(p), which is not supported; use an exec plugin")
         }
-        let proxy = try KubeClient.proxy(target.cluster.proxyURL)
-        self.transports = TransportPool(cluster: target.cluster, proxy: proxy, dnsOverride: dnsOverride, options: options)
+        let proxy = try KubeClient.proxy(target.cluster.proxyURL, environment: options.environment)
+        self.transports = TransportPool(cluster: target.cluster, proxy: proxy, options: options)
         if let exec = target.user.exec {
             _ = exec
             self.execCache = ExecCredentialCache(provider: options.execTokenProvider, environment: options.environment, logger: logger)
@@ -119,7 +115,7 @@ public final class KubeClient: Sendable {
             guard let key = target.user.clientKeyData else {
                 throw KubeError.config("user \(target.user.name) has a client certificate but no client key")
             }
-            _ = try TransportPool.makeTLS(cluster: target.cluster, cert: cert, key: key)
+            _ = try TransportPool.tlsOptions(cluster: target.cluster, cert: cert, key: key)
         }
     }
 
@@ -149,21 +145,16 @@ public final class KubeClient: Sendable {
     /// The namespace of the context (or the override given at resolution).
     public var defaultNamespace: String { target.namespace }
 
-    static func proxy(_ url: String?) throws -> HTTPClient.Configuration.Proxy? {
-        guard let url, !url.isEmpty else { return nil }
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), let host = u.host else {
-            throw KubeError.config("invalid proxy-url \(url)")
+    /// The cluster's `proxy-url`, else the environment's proxies (as kubectl).
+    static func proxy(_ url: String?, environment: KubeEnvironment) throws -> ProxySetting {
+        guard let url, !url.isEmpty else { return .environment(environment.variables) }
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), u.host != nil else {
+            throw KubeError.config("invalid proxy-url \(SecretText.redactedURL(url))")
         }
-        switch scheme {
-        case "http":
-            var auth: HTTPClient.Authorization?
-            if let user = u.user { auth = .basic(username: user, password: u.password ?? "") }
-            return .server(host: host, port: u.port ?? 80, authorization: auth)
-        case "socks5":
-            return .socksServer(host: host, port: u.port ?? 1080)
-        default:
+        guard scheme == "http" || scheme == "socks5" else {
             throw KubeError.config("proxy-url scheme \(scheme) is not supported (use http:// or socks5://)")
         }
+        return .url(url)
     }
 
     // MARK: - Requests
@@ -236,7 +227,16 @@ public final class KubeClient: Sendable {
     func error(for response: KubeResponse, info: KubeRequestInfo) -> KubeError {
         let json = try? JSONCodec.parse(bytes: response.body)
         var status = json.flatMap { KubeStatus($0) }
-        let bodyText = status == nil ? String(decoding: response.body.prefix(500), as: UTF8.self) : nil
+        var bodyText = status == nil ? String(decoding: response.body.prefix(500), as: UTF8.self) : nil
+        // A server (or a proxy, or a webhook) may echo the credential it refused
+        // (`Forbidden: user with token … cannot list`): every credential this client holds is
+        // taken out of what the error shows.
+        let secrets = response.credentials + [target.user.token, target.user.password].compactMap { $0 }
+        if let m = status?.message { status?.message = Redaction.redact(m, secrets: secrets) }
+        if let b = bodyText { bodyText = Redaction.redact(b, secrets: secrets) }
+        if let causes = status?.causes {
+            status?.causes = causes.map { var c = $0; c.message = c.message.map { Redaction.redact($0, secrets: secrets) }; return c }
+        }
         if KubeClient.isTypedPatchError(response), status != nil {
             // Server-side apply reports a manifest that does not fit the schema as a 500: it is the
             // object that is invalid (HTTP 422), and sending it again changes nothing.
@@ -286,24 +286,37 @@ public final class KubeClient: Sendable {
     func sendOnce(_ method: HTTPMethod, _ pathWithQuery: String, body: [UInt8]?, contentType: String?,
                   accept: String, timeout: TimeAmount) async throws -> KubeResponse {
         let (request, http) = try await prepare(method, pathWithQuery, body: body, contentType: contentType, accept: accept)
-        let response = try await http.execute(request, timeout: timeout, logger: nil)
-        let buffer = try await response.body.collect(upTo: 512 * 1024 * 1024)
-        return KubeResponse(status: Int(response.status.code), headers: response.headers,
-                            body: buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [])
+        let response = try await http.execute(request, timeout: timeout)
+        var r = KubeResponse(status: response.status, headers: response.headers, body: try await response.body.collect(upTo: 512 * 1024 * 1024))
+        r.credentials = KubeClient.credentials(in: request)
+        return r
+    }
+
+    /// The secrets a request carried (its bearer token, its basic-auth password) and the static
+    /// ones of the user: a server message that echoes one of them must not show it.
+    static func credentials(in request: HTTPRequest) -> [String] {
+        guard let auth = request.headers.first(name: "Authorization") else { return [] }
+        let parts = auth.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return [auth] }
+        var out = [parts[1]]
+        if parts[0].lowercased() == "basic", let d = Data(base64Encoded: parts[1]), let text = String(data: d, encoding: .utf8),
+           let colon = text.firstIndex(of: ":") {
+            out.append(String(text[text.index(after: colon)...]))
+        }
+        return out
     }
 
     func prepare(_ method: HTTPMethod, _ pathWithQuery: String, body: [UInt8]?, contentType: String?,
-                 accept: String) async throws -> (HTTPClientRequest, HTTPClient) {
+                 accept: String) async throws -> (HTTPRequest, HTTPTransport) {
         let auth = try await authentication()
         let http = try await transports.client(cert: auth.cert)
-        var request = HTTPClientRequest(url: baseURL + pathWithQuery)
-        request.method = method
+        var request = HTTPRequest(method: method, url: baseURL + pathWithQuery)
         request.headers.add(name: "Accept", value: accept)
         request.headers.add(name: "User-Agent", value: options.userAgent)
         if let h = auth.header { request.headers.add(name: "Authorization", value: h) }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
+            request.body = body
         }
         return (request, http)
     }
@@ -315,17 +328,16 @@ public final class KubeClient: Sendable {
         let pathWithQuery = KubeClient.pathWithQuery(path, query + [("watch", "1")])
         let info = KubeRequestInfo(verb: "GET", path: pathWithQuery)
         let (request, http) = try await prepare(.GET, pathWithQuery, body: nil, contentType: nil, accept: "application/json")
-        let response: HTTPClientResponse
+        let response: HTTPResponse
         do {
-            response = try await http.execute(request, timeout: timeout, logger: nil)
+            response = try await http.execute(request, timeout: timeout)
         } catch {
             throw KubeError.transport(request: KubeRequestInfo(verb: info.verb, path: target.cluster.server + info.path),
                                           message: Redaction.redact(NetworkErrorText.plain(error)))
         }
-        guard response.status.code == 200 else {
-            let buf = try await response.body.collect(upTo: 1 << 20)
-            let r = KubeResponse(status: Int(response.status.code), headers: response.headers,
-                                 body: buf.getBytes(at: buf.readerIndex, length: buf.readableBytes) ?? [])
+        guard response.status == 200 else {
+            var r = KubeResponse(status: response.status, headers: response.headers, body: try await response.body.collect(upTo: 1 << 20))
+            r.credentials = KubeClient.credentials(in: request)
             throw error(for: r, info: info)
         }
         var pending: [UInt8] = []
@@ -344,7 +356,7 @@ public final class KubeClient: Sendable {
         } catch let e as KubeError {
             throw e
         } catch {
-            if error is HTTPClientError, (error as? HTTPClientError) == .deadlineExceeded { return }
+            if (error as? HTTPTransportError) == .deadlineExceeded { return }
             if error is CancellationError { throw error }
             // The stream broke (timeout, connection closed): the caller re-lists and re-watches.
             logger.debug("watch stream ended: \(error)")
@@ -359,70 +371,52 @@ public struct WatchEvent: Sendable {
     public var object: JSON
 }
 
-/// The HTTP clients of a `KubeClient`: one per client certificate identity (normally exactly one).
+/// The transports of a `KubeClient`: one per client certificate identity (normally exactly one).
 actor TransportPool {
     let cluster: ClusterConfig
-    let proxy: HTTPClient.Configuration.Proxy?
-    let dnsOverride: [String: String]
+    let proxy: ProxySetting
     let options: KubeClientOptions
-    private var clients: [String: HTTPClient] = [:]
-    private var retired: [HTTPClient] = []
+    private var clients: [String: HTTPTransport] = [:]
+    private var retired: [HTTPTransport] = []
 
-    init(cluster: ClusterConfig, proxy: HTTPClient.Configuration.Proxy?, dnsOverride: [String: String], options: KubeClientOptions) {
-        self.cluster = cluster; self.proxy = proxy; self.dnsOverride = dnsOverride; self.options = options
+    init(cluster: ClusterConfig, proxy: ProxySetting, options: KubeClientOptions) {
+        self.cluster = cluster; self.proxy = proxy; self.options = options
     }
 
-    func client(cert: ([UInt8], [UInt8])?) throws -> HTTPClient {
+    func client(cert: ([UInt8], [UInt8])?) throws -> HTTPTransport {
         let key = cert.map { String(decoding: $0.0, as: UTF8.self) } ?? ""
         if let c = clients[key] { return c }
-        let tls = try TransportPool.makeTLS(cluster: cluster, cert: cert?.0, key: cert?.1)
-        var config = HTTPClient.Configuration(
-            tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: .init(connect: options.connectTimeout, read: nil),
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.maxConnections),
-            proxy: proxy, ignoreUncleanSSLShutdown: false, decompression: .disabled)
-        config.dnsOverride = dnsOverride
-        // A refused connection or an untrusted certificate fails at once, as kubectl does, instead
-        // of being retried inside the pool until the connect timeout (then again for each retry).
-        config.connectionPool.retryConnectionEstablishment = false
-        let c = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
-        // An exec plugin that rotates certificates: keep the old client until shutdown.
+        let transport = HTTPTransport(configuration: .init(
+            tls: try TransportPool.tlsOptions(cluster: cluster, cert: cert?.0, key: cert?.1), proxy: proxy,
+            connectTimeout: options.connectTimeout, maxConnectionsPerHost: options.maxConnections, userAgent: nil))
+        // An exec plugin that rotates certificates: keep the old transport until shutdown.
         retired.append(contentsOf: clients.values)
-        clients = [key: c]
-        return c
+        clients = [key: transport]
+        return transport
     }
 
-    static func makeTLS(cluster: ClusterConfig, cert: [UInt8]?, key: [UInt8]?) throws -> TLSConfiguration {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let ca = cluster.certificateAuthorityData {
-            do {
-                let certs = try NIOSSLCertificate.fromPEMBytes(ca)
-                guard !certs.isEmpty else { throw KubeError.config("no certificate in the CA of cluster \(cluster.name)") }
-                tls.trustRoots = .certificates(certs)
-            } catch let e as KubeError {
-                throw e
-            } catch {
-                throw KubeError.config("certificate-authority of cluster \(cluster.name) is not valid PEM: \(error)")
-            }
-        }
-        if cluster.insecureSkipTLSVerify { tls.certificateVerification = .none }
-        if let cert, let key {
-            do {
-                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(cert).map { .certificate($0) }
-            } catch {
-                throw KubeError.config("client certificate is not valid PEM: \(error)")
-            }
-            do {
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem))
-            } catch {
-                throw KubeError.config("client key is not a valid PEM RSA or EC key: \(error)")
-            }
-        }
+    /// The TLS settings of the cluster entry (and a client certificate), checked.
+    static func tlsOptions(cluster: ClusterConfig, cert: [UInt8]?, key: [UInt8]?) throws -> TLSOptions {
+        let tls = TLSOptions(trustRootsPEM: cluster.certificateAuthorityData, clientCertificatePEM: cert, clientKeyPEM: key,
+                             insecureSkipVerify: cluster.insecureSkipTLSVerify, serverName: cluster.tlsServerName)
+        do { try tls.validate() } catch { throw configError(error, cluster: cluster) }
         return tls
     }
 
+    static func configError(_ problem: TLSOptions.Problem, cluster: ClusterConfig) -> KubeError {
+        switch problem {
+        case .noCertificateInCA: return .config("no certificate in the CA of cluster \(cluster.name)")
+        case .invalidCA(let why): return .config("certificate-authority of cluster \(cluster.name) is not valid PEM: \(why)")
+        case .invalidClientCertificate(let why): return .config("client certificate is not valid PEM: \(why)")
+        case .invalidClientKey(let why): return .config("client key is not a valid PEM RSA or EC key: \(why)")
+        case .certificateWithoutKey: return .config("a client certificate without its key")
+        case .clientCertificateExpired, .clientCertificateNotYetValid:
+            return .config("\(problem) (the kubeconfig's client-certificate-data for cluster \(cluster.name)): renew it, or use a user with a token or exec plugin (for EKS: aws eks update-kubeconfig writes one)")
+        }
+    }
+
     func shutdown() async {
-        for c in clients.values + retired { try? await c.shutdown() }
+        for c in clients.values + retired { await c.shutdown() }
         clients = [:]
         retired = []
     }

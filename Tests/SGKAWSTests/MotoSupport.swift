@@ -1,7 +1,8 @@
-import AsyncHTTPClient
+import SGKHTTP
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 @testable import SGKAWS
 
 /// Integration tests talk to a moto server at `SGK_TEST_AWS_ENDPOINT` (e.g. `http://127.0.0.1:5055`).
@@ -30,11 +31,12 @@ enum Moto {
 
     /// POSTs to a moto control endpoint.
     static func control(_ base: String, _ path: String, body: String = "") async throws {
-        var req = HTTPClientRequest(url: base + path)
-        req.method = .POST
-        req.headers.add(name: "Content-Type", value: "text/plain")
-        req.body = .bytes(ByteBuffer(string: body))
-        let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        let transport = HTTPTransport(configuration: .init(proxy: .none))
+        defer { Task { await transport.shutdown() } }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain")
+        let resp = try await transport.execute(HTTPRequest(method: .POST, url: base + path, headers: headers, body: Array(body.utf8)),
+                                               timeout: .seconds(10))
         _ = try await resp.body.collect(upTo: 1 << 20)
     }
 

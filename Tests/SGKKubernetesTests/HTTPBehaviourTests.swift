@@ -42,6 +42,17 @@ final class ScriptedServer: @unchecked Sendable {
                 return self.send(503, {"kind": "Status", "status": "Failure", "message": "etcd down", "reason": "ServiceUnavailable", "code": 503}, {"Retry-After": "0"})
             if self.path.startswith("/forbidden"):
                 return self.send(403, {"kind": "Status", "status": "Failure", "message": "pods is forbidden: User \"x\" cannot list resource \"pods\"", "reason": "Forbidden", "code": 403})
+            if self.path.startswith("/echo-token"):
+                # A server (or webhook) that quotes the credential it refused.
+                token = auth.split(" ", 1)[1] if " " in auth else auth
+                return self.send(403, {"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403,
+                                       "message": "user with token " + token + " cannot list resource pods"})
+            if self.path.startswith("/echo-plain"):
+                self.send_response(401)
+                data = ("Unauthorized: " + auth).encode()
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data)
             if self.path.startswith("/auth"):
                 return self.send(200, {"kind": "Echo", "scheme": auth.split(" ")[0] if auth else ""})
             if self.path.startswith("/count"):
@@ -121,6 +132,34 @@ final class ScriptedServer: @unchecked Sendable {
         } catch {
             await c.shutdown()
             throw error
+        }
+    }
+
+    @Test func anEchoedCredentialIsNeverShown() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        let dir = try TempDir()
+        let tokenPath = try dir.write("token", "token-from-a-file-0123456789\n")
+        let users = [UserConfig(name: "t", token: "ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNkluTmhMV3RsZVNKOQ"),
+                     UserConfig(name: "b", username: "admin", password: "correct-horse-battery"),
+                     UserConfig(name: "f", tokenFile: tokenPath)]
+        for user in users {
+            let target = KubeTarget(contextName: "s", cluster: ClusterConfig(name: "s", server: "http://127.0.0.1:\(server.port)"),
+                                    user: user, namespace: "default")
+            let c = try KubeClient(target: target, options: KubeClientOptions(environment: KubeEnvironment(variables: [:], homeDirectory: dir.path)))
+            for path in ["/echo-token", "/echo-plain"] {
+                do {
+                    _ = try await c.sendJSON(.GET, path)
+                    Issue.record("expected an error")
+                } catch let e as KubeError {
+                    let text = e.description + (e.hint ?? "")
+                    for secret in [user.token, user.password, "token-from-a-file-0123456789", "YWRtaW46Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5"].compactMap({ $0 }) {
+                        #expect(!text.contains(secret), "\(user.name) \(path): \(text)")
+                    }
+                    #expect(text.contains("<redacted>"))
+                }
+            }
+            await c.shutdown()
         }
     }
 

@@ -320,6 +320,18 @@ enum KubectlInstallerScenario {
             #expect(deleteMissing.contains("NotFound"), "\(deleteMissing)")
             let ignored = try await sgk.run("kubectl delete cm settings -n \(ns) --ignore-not-found")
             #expect(ignored.listValue?.isEmpty == true)
+            // A file with a type the server does not serve (policy/v1 on 1.20, a CRD that is gone):
+            // the rest is deleted, and each unmappable document is reported (as kubectl does).
+            let mixed = #"[{apiVersion: "v1", kind: "ConfigMap", metadata: {name: "doomed"}}, {apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: {name: "pdb"}}, {apiVersion: "example.com/v1", kind: "Widget", metadata: {name: "w"}}]"#
+            _ = try await sgk.run(#"\#(mixed) | first | kubectl apply -n \#(ns)"#)
+            let unmapped = try #require(await sgk.failure(#"kubectl delete -f \#(mixed) -n \#(ns) --timeout=30s"#))
+            #expect(unmapped.contains("2 documents could not be mapped") && unmapped.contains(#"name: "pdb""#) && unmapped.contains(#"name: "w""#), "\(unmapped)")
+            #expect(unmapped.contains("the other 1 object(s) were deleted"), "\(unmapped)")
+            let afterMixed = try await sgk.run("kubectl get cm doomed -n \(ns) --ignore-not-found")
+            #expect(afterMixed.isNull)
+            _ = try await sgk.run(#"\#(mixed) | first | kubectl apply -n \#(ns)"#)
+            let tolerant = try await sgk.run(#"kubectl delete -f \#(mixed) -n \#(ns) --ignore-not-found --timeout=30s"#)
+            #expect(tolerant.listValue?.count == 1)
             let forDelete = try await sgk.run("kubectl wait cm/settings -n \(ns) --for=delete --timeout=5s")
             #expect(forDelete.isNull)
             // As kubectl's: a condition on an object that does not exist fails at once, naming it

@@ -1,9 +1,9 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
 import SGKData
+import SGKHTTP
 
 /// The default credential chain, in botocore's order:
 ///
@@ -38,9 +38,9 @@ public actor AWSCredentialChain: AWSCredentialProvider {
         case imds
     }
 
-    /// A chain with its own HTTP plumbing is created by `AWSClient`; use this to share an HTTPClient.
-    public init(configuration: AWSConfiguration, httpClient: HTTPClient, refreshMargin: TimeInterval = 300, logger: Logger = Logger(label: "sgk.aws")) {
-        self.init(configuration: configuration, transport: AWSTransport(httpClient: httpClient), refreshMargin: refreshMargin, logger: logger)
+    /// A chain with its own HTTP plumbing is created by `AWSClient`; use this to share a transport.
+    public init(configuration: AWSConfiguration, httpTransport: HTTPTransport, refreshMargin: TimeInterval = 300, logger: Logger = Logger(label: "sgk.aws")) {
+        self.init(configuration: configuration, transport: AWSTransport(transport: httpTransport), refreshMargin: refreshMargin, logger: logger)
     }
 
     init(configuration: AWSConfiguration, transport: AWSTransport, refreshMargin: TimeInterval = 300, logger: Logger) {

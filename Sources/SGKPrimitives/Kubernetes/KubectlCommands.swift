@@ -551,19 +551,33 @@ enum KubectlCommands {
 
         // What to delete: (resource, name, namespace), and the explain line(s).
         var targets: [(APIResource, String, String?)] = []
+        var unmappedDocs: [String] = []
         var explainOnce: String?
         let manifest = inv.args.keyword("filename") ?? inv.args.input
         if let manifest {
             let (docs, source) = try Manifests.documents(manifest, context: inv.context)
             let refs = try docs.map { try ObjectRef($0) }
-            let resolved = try run(inv) {
+            let (resolved, unmapped) = try run(inv) {
                 var out: [(APIResource, String, String?)] = []
+                // A document whose type the server does not serve (a policy/v1 object on an older
+                // server, a custom resource whose CRD is gone) cannot be deleted, but it stops
+                // nothing: the others are deleted, and each of these is reported, as kubectl does.
+                var unmapped: [(ref: ObjectRef, why: String)] = []
                 for ref in refs {
                     // A v1beta1 CRD is the same object as its v1 form (v1beta1 may not be served).
-                    let r = try await client.resource(kind: ref.kind, apiVersion: ref.apiVersion == CRDConversion.v1beta1 ? CRDConversion.v1 : ref.apiVersion)
-                    out.append((r, ref.name, r.namespaced ? (ref.namespace ?? namespace ?? client.defaultNamespace) : nil))
+                    do {
+                        let r = try await client.resource(kind: ref.kind, apiVersion: ref.apiVersion == CRDConversion.v1beta1 ? CRDConversion.v1 : ref.apiVersion)
+                        out.append((r, ref.name, r.namespaced ? (ref.namespace ?? namespace ?? client.defaultNamespace) : nil))
+                    } catch let e as KubeError {
+                        guard case .unknownResource(let why) = e else { throw e }
+                        unmapped.append((ref, why))
+                    }
                 }
-                return out
+                return (out, unmapped)
+            }
+            unmappedDocs = unmapped.map { u in
+                let ns = u.ref.namespace.map { " namespace: \"\($0)\"" } ?? ""
+                return "resource mapping not found for name: \"\(u.ref.name)\"\(ns) (\(u.ref.kind) \(u.ref.apiVersion)): \(u.why)"
             }
             // Reverse order: namespaced objects before their Namespace, custom resources before their CRD.
             targets = resolved.reversed()
@@ -638,6 +652,16 @@ enum KubectlCommands {
             }
         }
         try printRows(inv, rows, format: o.output)
+        if !unmappedDocs.isEmpty {
+            if ignoreNotFound {
+                // A type the server does not serve holds no objects: nothing of these is left.
+                for line in unmappedDocs { note(inv, "Warning: \(line) (nothing of that type can exist here)") }
+            } else {
+                throw CommandError(unmappedDocs.count == 1 ? unmappedDocs[0] : "\(unmappedDocs.count) documents could not be mapped to a type the server serves:\n  " + unmappedDocs.joined(separator: "\n  "),
+                                   code: "UnknownResource",
+                                   hint: (rows.isEmpty ? "" : "the other \(rows.count) object(s) were deleted; ") + "a type the server does not serve has no objects to delete (--ignore-not-found treats these as gone)")
+            }
+        }
         if let (r, name, ns) = missing.first {
             let what = missing.map { "\($0.0.qualifiedName) \"\($0.1)\"" }.joined(separator: ", ")
             throw KubeError.notFound(r, name: name, namespace: ns, context: client.target.contextName,

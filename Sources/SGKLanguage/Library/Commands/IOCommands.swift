@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import SGKHTTP
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -118,19 +118,10 @@ public enum IOCommands: CommandLibrary {
 
     // MARK: fetch
 
-    /// One HTTP client per run, shut down when the run's context goes away.
-    final class HTTPService: @unchecked Sendable {
-        let client: HTTPClient
-        init() {
-            var config = HTTPClient.Configuration(
-                redirectConfiguration: .follow(max: 10, allowCycles: false),
-                timeout: .init(connect: .seconds(30), read: .seconds(60)))
-            config.decompression = .enabled(limit: .ratio(200))
-            // A refused or unresolvable connection fails at once rather than
-            // being retried until the deadline: offline users learn it now.
-            config.connectionPool.retryConnectionEstablishment = false
-            client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
-        }
+    /// One transport per run, shut down when the run's context goes away. A refused or
+    /// unresolvable connection fails at once: offline users learn it now.
+    final class HTTPService: Sendable {
+        let client = HTTPTransport(configuration: .init(connectTimeout: .seconds(30), maxRedirects: 10, userAgent: "sgk"))
     }
 
     struct FetchResult: Sendable {
@@ -174,7 +165,7 @@ public enum IOCommands: CommandLibrary {
         let service = context.service(HTTPService.self) {
             let s = HTTPService()
             let client = s.client
-            context.onShutdown { try? await client.shutdown() }
+            context.onShutdown { await client.shutdown() }
             return s
         }
         let client = service.client
@@ -183,12 +174,10 @@ public enum IOCommands: CommandLibrary {
             result = try context.wait {
                 try await withThrowingTaskGroup(of: FetchResult?.self) { group in
                     group.addTask {
-                        var request = HTTPClientRequest(url: url)
-                        request.headers.add(name: "User-Agent", value: "sgk")
-                        let response = try await client.execute(request, deadline: .now() + .nanoseconds(Int64(timeout * 1e9)))
-                        let status = Int(response.status.code)
+                        let response = try await client.execute(HTTPRequest(url: url), timeout: .nanoseconds(Int64(timeout * 1e9)))
                         let buffer = try await response.body.collect(upTo: maxBody)
-                        return FetchResult(status: status, reason: response.status.reasonPhrase, body: String(buffer: buffer))
+                        return FetchResult(status: response.status, reason: reason(response.status),
+                                           body: String(decoding: buffer, as: UTF8.self))
                     }
                     group.addTask {
                         // A backstop for the body download; the client's deadline usually fires first.
@@ -200,13 +189,10 @@ public enum IOCommands: CommandLibrary {
                     return first
                 }
             }
-        } catch let e as HTTPClientError {
+        } catch let e as HTTPTransportError {
             throw fetchError(e, url: url, host: host, timeout: timeout)
         } catch is CancellationError {
             throw CancellationError()
-        } catch let e as NIOTooManyBytesError {
-            _ = e
-            throw CommandError("the response from \(host) is larger than \(maxBody >> 20) MB", argument: .positional(0))
         } catch {
             let why = "cannot reach \(host): \(NetworkErrorText.plain(error))"
             throw CommandError(why, code: "ConnectionError",
@@ -232,21 +218,21 @@ public enum IOCommands: CommandLibrary {
         return result.body
     }
 
-    static func fetchError(_ e: HTTPClientError, url: String, host: String, timeout: Double) -> CommandError {
+    static func fetchError(_ e: HTTPTransportError, url: String, host: String, timeout: Double) -> CommandError {
         let url = SecretText.redactedURL(url)   // messages never show user info or a query
         let offline = "check the network (or proxy); offline, download the file elsewhere and pass its local path: fetch ./file.yaml"
         switch e {
-        case .redirectLimitReached, .redirectCycleDetected:
+        case .tooManyRedirects:
             return CommandError("too many redirects fetching \(url)", hint: "the server redirects in a loop or more than 10 times", argument: .positional(0))
         case .connectTimeout:
             return CommandError("cannot connect to \(host): timed out", code: "ConnectionError", hint: offline, argument: .positional(0))
-        case .deadlineExceeded, .readTimeout:
+        case .deadlineExceeded:
             return CommandError("timed out after \(Value.formatDuration(timeout)) fetching \(url)", code: "Timeout",
                                 hint: "give more time with timeout: 2m, or download the file and pass its local path", argument: .positional(0))
-        case .invalidURL, .emptyHost, .emptyScheme:
+        case .invalidURL, .unsupportedScheme:
             return CommandError("invalid URL '\(url)'", argument: .positional(0))
-        case .cancelled:
-            return CommandError("fetch of \(url) was cancelled", argument: .positional(0))
+        case .responseTooLarge:
+            return CommandError("the response from \(host) is larger than \(maxBody >> 20) MB", argument: .positional(0))
         default:
             return CommandError("cannot fetch \(url): \(NetworkErrorText.plain(e))", code: "ConnectionError", hint: offline, argument: .positional(0))
         }
