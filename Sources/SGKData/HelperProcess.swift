@@ -123,18 +123,26 @@ public enum HelperProcess {
         return "\(n) bytes"
     }
 
+    #if os(Linux)
+    typealias CloseFromAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
+    /// module does not declare; nil with an older glibc.
+    static let closeFromAction: CloseFromAction? = {
+        guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(sym, to: CloseFromAction.self)
+    }()
+    #endif
+
     static func nowNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// A pipe whose two ends are closed in the helper by exec (the dup2'd copies stay open).
+    /// (pipe2 is not in Swift's Glibc module: a program spawned by another thread between pipe and
+    /// fcntl may inherit an end, which only delays an end of file; the read loop does not wait for one.)
     static func makePipe() -> (read: Int32, write: Int32)? {
         var fds: [Int32] = [-1, -1]
-        #if os(Linux)
-        guard pipe2(&fds, O_CLOEXEC) == 0 else { return nil }
-        #else
         guard pipe(&fds) == 0 else { return nil }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        #endif
         return (fds[0], fds[1])
     }
 
@@ -167,6 +175,11 @@ public enum HelperProcess {
         if !interactive { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
         posix_spawn_file_actions_adddup2(&actions, outPipe.write, 1)
         if let errPipe { posix_spawn_file_actions_adddup2(&actions, errPipe.write, 2) }
+        // Nothing else of sgk's is inherited (a descriptor another thread opened without
+        // close-on-exec would stay open as long as the helper and what it leaves behind).
+        #if os(Linux)
+        if let closeFrom = closeFromAction { _ = closeFrom(&actions, 3) }
+        #endif
         // Default signal handling and an empty mask in the helper (sgk ignores SIGPIPE, which a
         // helper's own pipelines rely on); its own process group, so that a time-out stops what it started.
         var defaults = sigset_t()
@@ -191,7 +204,15 @@ public enum HelperProcess {
             for p in envp { free(p) }
         }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
+        var spawned = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
+        // ETXTBSY: a program being written, or still open for writing in a process another thread
+        // is starting at this instant (a script written just before). It passes: try again briefly.
+        var retries = 0
+        while spawned == ETXTBSY, retries < 40 {
+            retries += 1
+            usleep(25_000)
+            spawned = posix_spawn(&pid, executable, &actions, &attr, argv, envp)
+        }
         close(outPipe.write)
         if let errPipe { close(errPipe.write) }
         guard spawned == 0 else {

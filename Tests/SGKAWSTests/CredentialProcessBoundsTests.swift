@@ -10,12 +10,13 @@ import Testing
     static let goodJSON = #"{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "procsecret"}"#
 
     /// The credentials of profile `proc`, whose credential_process runs `script`.
-    func resolve(_ script: String, env: [String: String] = [:]) async throws -> AWSCredentials {
+    /// With `command`, that is the credential_process line itself.
+    func resolve(_ script: String, env: [String: String] = [:], command: String? = nil) async throws -> AWSCredentials {
         let home = try Fixtures.tempDir()
         let path = home.appendingPathComponent("helper.sh")
         try "#!/bin/sh\n\(script)\n".write(to: path, atomically: true, encoding: .utf8)
         let cfg = home.appendingPathComponent("config")
-        try "[profile proc]\ncredential_process = sh \"\(path.path)\"\n".write(to: cfg, atomically: true, encoding: .utf8)
+        try "[profile proc]\ncredential_process = \(command ?? "sh \"\(path.path)\"")\n".write(to: cfg, atomically: true, encoding: .utf8)
         var e = ["AWS_CONFIG_FILE": cfg.path, "AWS_PROFILE": "proc", "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin"]
         e.merge(env) { _, n in n }
         let config = AWSConfiguration.load(environment: e, homeDirectory: home.path)
@@ -25,9 +26,9 @@ import Testing
         return try await chain.credentials()
     }
 
-    func failure(_ script: String, env: [String: String] = [:]) async -> CredentialsError? {
+    func failure(_ script: String, env: [String: String] = [:], command: String? = nil) async -> CredentialsError? {
         do {
-            _ = try await resolve(script, env: env)
+            _ = try await resolve(script, env: env, command: command)
             Issue.record("expected an error")
             return nil
         } catch let e as CredentialsError {
@@ -82,7 +83,8 @@ import Testing
     }
 
     @Test func aHelperKilledBySignalSaysSo() async throws {
-        let e = await failure("kill -9 $$")
+        // `/bin/sh -c 'kill -9 $$'`: the helper itself is killed (not a shell that reports status 137).
+        let e = await failure("", command: "kill -9 $$")
         #expect(e?.message == "credential_process of profile proc was killed by signal 9 (SIGKILL)")
     }
 

@@ -65,3 +65,10 @@ import Testing
         #expect(m.contains("SGK_HELPER_TIMEOUT must be a number of seconds greater than 0, not '-3'"), "\(m)")
     }
 }
+
+extension ExecPluginBoundsTests {
+    @Test func aPluginKilledBySignalSaysSo() async throws {
+        let m = await failure("kill -9 $$")
+        #expect(m.hasSuffix("(user dev in /home/me/.kube/config): was killed by signal 9 (SIGKILL)"), "\(m)")
+    }
+}
