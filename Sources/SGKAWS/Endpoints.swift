@@ -1,4 +1,5 @@
 import Foundation
+import SGKData
 
 /// An AWS partition: a separate copy of AWS with its own ARNs and domains.
 public enum AWSPartition: String, Sendable, CaseIterable {
@@ -188,23 +189,48 @@ public struct AWSConfiguration: Sendable {
     /// `AWS_ENDPOINT_URL`, the profile's `services` section, the profile's `endpoint_url`.
     /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` disables all of them.
     public func customEndpoint(for service: AWSService) -> String? {
+        customEndpointAndSource(for: service)?.url
+    }
+
+    /// The custom endpoint and where it was set (`AWS_ENDPOINT_URL_IAM`, `endpoint_url of profile dev`, …).
+    public func customEndpointAndSource(for service: AWSService) -> (url: String, source: String)? {
         func env(_ k: String) -> String? { environment[k].flatMap { $0.isEmpty ? nil : $0 } }
         let ignore = (env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") ?? shared.value("ignore_configured_endpoint_urls", profile: profile))?.lowercased() == "true"
         if ignore { return nil }
-        if let u = env("AWS_ENDPOINT_URL_\(service.envSuffix)") { return u }
-        if let u = env("AWS_ENDPOINT_URL") { return u }
+        let specific = "AWS_ENDPOINT_URL_\(service.envSuffix)"
+        if let u = env(specific) { return (u, specific) }
+        if let u = env("AWS_ENDPOINT_URL") { return (u, "AWS_ENDPOINT_URL") }
         if let section = shared.value("services", profile: profile),
            let u = shared.services[section]?["\(service.configKey).endpoint_url"], !u.isEmpty {
-            return u
+            return (u, "\(service.configKey) endpoint_url of [services \(section)]")
         }
-        return shared.value("endpoint_url", profile: profile)
+        return shared.value("endpoint_url", profile: profile).map { ($0, "endpoint_url of profile \(profile)") }
+    }
+
+    /// Why `url` cannot be an endpoint, or nil: it is `http://` or `https://`, a host, an optional
+    /// port from 1 to 65535 and an optional path, without spaces or control characters.
+    public static func endpointProblem(_ url: String) -> String? {
+        let lower = url.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
+            return "it does not start with http:// or https://"
+        }
+        if url.unicodeScalars.contains(where: { $0.value <= 32 || $0.value == 127 }) {
+            return "it holds a space or a control character"
+        }
+        guard let c = URLComponents(string: url), let host = c.host, !host.isEmpty else { return "it has no host name" }
+        if let port = c.port, !(1...65535).contains(port) { return "its port \(port) is not between 1 and 65535" }
+        return nil
     }
 
     /// The endpoint to call for `service`. IAM is global per partition; STS and EKS are regional
     /// (STS without a region uses the global `sts.amazonaws.com`). Throws when EKS has no region.
     public func endpoint(for service: AWSService) throws(AWSConfigurationError) -> AWSEndpoint {
         try validate()
-        let custom = customEndpoint(for: service).map { u in u.hasSuffix("/") ? String(u.dropLast()) : u }
+        let found = customEndpointAndSource(for: service)
+        if let found, let problem = AWSConfiguration.endpointProblem(found.url) {
+            throw .invalidEndpoint(source: found.source, url: SecretText.redactedURL(found.url), problem: problem)
+        }
+        let custom = found.map { f in f.url.hasSuffix("/") ? String(f.url.dropLast()) : f.url }
         switch service {
         case .iam:
             let p = partition
@@ -249,6 +275,9 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
     case invalidRegion(String)
     case profileNotFound(String)
     case malformedFile(String)
+    /// A custom endpoint that is not a URL: where it was set, the value (its user info and query
+    /// redacted) and why.
+    case invalidEndpoint(source: String, url: String, problem: String)
     public var description: String {
         switch self {
         case .noRegion(let profile):
@@ -259,6 +288,8 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
             return "the AWS profile '\(p)' could not be found"
         case .malformedFile(let problem):
             return "cannot read the AWS config: \(problem)"
+        case .invalidEndpoint(let source, let url, let problem):
+            return "\(source) '\(url)' is not an endpoint URL: \(problem)"
         }
     }
 
@@ -268,6 +299,7 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
         case .invalidRegion: return "InvalidRegion"
         case .profileNotFound: return "ProfileNotFound"
         case .malformedFile: return "ConfigParseError"
+        case .invalidEndpoint: return "InvalidEndpoint"
         }
     }
 
@@ -276,7 +308,10 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
         case .noRegion: return "pass region: us-west-2, or set AWS_REGION (or a region in your AWS profile)"
         case .invalidRegion: return "a region looks like us-west-2 or cn-north-1"
         case .profileNotFound: return "AWS_PROFILE names a profile of ~/.aws/config ([profile NAME]) or ~/.aws/credentials ([NAME])"
-        case .malformedFile: return "each setting is 'key = value' under a [section] header; the aws CLI refuses this file too"
+        case .malformedFile(let problem):
+            if problem.contains(" line ") { return "each setting is 'key = value' under a [section] header; the aws CLI refuses this file too" }
+            return "AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/config and ~/.aws/credentials) name UTF-8 text files"
+        case .invalidEndpoint: return "an endpoint looks like https://iam.example.com or http://127.0.0.1:5000"
         }
     }
 }

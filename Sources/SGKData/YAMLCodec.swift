@@ -88,6 +88,9 @@ public enum YAMLCodec {
         return docs
     }
 
+    /// libyaml's limit on nested block and flow collections (`MAX_NESTING_LEVEL`).
+    static let libyamlMaxNesting = 1000
+
     static func dataParseError(_ error: any Error, text: String) -> DataParseError {
         func make(_ message: String, _ mark: Mark?) -> DataParseError {
             DataParseError(format: "YAML", message: message, line: mark?.line ?? 1, column: mark?.column ?? 1)
@@ -99,6 +102,11 @@ public enum YAMLCodec {
         case .scanner(let context, let problem, let mark, _),
              .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
+            // libyaml's "Maximum nesting level reached, set with yaml_set_max_nest_level())" names
+            // a C function: say what it means.
+            if problem.hasPrefix("Maximum nesting level reached") {
+                return make("nesting too deep (more than \(libyamlMaxNesting) levels of lists and mappings)", mark)
+            }
             var message = problem
             if let context {
                 message += " (\(context.text) started at \(context.mark.line):\(context.mark.column))"

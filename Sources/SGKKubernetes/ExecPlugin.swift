@@ -135,36 +135,48 @@ public enum ExecPluginRunner {
         return .object(["apiVersion": .string(config.apiVersion), "kind": .string("ExecCredential"), "spec": .object(spec)])
     }
 
-    /// Runs the plugin and parses its credential.
+    /// Runs the plugin and parses its credential. Not interactive, it is bounded by
+    /// `SGK_HELPER_TIMEOUT` (60 s by default) and by 1 MiB on each of stdout and stderr.
     public static func run(_ config: ExecConfig, environment: KubeEnvironment, logger: Logger) async throws -> ExecCredential {
+        let who = config.described
         guard config.apiVersion == "client.authentication.k8s.io/v1" || config.apiVersion == "client.authentication.k8s.io/v1beta1" else {
-            throw KubeError.execPlugin(command: config.command, message: "unsupported apiVersion \(config.apiVersion)")
+            throw KubeError.execPlugin(command: who, message: "unsupported apiVersion \(config.apiVersion)")
         }
         let interactive = config.interactiveMode == "Always" && isatty(0) != 0
         if config.interactiveMode == "Always" && !interactive {
-            throw KubeError.execPlugin(command: config.command, message: "interactiveMode is Always but standard input is not a terminal")
+            throw KubeError.execPlugin(command: who, message: "interactiveMode is Always but standard input is not a terminal")
         }
         guard let path = resolveCommand(config.command, environment: environment) else {
             var m = "executable \(config.command) not found"
             if let h = config.installHint { m += "\n\n\(h)" }
-            throw KubeError.execPlugin(command: config.command, message: m)
+            throw KubeError.execPlugin(command: who, message: m)
         }
         var env = environment.variables
         for e in config.env { env[e.name] = e.value }
         env["KUBERNETES_EXEC_INFO"] = JSONCodec.serialize(execInfo(config, interactive: interactive), pretty: false)
         logger.debug("running exec credential plugin", metadata: ["command": "\(config.command)"])
 
-        let (status, out, err) = try await spawn(path: path, args: config.args, env: env, interactive: interactive)
-        guard status == 0 else {
+        let timeout: Double
+        do { timeout = try HelperProcess.timeout(environment: environment.variables) } catch {
+            throw KubeError.config("\(error)")
+        }
+        let result: HelperResult
+        do {
+            result = try await HelperProcess.run(executable: path, arguments: config.args, environment: env,
+                                                 timeout: timeout, interactive: interactive)
+        } catch {
+            throw KubeError.execPlugin(command: who, message: "\(error)")
+        }
+        guard result.termination == .exited(0) else {
             // The kubeconfig's own env values for the plugin (API keys) are masked too.
-            let msg = Redaction.redact(ExecPluginRunner.maskTokens(String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-                                       secrets: config.env.map(\.value).filter { $0.count >= 4 })
-            throw KubeError.execPlugin(command: config.command, message: "exited with status \(status)\(msg.isEmpty ? "" : ": " + String(msg.prefix(500)))")
+            let text = String(decoding: result.stderr.suffix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let msg = Redaction.redact(ExecPluginRunner.maskTokens(text), secrets: config.env.map(\.value).filter { $0.count >= 4 })
+            throw KubeError.execPlugin(command: who, message: "\(result.termination)\(msg.isEmpty ? "" : ": " + String(msg.suffix(500)))")
         }
         do {
-            return try ExecCredential.parse(String(decoding: out, as: UTF8.self), expectedAPIVersion: config.apiVersion)
+            return try ExecCredential.parse(String(decoding: result.stdout, as: UTF8.self), expectedAPIVersion: config.apiVersion)
         } catch {
-            throw KubeError.execPlugin(command: config.command, message: "\(error)")
+            throw KubeError.execPlugin(command: who, message: "\(error)")
         }
     }
 
@@ -179,88 +191,11 @@ public enum ExecPluginRunner {
         return nil
     }
 
-    /// How long a plugin that is not interactive may take (`aws eks get-token` takes a second or two).
-    static let timeoutSeconds = 60
-
     /// A plugin's stderr for an error message, with anything shaped like a token (a run of 32 or
     /// more token characters) masked: plugins print what they were given when they fail.
     static func maskTokens(_ text: String) -> String {
         Redaction.redact(SecretText.mask(text))
     }
-
-    /// Kills a plugin and the processes it started (their parent is the plugin).
-    static func kill(_ pid: Int32) {
-        if let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") {
-            for e in entries {
-                guard let child = Int32(e), let stat = try? String(contentsOfFile: "/proc/\(e)/stat", encoding: .utf8),
-                      let close = stat.lastIndex(of: ")") else { continue }
-                let fields = stat[stat.index(after: close)...].split(separator: " ")
-                if fields.count > 1, Int32(fields[1]) == pid { Foundation.kill(child, SIGKILL) }
-            }
-        }
-        Foundation.kill(pid, SIGKILL)
-    }
-
-    static func spawn(path: String, args: [String], env: [String: String], interactive: Bool) async throws -> (Int32, [UInt8], [UInt8]) {
-        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<(Int32, [UInt8], [UInt8]), Error>) in
-            // Resumed once: by the plugin's end, or by its timeout.
-            let once = ResumeOnce()
-            @Sendable func finish(_ r: Result<(Int32, [UInt8], [UInt8]), Error>) {
-                if once.claim() { cont.resume(with: r) }
-            }
-            DispatchQueue.global().async {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: path)
-                p.arguments = args
-                p.environment = env
-                let outPipe = Pipe(), errPipe = Pipe()
-                p.standardOutput = outPipe
-                p.standardError = interactive ? FileHandle.standardError : errPipe
-                p.standardInput = interactive ? FileHandle.standardInput : FileHandle.nullDevice
-                do {
-                    try p.run()
-                } catch {
-                    finish(.failure(KubeError.execPlugin(command: path, message: "cannot start: \(error.localizedDescription)")))
-                    return
-                }
-                if !interactive {
-                    let pid = p.processIdentifier
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeoutSeconds)) {
-                        guard p.isRunning else { return }
-                        ExecPluginRunner.kill(pid)
-                        finish(.failure(KubeError.execPlugin(command: path, message: "did not finish in \(timeoutSeconds) s, so it was stopped")))
-                    }
-                }
-                let errBox = ByteBox()
-                let group = DispatchGroup()
-                if !interactive {
-                    group.enter()
-                    DispatchQueue.global().async {
-                        errBox.set([UInt8](errPipe.fileHandleForReading.readDataToEndOfFile()))
-                        group.leave()
-                    }
-                }
-                let out = [UInt8](outPipe.fileHandleForReading.readDataToEndOfFile())
-                p.waitUntilExit()
-                group.wait()
-                finish(.success((p.terminationStatus, out, errBox.get())))
-            }
-        }
-    }
-}
-
-final class ResumeOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var claimed = false
-    /// True the first time only.
-    func claim() -> Bool { lock.lock(); defer { lock.unlock() }; if claimed { return false }; claimed = true; return true }
-}
-
-final class ByteBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bytes: [UInt8] = []
-    func set(_ b: [UInt8]) { lock.lock(); bytes = b; lock.unlock() }
-    func get() -> [UInt8] { lock.lock(); defer { lock.unlock() }; return bytes }
 }
 
 /// Parses an RFC 3339 timestamp (with or without fractional seconds).

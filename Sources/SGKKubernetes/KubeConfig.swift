@@ -42,6 +42,8 @@ public struct ClusterConfig: Sendable, Hashable {
     public var proxyURL: String?
     /// `extensions` and anything else under `cluster`, passed to exec plugins with `provideClusterInfo`.
     public var raw: JSON
+    /// The kubeconfig file that defines it, for messages.
+    public var file: String?
 
     public init(name: String, server: String, certificateAuthorityData: [UInt8]? = nil,
                 certificateAuthorityPath: String? = nil, insecureSkipTLSVerify: Bool = false,
@@ -74,13 +76,24 @@ public struct ExecConfig: Sendable, Hashable {
     public var installHint: String?
     /// The cluster this user is used with (filled at resolution; sent in `KUBERNETES_EXEC_INFO`).
     public var cluster: ClusterConfig?
+    /// The kubeconfig user this plugin belongs to, and its file: for error messages.
+    public var user: String?
+    public var file: String?
 
     public init(apiVersion: String, command: String, args: [String] = [], env: [ExecEnvVar] = [],
                 provideClusterInfo: Bool = false, interactiveMode: String = "IfAvailable",
-                installHint: String? = nil, cluster: ClusterConfig? = nil) {
+                installHint: String? = nil, cluster: ClusterConfig? = nil, user: String? = nil, file: String? = nil) {
         self.apiVersion = apiVersion; self.command = command; self.args = args; self.env = env
         self.provideClusterInfo = provideClusterInfo; self.interactiveMode = interactiveMode
-        self.installHint = installHint; self.cluster = cluster
+        self.installHint = installHint; self.cluster = cluster; self.user = user; self.file = file
+    }
+
+    /// How messages name the plugin: `/usr/bin/aws (user dev in /home/me/.kube/config)`.
+    public var described: String {
+        var where_: [String] = []
+        if let user { where_.append("user \(user)") }
+        if let file { where_.append("in \(file)") }
+        return where_.isEmpty ? command : "\(command) (\(where_.joined(separator: " ")))"
     }
 
     /// The value of an `env` entry, e.g. `AWS_PROFILE`.
@@ -111,6 +124,8 @@ public struct UserConfig: Sendable, Hashable {
     public var exec: ExecConfig?
     /// `auth-provider`'s name, unsupported (legacy gcp/azure/oidc providers).
     public var authProvider: String?
+    /// The kubeconfig file that defines it, for messages.
+    public var file: String?
 
     public init(name: String, token: String? = nil, tokenFile: String? = nil, clientCertificateData: [UInt8]? = nil,
                 clientKeyData: [UInt8]? = nil, username: String? = nil, password: String? = nil,
@@ -127,6 +142,8 @@ public struct ContextConfig: Sendable, Hashable {
     public var cluster: String
     public var user: String
     public var namespace: String?
+    /// The kubeconfig file that defines it, for messages.
+    public var file: String?
     public init(name: String, cluster: String, user: String, namespace: String? = nil) {
         self.name = name; self.cluster = cluster; self.user = user; self.namespace = namespace
     }
@@ -233,7 +250,10 @@ public struct KubeConfig: Sendable {
         } catch {
             throw KubeError.config("cannot read \(path): \(error.localizedDescription)")
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: path)
+        guard let text = String(validating: Array(data), as: UTF8.self), !data.contains(0) else {
+            throw KubeError.config("\(path) is not a kubeconfig: it is not UTF-8 text")
+        }
+        return try parse(text, path: path)
     }
 
     /// Parses kubeconfig text; relative paths are resolved against `path`'s directory.
@@ -247,75 +267,95 @@ public struct KubeConfig: Sendable {
         if case .null = doc { var c = KubeConfig(); c.files = [path]; return c }
         guard case .object = doc else { throw KubeError.config("\(path) is not a kubeconfig (not a mapping)") }
         let dir = (path as NSString).deletingLastPathComponent
+        let f = KubeConfigFields(path: path)
         var c = KubeConfig()
         c.files = [path]
-        if let cc = doc["current-context"]?.stringValue, !cc.isEmpty { c.currentContext = cc }
+        if let cc = try f.string(doc["current-context"], "current-context"), !cc.isEmpty { c.currentContext = cc }
 
-        for entry in doc["clusters"]?.arrayValue ?? [] {
-            guard let name = entry["name"]?.stringValue, let cl = entry["cluster"] else { continue }
+        for (i, entry) in try f.list(doc["clusters"], "clusters").enumerated() {
+            _ = try f.mapping(entry, "clusters[\(i)]")
+            guard let name = try f.string(entry["name"], "clusters[\(i)].name") else { continue }
+            guard let cl = try f.mapping(entry["cluster"], "clusters[\(name)].cluster") else { continue }
             if c.clusters[name] != nil { continue }
-            var cluster = ClusterConfig(name: name, server: cl["server"]?.stringValue ?? "", raw: cl)
-            if let d = cl["certificate-authority-data"]?.stringValue {
-                cluster.certificateAuthorityData = try decodeBase64(d, what: "clusters[\(name)].certificate-authority-data", path: path)
-            } else if let f = cl["certificate-authority"]?.stringValue, !f.isEmpty {
-                let abs = resolvePath(f, dir: dir)
+            let at = "clusters[\(name)]"
+            var cluster = ClusterConfig(name: name, server: try f.string(cl["server"], "\(at).server") ?? "", raw: cl)
+            if let d = try f.string(cl["certificate-authority-data"], "\(at).certificate-authority-data") {
+                cluster.certificateAuthorityData = try decodeBase64(d, what: "\(at).certificate-authority-data", path: path)
+            } else if let file = try f.string(cl["certificate-authority"], "\(at).certificate-authority"), !file.isEmpty {
+                let abs = resolvePath(file, dir: dir)
                 cluster.certificateAuthorityPath = abs
-                cluster.certificateAuthorityData = try readFile(abs, what: "certificate-authority of cluster \(name)")
+                cluster.certificateAuthorityData = try readFile(abs, what: "certificate-authority of cluster \(name) (in \(path))")
             }
-            cluster.insecureSkipTLSVerify = cl["insecure-skip-tls-verify"]?.boolValue ?? false
-            cluster.tlsServerName = cl["tls-server-name"]?.stringValue
-            cluster.proxyURL = cl["proxy-url"]?.stringValue
+            cluster.insecureSkipTLSVerify = try f.bool(cl["insecure-skip-tls-verify"], "\(at).insecure-skip-tls-verify") ?? false
+            cluster.tlsServerName = try f.string(cl["tls-server-name"], "\(at).tls-server-name")
+            cluster.proxyURL = try f.string(cl["proxy-url"], "\(at).proxy-url")
+            cluster.file = path
             c.clusters[name] = cluster
         }
 
-        for entry in doc["users"]?.arrayValue ?? [] {
-            guard let name = entry["name"]?.stringValue else { continue }
+        for (i, entry) in try f.list(doc["users"], "users").enumerated() {
+            _ = try f.mapping(entry, "users[\(i)]")
+            guard let name = try f.string(entry["name"], "users[\(i)].name") else { continue }
             if c.users[name] != nil { continue }
-            let u = entry["user"] ?? .object([:])
+            let at = "users[\(name)]"
+            let u = try f.mapping(entry["user"], "\(at).user") ?? .object([:])
             var user = UserConfig(name: name)
-            user.token = u["token"]?.stringValue
-            if let tf = u["tokenFile"]?.stringValue, !tf.isEmpty { user.tokenFile = resolvePath(tf, dir: dir) }
-            if let d = u["client-certificate-data"]?.stringValue {
-                user.clientCertificateData = try decodeBase64(d, what: "users[\(name)].client-certificate-data", path: path)
-            } else if let f = u["client-certificate"]?.stringValue, !f.isEmpty {
-                user.clientCertificateData = try readFile(resolvePath(f, dir: dir), what: "client-certificate of user \(name)")
+            user.token = try f.string(u["token"], "\(at).token")
+            if let tf = try f.string(u["tokenFile"], "\(at).tokenFile"), !tf.isEmpty { user.tokenFile = resolvePath(tf, dir: dir) }
+            if let d = try f.string(u["client-certificate-data"], "\(at).client-certificate-data") {
+                user.clientCertificateData = try decodeBase64(d, what: "\(at).client-certificate-data", path: path)
+            } else if let file = try f.string(u["client-certificate"], "\(at).client-certificate"), !file.isEmpty {
+                user.clientCertificateData = try readFile(resolvePath(file, dir: dir), what: "client-certificate of user \(name) (in \(path))")
             }
-            if let d = u["client-key-data"]?.stringValue {
-                user.clientKeyData = try decodeBase64(d, what: "users[\(name)].client-key-data", path: path)
-            } else if let f = u["client-key"]?.stringValue, !f.isEmpty {
-                user.clientKeyData = try readFile(resolvePath(f, dir: dir), what: "client-key of user \(name)")
+            if let d = try f.string(u["client-key-data"], "\(at).client-key-data") {
+                user.clientKeyData = try decodeBase64(d, what: "\(at).client-key-data", path: path)
+            } else if let file = try f.string(u["client-key"], "\(at).client-key"), !file.isEmpty {
+                user.clientKeyData = try readFile(resolvePath(file, dir: dir), what: "client-key of user \(name) (in \(path))")
             }
-            user.username = u["username"]?.stringValue
-            user.password = u["password"]?.stringValue
-            user.authProvider = u.at("auth-provider", "name")?.stringValue
-            if let e = u["exec"], case .object = e {
-                guard let cmd = e["command"]?.stringValue, !cmd.isEmpty else {
+            user.username = try f.string(u["username"], "\(at).username")
+            user.password = try f.string(u["password"], "\(at).password")
+            if let ap = try f.mapping(u["auth-provider"], "\(at).auth-provider") {
+                user.authProvider = try f.string(ap["name"], "\(at).auth-provider.name")
+            }
+            if let e = try f.mapping(u["exec"], "\(at).exec") {
+                guard let cmd = try f.string(e["command"], "\(at).exec.command"), !cmd.isEmpty else {
                     throw KubeError.config("user \(name) in \(path): exec without command")
                 }
                 let command = (cmd.contains("/") && !cmd.hasPrefix("/")) ? resolvePath(cmd, dir: dir) : cmd
-                let env = (e["env"]?.arrayValue ?? []).compactMap { v -> ExecEnvVar? in
-                    guard let n = v["name"]?.stringValue else { return nil }
-                    return ExecEnvVar(name: n, value: v["value"]?.stringValue ?? "")
+                var env: [ExecEnvVar] = []
+                for (j, v) in try f.list(e["env"], "\(at).exec.env").enumerated() {
+                    _ = try f.mapping(v, "\(at).exec.env[\(j)]")
+                    guard let n = try f.string(v["name"], "\(at).exec.env[\(j)].name") else { continue }
+                    env.append(ExecEnvVar(name: n, value: try f.string(v["value"], "\(at).exec.env[\(j)].value") ?? ""))
+                }
+                var args: [String] = []
+                for (j, a) in try f.list(e["args"], "\(at).exec.args").enumerated() {
+                    if let a = try f.string(a, "\(at).exec.args[\(j)]") { args.append(a) }
                 }
                 user.exec = ExecConfig(
-                    apiVersion: e["apiVersion"]?.stringValue ?? "client.authentication.k8s.io/v1beta1",
+                    apiVersion: try f.string(e["apiVersion"], "\(at).exec.apiVersion") ?? "client.authentication.k8s.io/v1beta1",
                     command: command,
-                    args: (e["args"]?.arrayValue ?? []).compactMap { $0.stringValue },
+                    args: args,
                     env: env,
-                    provideClusterInfo: e["provideClusterInfo"]?.boolValue ?? false,
-                    interactiveMode: e["interactiveMode"]?.stringValue ?? "IfAvailable",
-                    installHint: e["installHint"]?.stringValue)
+                    provideClusterInfo: try f.bool(e["provideClusterInfo"], "\(at).exec.provideClusterInfo") ?? false,
+                    interactiveMode: try f.string(e["interactiveMode"], "\(at).exec.interactiveMode") ?? "IfAvailable",
+                    installHint: try f.string(e["installHint"], "\(at).exec.installHint"), user: name, file: path)
             }
+            user.file = path
             c.users[name] = user
         }
 
-        for entry in doc["contexts"]?.arrayValue ?? [] {
-            guard let name = entry["name"]?.stringValue else { continue }
+        for (i, entry) in try f.list(doc["contexts"], "contexts").enumerated() {
+            _ = try f.mapping(entry, "contexts[\(i)]")
+            guard let name = try f.string(entry["name"], "contexts[\(i)].name") else { continue }
             if c.contexts[name] != nil { continue }
-            let ctx = entry["context"] ?? .object([:])
-            c.contexts[name] = ContextConfig(
-                name: name, cluster: ctx["cluster"]?.stringValue ?? "", user: ctx["user"]?.stringValue ?? "",
-                namespace: ctx["namespace"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 })
+            let at = "contexts[\(name)]"
+            let ctx = try f.mapping(entry["context"], "\(at).context") ?? .object([:])
+            var context = ContextConfig(
+                name: name, cluster: try f.string(ctx["cluster"], "\(at).cluster") ?? "", user: try f.string(ctx["user"], "\(at).user") ?? "",
+                namespace: try f.string(ctx["namespace"], "\(at).namespace").flatMap { $0.isEmpty ? nil : $0 })
+            context.file = path
+            c.contexts[name] = context
         }
         return c
     }
@@ -339,15 +379,30 @@ public struct KubeConfig: Sendable {
         guard let ctx = contexts[name] else {
             throw KubeError.config("context \"\(name)\" not found in \(files.joined(separator: ", "))")
         }
+        let ctxFile = ctx.file ?? files.joined(separator: ", ")
         guard var cluster = clusters[ctx.cluster] else {
-            throw KubeError.config("cluster \"\(ctx.cluster)\" of context \"\(name)\" not found")
+            throw KubeError.config("cluster \"\(ctx.cluster)\" of context \"\(name)\" (in \(ctxFile)) not found in \(files.joined(separator: ", "))")
         }
+        let clusterFile = cluster.file ?? ctxFile
         guard !cluster.server.isEmpty else {
-            throw KubeError.config("cluster \"\(ctx.cluster)\" has no server")
+            throw KubeError.config("cluster \"\(ctx.cluster)\" in \(clusterFile) has no server")
         }
         if cluster.server.hasSuffix("/") { cluster.server.removeLast() }
+        if let ca = cluster.certificateAuthorityData, let problem = KubeConfig.pemProblem(ca, kind: "CERTIFICATE") {
+            let what = cluster.certificateAuthorityPath.map { "certificate-authority \($0)" } ?? "certificate-authority-data"
+            throw KubeError.config("\(what) of cluster \"\(cluster.name)\" in \(clusterFile) is not a PEM certificate: \(problem)")
+        }
         if !ctx.user.isEmpty, users[ctx.user] == nil {
-            throw KubeError.config("user \"\(ctx.user)\" of context \"\(name)\" not found")
+            throw KubeError.config("user \"\(ctx.user)\" of context \"\(name)\" (in \(ctxFile)) not found in \(files.joined(separator: ", "))")
+        }
+        if let u = users[ctx.user] {
+            let userFile = u.file ?? ctxFile
+            if let cert = u.clientCertificateData, let problem = KubeConfig.pemProblem(cert, kind: "CERTIFICATE") {
+                throw KubeError.config("the client certificate of user \"\(u.name)\" in \(userFile) is not a PEM certificate: \(problem)")
+            }
+            if let key = u.clientKeyData, let problem = KubeConfig.pemProblem(key, kind: "PRIVATE KEY") {
+                throw KubeError.config("the client key of user \"\(u.name)\" in \(userFile) is not a PEM private key: \(problem)")
+            }
         }
         var user = users[ctx.user] ?? UserConfig(name: ctx.user)
         if user.exec != nil { user.exec?.cluster = cluster }
@@ -468,6 +523,30 @@ public struct KubeConfig: Sendable {
         return "\"" + s.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
     }
 
+    /// Why `bytes` is not PEM holding a `kind` block (`CERTIFICATE`; `PRIVATE KEY` matches RSA and
+    /// EC keys too), or nil. Checks the shape only (markers, base64 between them); the TLS layer
+    /// parses the contents. Never quotes the bytes (a key).
+    static func pemProblem(_ bytes: [UInt8], kind: String) -> String? {
+        guard let text = String(validating: bytes, as: UTF8.self) else { return "it is not text (DER? convert it with openssl to PEM)" }
+        var found = false
+        var rest = Substring(text)
+        while let begin = rest.range(of: "-----BEGIN ") {
+            guard let labelEnd = rest[begin.upperBound...].range(of: "-----") else { return "a -----BEGIN line is not closed" }
+            let label = rest[begin.upperBound..<labelEnd.lowerBound]
+            guard let end = rest[labelEnd.upperBound...].range(of: "-----END \(label)-----") else {
+                return "the \(label) block has no -----END \(label)----- line"
+            }
+            // Headers (`Proc-Type: …`, then a blank line) may come before the base64 of old keys.
+            var body = rest[labelEnd.upperBound..<end.lowerBound]
+            if body.contains(":"), let blank = body.range(of: "\n\n") ?? body.range(of: "\r\n\r\n") { body = body[blank.upperBound...] }
+            let base64 = body.filter { !$0.isWhitespace }
+            if base64.isEmpty || Data(base64Encoded: String(base64)) == nil { return "the \(label) block is not base64" }
+            if label.hasSuffix(kind) { found = true }
+            rest = rest[end.upperBound...]
+        }
+        return found ? nil : "it has no -----BEGIN \(kind)----- block"
+    }
+
     static func resolvePath(_ p: String, dir: String) -> String {
         if p.hasPrefix("/") { return p }
         return ((dir as NSString).appendingPathComponent(p) as NSString).standardizingPath
@@ -482,9 +561,71 @@ public struct KubeConfig: Sendable {
     }
 
     static func readFile(_ path: String, what: String) throws -> [UInt8] {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw KubeError.config("cannot read \(what): \(path) is a folder")
+        }
         guard let d = FileManager.default.contents(atPath: path) else {
             throw KubeError.config("cannot read \(what): \(path)")
         }
         return [UInt8](d)
+    }
+}
+
+/// Reads the typed fields of a kubeconfig: a field of the wrong type is an error that names the
+/// field and the file (kubectl refuses such a file too), never a field quietly left out.
+struct KubeConfigFields {
+    let path: String
+
+    func wrongType(_ field: String, _ expected: String, _ v: JSON) -> KubeError {
+        let got: String
+        switch v {
+        case .bool(let b):
+            return KubeError.config("\(path): \(field) must be \(expected), not the boolean \(b) (YAML reads an unquoted yes, no, on, off, true or false as a boolean: quote it)")
+        case .int(let i): got = "the number \(i)"
+        case .double(let d): got = "the number \(d)"
+        case .string: got = "a string"
+        case .array: got = "a list"
+        case .object: got = "a mapping"
+        case .null: got = "null"
+        }
+        return KubeError.config("\(path): \(field) must be \(expected), not \(got)")
+    }
+
+    /// A string; nil when absent or null. An integer is read as its digits (as kubectl does).
+    func string(_ v: JSON?, _ field: String) throws -> String? {
+        switch v {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        case .int(let i)?: return String(i)
+        case let v?: throw wrongType(field, "a string", v)
+        }
+    }
+
+    func bool(_ v: JSON?, _ field: String) throws -> Bool? {
+        switch v {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        case let v?: throw wrongType(field, "true or false", v)
+        }
+    }
+
+    /// A list; empty when absent or null.
+    func list(_ v: JSON?, _ field: String) throws -> [JSON] {
+        switch v {
+        case nil, .null?: return []
+        case .array(let a)?: return a
+        case let v?: throw wrongType(field, "a list", v)
+        }
+    }
+
+    /// A mapping; nil when absent or null.
+    @discardableResult
+    func mapping(_ v: JSON?, _ field: String) throws -> JSON? {
+        switch v {
+        case nil, .null?: return nil
+        case .object?: return v
+        case let v?: throw wrongType(field, "a mapping", v)
+        }
     }
 }

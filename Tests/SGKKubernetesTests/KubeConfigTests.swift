@@ -59,8 +59,10 @@ import Testing
     @Test func relativePathsResolveAgainstTheFilesDirectory() throws {
         let dir = try TempDir()
         let a = try file(dir, "a", cluster: "c", user: "u", context: "x", current: "x")
-        try dir.write("a/keys/client.crt", "CERT")
-        try dir.write("a/keys/client.key", "KEY")
+        let certPEM = "-----BEGIN CERTIFICATE-----\nQ0VSVA==\n-----END CERTIFICATE-----\n"
+        let keyPEM = "-----BEGIN EC PRIVATE KEY-----\nS0VZ\n-----END EC PRIVATE KEY-----\n"
+        try dir.write("a/keys/client.crt", certPEM)
+        try dir.write("a/keys/client.key", keyPEM)
         try dir.write("a/tok", "file-token\n")
         var text = try String(contentsOfFile: a, encoding: .utf8)
         text = text.replacingOccurrences(of: "    token: tok-a", with: "    client-certificate: keys/client.crt\n    client-key: ./keys/client.key\n    tokenFile: tok")
@@ -69,8 +71,8 @@ import Testing
         let t = try config.resolve()
         #expect(t.cluster.certificateAuthorityPath == "\(dir.path)/a/certs/ca.crt")
         #expect(t.cluster.certificateAuthorityData == Array(caPEM.utf8))
-        #expect(t.user.clientCertificateData == Array("CERT".utf8))
-        #expect(t.user.clientKeyData == Array("KEY".utf8))
+        #expect(t.user.clientCertificateData == Array(certPEM.utf8))
+        #expect(t.user.clientKeyData == Array(keyPEM.utf8))
         #expect(t.user.tokenFile == "\(dir.path)/a/tok")
     }
 

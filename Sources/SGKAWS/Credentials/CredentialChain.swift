@@ -127,6 +127,11 @@ struct Resolver: Sendable {
     func resolveChain() async throws -> (AWSCredentials, AWSCredentialChain.Source) {
         var tried: [String] = []
         let profile = config.profile
+        // A config or credentials file that cannot be read (a folder, binary, not UTF-8) is an
+        // error, as in the AWS CLI: reading it as empty would look for credentials elsewhere.
+        if let problem = config.shared.problems.first {
+            throw CredentialsError(message: "cannot read the AWS config: \(problem)", code: "ConfigParseError")
+        }
         // 1. environment
         if config.profileIsExplicit {
             tried.append("environment: skipped (profile \(profile) named explicitly)")
@@ -276,7 +281,7 @@ struct Resolver: Sendable {
             if config.shared.credentialsFileProfiles[name]?["aws_access_key_id"] != nil { s.source = "shared-credentials-file" }
             return s
         }
-        if let cmd = v("credential_process") { return try await credentialProcess(cmd) }
+        if let cmd = v("credential_process") { return try await credentialProcess(cmd, profile: name) }
         return nil
     }
 
@@ -320,38 +325,41 @@ struct Resolver: Sendable {
 
     // MARK: process
 
-    func credentialProcess(_ command: String) async throws -> AWSCredentials {
-        let environment = env
-        let (status, out, err): (Int32, Data, Data) = try await withCheckedThrowingContinuation { cont in
-            DispatchQueue.global().async {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/bin/sh")
-                p.arguments = ["-c", command]
-                p.environment = environment
-                let o = Pipe(), e = Pipe()
-                p.standardOutput = o
-                p.standardError = e
-                do { try p.run() } catch { cont.resume(throwing: error); return }
-                let outData = o.fileHandleForReading.readDataToEndOfFile()
-                let errData = e.fileHandleForReading.readDataToEndOfFile()
-                p.waitUntilExit()
-                cont.resume(returning: (p.terminationStatus, outData, errData))
-            }
+    /// Runs a profile's `credential_process` with `/bin/sh -c` (as botocore splits and runs it),
+    /// bounded by `SGK_HELPER_TIMEOUT` (60 s by default) and 1 MiB of output on each stream.
+    func credentialProcess(_ command: String, profile: String) async throws -> AWSCredentials {
+        let what = "credential_process of profile \(profile)"
+        let timeout: Double
+        do { timeout = try HelperProcess.timeout(environment: env) } catch {
+            throw CredentialsError(message: "\(error)", code: "InvalidConfig")
         }
-        guard status == 0 else {
+        let result: HelperResult
+        do {
+            result = try await HelperProcess.run(executable: "/bin/sh", arguments: ["-c", command], environment: env, timeout: timeout)
+        } catch {
+            throw CredentialsError(message: "\(what) \(error)", code: "CredentialProcessError")
+        }
+        guard result.termination == .exited(0) else {
             // Helpers print what they hold when they fail: keys and tokens are masked.
-            let msg = SecretText.mask(String(decoding: err.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-            throw CredentialsError(message: "credential_process exited with status \(status): \(msg)")
+            let msg = SecretText.mask(String(decoding: result.stderr.suffix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            throw CredentialsError(message: "\(what) \(result.termination)\(msg.isEmpty ? "" : ": " + String(msg.suffix(500)))",
+                                   code: "CredentialProcessError")
+        }
+        if result.stdout.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }) {
+            throw CredentialsError(message: "\(what) printed nothing on its standard output", code: "CredentialProcessError",
+                                   hint: "the process must print {\"Version\": 1, \"AccessKeyId\": …, \"SecretAccessKey\": …} on standard output")
         }
         let json: JSON
-        do { json = try JSONCodec.parse(bytes: Array(out)) } catch {
-            throw CredentialsError(message: "credential_process output is not JSON")
+        do { json = try JSONCodec.parse(bytes: result.stdout) } catch {
+            // The position only: the text may hold part of a key.
+            throw CredentialsError(message: "\(what): its output is not JSON (at line \(error.line), column \(error.column))", code: "CredentialProcessError",
+                                   hint: "the process must print {\"Version\": 1, \"AccessKeyId\": …, \"SecretAccessKey\": …} on standard output")
         }
         guard json["Version"]?.intValue == 1 else {
-            throw CredentialsError(message: "credential_process output must have \"Version\": 1")
+            throw CredentialsError(message: "\(what): its output must have \"Version\": 1", code: "CredentialProcessError")
         }
         guard let id = json["AccessKeyId"]?.stringValue, let secret = json["SecretAccessKey"]?.stringValue else {
-            throw CredentialsError(message: "credential_process output lacks AccessKeyId/SecretAccessKey")
+            throw CredentialsError(message: "\(what): its output lacks AccessKeyId/SecretAccessKey", code: "CredentialProcessError")
         }
         return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: json["SessionToken"]?.stringValue,
                               expiration: json["Expiration"]?.stringValue.flatMap(SigV4Time.parseISO8601), source: "credential_process")

@@ -37,9 +37,64 @@ public struct SharedConfig: Sendable {
         }
         let configPath = expand(environment["AWS_CONFIG_FILE"] ?? "~/.aws/config")
         let credsPath = expand(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials")
-        let configText = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
-        let credsText = (try? String(contentsOfFile: credsPath, encoding: .utf8)) ?? ""
-        return parse(config: configText, credentials: credsText, configName: configPath, credentialsName: credsPath)
+        var problems: [String] = []
+        let configText = readFile(configPath, problems: &problems)
+        let credsText = readFile(credsPath, problems: &problems)
+        var result = parse(config: configText, credentials: credsText, configName: configPath, credentialsName: credsPath)
+        result.problems = problems + result.problems
+        return result
+    }
+
+    /// The most a config or credentials file may hold (they are a few KiB).
+    static let maxFileSize = 16 << 20
+
+    /// A file's text; "" when it does not exist. A folder, an unreadable file, one that is not
+    /// UTF-8 or is too large is a problem naming the file (and reads as ""): the AWS CLI refuses them.
+    static func readFile(_ path: String, problems: inout [String]) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT || e == ENOTDIR { return "" }
+            problems.append("cannot read \(path): \(String(cString: strerror(e)))")
+            return ""
+        }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            problems.append("\(path) is a folder, not a file")
+            return ""
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                problems.append("cannot read \(path): \(String(cString: strerror(errno)))")
+                return ""
+            }
+            bytes.append(contentsOf: chunk[0..<n])
+            if bytes.count > maxFileSize {
+                problems.append("\(path) is larger than \(maxFileSize >> 20) MiB: not a config file")
+                return ""
+            }
+        }
+        if bytes.contains(0) {
+            problems.append("\(path) is not a text file (it holds NUL bytes)")
+            return ""
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            // The first line whose bytes are not UTF-8, for the message.
+            var line = 1
+            for part in bytes.split(separator: 10, omittingEmptySubsequences: false) {
+                if String(validating: part, as: UTF8.self) == nil { break }
+                line += 1
+            }
+            problems.append("\(path) is not UTF-8 text (line \(line))")
+            return ""
+        }
+        return text
     }
 
     /// Builds from the two files' texts.
@@ -87,7 +142,7 @@ public struct SharedConfig: Sendable {
         var seen = Set<String>()
         func flush() { if let current { sections.append((current, values)) } }
         var lineNumber = 0
-        if text.utf8.contains(0) { problems.append("\(file): not a text file"); return [] }
+        if text.utf8.contains(0) { problems.append("\(file) is not a text file (it holds NUL bytes)"); return [] }
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             var line = String(rawLine).replacingAll("\r", with: "")
