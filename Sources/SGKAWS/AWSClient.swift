@@ -115,6 +115,8 @@ public final class AWSClient: Sendable {
     let transport: AWSTransport
     let logger: Logger
     let keyCache = SigningKeyCache()
+    /// A time-out setting of the environment that is not one (said at the first request).
+    let settingError: TimeoutSetting.Invalid?
 
     /// - Parameters:
     ///   - configuration: region/profile/endpoints (default: from the process environment and `~/.aws`).
@@ -127,14 +129,27 @@ public final class AWSClient: Sendable {
         credentialProvider: (any AWSCredentialProvider)? = nil,
         transport: HTTPTransport? = nil,
         retryPolicy: RetryPolicy = .standard,
-        connectTimeout: TimeAmount = .seconds(10),
-        requestTimeout: TimeAmount = .seconds(60),
+        connectTimeout: TimeAmount? = nil,
+        requestTimeout: TimeAmount? = nil,
         logger: Logger = Logger(label: "sgk.aws")
     ) {
         self.configuration = configuration
         self.retryPolicy = retryPolicy
         self.logger = logger
-        let transport = AWSTransport(transport: transport, connectTimeout: connectTimeout, requestTimeout: requestTimeout)
+        // Unless given: SGK_CONNECT_TIMEOUT (10 s) and SGK_REQUEST_TIMEOUT (60 s) of the
+        // configuration's environment; a value that is no time-out fails the first request.
+        var settingError: TimeoutSetting.Invalid?
+        func setting(_ given: TimeAmount?, _ variable: String, _ fallback: Double) -> TimeAmount {
+            if let given { return given }
+            do { return .nanoseconds(Int64(try TimeoutSetting.seconds(configuration.environment, variable, default: fallback) * 1e9)) } catch {
+                settingError = error
+                return .nanoseconds(Int64(fallback * 1e9))
+            }
+        }
+        let connect = setting(connectTimeout, TimeoutSetting.connectVariable, 10)
+        let request = setting(requestTimeout, TimeoutSetting.requestVariable, 60)
+        self.settingError = settingError
+        let transport = AWSTransport(transport: transport, connectTimeout: connect, requestTimeout: request)
         self.transport = transport
         self.credentialProvider = credentialProvider
             ?? AWSCredentialChain(configuration: configuration, transport: transport, logger: logger)
@@ -147,6 +162,7 @@ public final class AWSClient: Sendable {
         self.transport = transport
         self.retryPolicy = retryPolicy
         self.logger = logger
+        self.settingError = nil
     }
 
     /// Closes connections (only if this client created its transport).
@@ -210,6 +226,7 @@ public final class AWSClient: Sendable {
     // MARK: - sending
 
     func send(_ spec: AWSRequestSpec) async throws -> RawResponse {
+        if let settingError { throw AWSConfigurationError.invalidTimeout(settingError) }
         let endpoint = try spec.endpointOverride ?? configuration.endpoint(for: spec.service)
         let creds: AWSCredentials?
         if let override = spec.credentialsOverride { creds = override } else { creds = try await credentialProvider.credentials() }

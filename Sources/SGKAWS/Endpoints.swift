@@ -278,8 +278,12 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
     /// A custom endpoint that is not a URL: where it was set, the value (its user info and query
     /// redacted) and why.
     case invalidEndpoint(source: String, url: String, problem: String)
+    /// `SGK_CONNECT_TIMEOUT` / `SGK_REQUEST_TIMEOUT` that is not a number of seconds.
+    case invalidTimeout(TimeoutSetting.Invalid)
     public var description: String {
         switch self {
+        case .invalidTimeout(let e):
+            return e.description
         case .noRegion(let profile):
             return "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION, `region` in profile \(profile), or pass a region"
         case .invalidRegion(let r):
@@ -295,6 +299,7 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
 
     public var code: String {
         switch self {
+        case .invalidTimeout: return "InvalidTimeout"
         case .noRegion: return "NoRegion"
         case .invalidRegion: return "InvalidRegion"
         case .profileNotFound: return "ProfileNotFound"
@@ -312,6 +317,7 @@ public enum AWSConfigurationError: Error, Sendable, CustomStringConvertible, Equ
             if problem.contains(" line ") { return "each setting is 'key = value' under a [section] header; the aws CLI refuses this file too" }
             return "AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/config and ~/.aws/credentials) name UTF-8 text files"
         case .invalidEndpoint: return "an endpoint looks like https://iam.example.com or http://127.0.0.1:5000"
+        case .invalidTimeout(let e): return "write seconds, e.g. \(e.variable)=120 (or unset it for the default)"
         }
     }
 }

@@ -23,9 +23,19 @@ public struct KubeClientOptions: Sendable {
     /// Environment for exec plugins (`PATH`, `KUBERNETES_EXEC_INFO` …).
     public var environment: KubeEnvironment
 
+    /// A time-out of the environment that is not one; `KubeClient.init` reports it.
+    var settingError: TimeoutSetting.Invalid?
+
+    /// Time-outs from `SGK_CONNECT_TIMEOUT` (10 s) and `SGK_REQUEST_TIMEOUT` (60 s) of `environment`.
     public init(environment: KubeEnvironment = .process(), execTokenProvider: ExecTokenProvider? = nil) {
         self.environment = environment
         self.execTokenProvider = execTokenProvider
+        do {
+            connectTimeout = .nanoseconds(Int64(try TimeoutSetting.seconds(environment.variables, TimeoutSetting.connectVariable, default: 10) * 1e9))
+            requestTimeout = .nanoseconds(Int64(try TimeoutSetting.seconds(environment.variables, TimeoutSetting.requestVariable, default: 60) * 1e9))
+        } catch {
+            settingError = error
+        }
     }
 }
 
@@ -79,6 +89,7 @@ public final class KubeClient: Sendable {
     /// Creates a client for a resolved target.
     public init(target: KubeTarget, options: KubeClientOptions = KubeClientOptions(), logger: Logger = Logger(label: "sgk.kube")) throws {
         _ = KubeClient.loaded
+        if let e = options.settingError { throw KubeError.config(e.description) }
         self.target = target
         self.options = options
         self.logger = logger
