@@ -51,7 +51,7 @@ final class HTTPConnection: Sendable {
                     try await step(channel, deadline: setupDeadline, timeoutError: .connectTimeout) { promise in
                         let encoder = HTTPRequestEncoder()
                         let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes))
-                        let tunnel = ProxyTunnelHandler(promise: promise)
+                        let tunnel = StepHandler<HTTPClientResponsePart>.proxyTunnel(promise: promise)
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandlers([encoder, decoder, tunnel])
                         var head = HTTPRequestHead(version: .http1_1, method: .CONNECT, uri: "\(target.hostHeaderWithPort)")
@@ -289,65 +289,66 @@ final class ServerIdentityHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 }
 
-/// Waits for the answer to an http proxy's CONNECT.
-final class ProxyTunnelHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    let promise: EventLoopPromise<Void>
-    private var status: Int?
-    private var done = false
-
-    init(promise: EventLoopPromise<Void>) { self.promise = promise }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = Int(head.status.code)
-            if status != 200, !done { done = true; promise.fail(HTTPTransportError.proxyRefused(status: Int(head.status.code))) }
-        case .body:
-            break
-        case .end:
-            if !done { done = true; promise.succeed(()) }
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if !done { done = true; promise.fail(error) }
-        context.close(promise: nil)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if !done { done = true; promise.fail(HTTPTransportError.proxyFailed("the proxy closed the connection")) }
-        context.fireChannelInactive()
-    }
-}
-
-/// Completes a promise when a user event matching `matchEvent` arrives (the SOCKS handshake's end).
+/// One step of setting up a connection (an http proxy's CONNECT, a SOCKS handshake): completes
+/// its promise when `read` or `matchEvent` says the step is done, fails it when the connection
+/// errs or closes first.
 final class StepHandler<In>: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = In
+    /// Whether a read ends the step: nil while it goes on, else its outcome.
+    typealias Read = (In) -> Result<Void, Error>?
     let promise: EventLoopPromise<Void>
     let matchEvent: (Any) -> Bool
+    let read: Read?
     private var done = false
 
-    init(promise: EventLoopPromise<Void>, matchEvent: @escaping (Any) -> Bool) {
-        self.promise = promise; self.matchEvent = matchEvent
+    init(promise: EventLoopPromise<Void>, matchEvent: @escaping (Any) -> Bool = { _ in false }, read: Read? = nil) {
+        self.promise = promise; self.matchEvent = matchEvent; self.read = read
+    }
+
+    private func complete(_ result: Result<Void, Error>) {
+        guard !done else { return }
+        done = true
+        promise.completeWith(result)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let read else { context.fireChannelRead(data); return }
+        if let outcome = read(unwrapInboundIn(data)) { complete(outcome) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if !done, matchEvent(event) {
-            done = true
-            promise.succeed(())
+            complete(.success(()))
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if !done { done = true; promise.fail(error) }
+        complete(.failure(error))
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !done { done = true; promise.fail(HTTPTransportError.proxyFailed("the proxy closed the connection")) }
+        complete(.failure(HTTPTransportError.proxyFailed("the proxy closed the connection")))
         context.fireChannelInactive()
+    }
+}
+
+extension StepHandler where In == HTTPClientResponsePart {
+    /// Waits for the answer to an http proxy's CONNECT: 200, then its end.
+    static func proxyTunnel(promise: EventLoopPromise<Void>) -> StepHandler {
+        var status: Int?
+        return StepHandler(promise: promise, read: { part in
+            switch part {
+            case .head(let head):
+                status = Int(head.status.code)
+                return status == 200 ? nil : .failure(HTTPTransportError.proxyRefused(status: Int(head.status.code)))
+            case .body:
+                return nil
+            case .end:
+                return .success(())
+            }
+        })
     }
 }

@@ -292,7 +292,7 @@ enum SGK {
     /// (`--dry-run`, `--explain`, `--verbose`, `--journal FILE` and `--help` anywhere).
     static func run(_ arguments: [String]) throws -> Int32 {
         var options = RunOptions()
-        var params: [String: String] = [:]
+        var params: [String: [String]] = [:]
         var libPaths: [String] = []
         var wantsHelp = false
         var script: String?
@@ -320,11 +320,11 @@ enum SGK {
                 }
                 let body = String(a.dropFirst(2))
                 if let eq = body.firstIndex(of: "=") {
-                    params[String(body[..<eq])] = String(body[body.index(after: eq)...])
+                    params[String(body[..<eq]), default: []].append(String(body[body.index(after: eq)...]))
                 } else if i + 1 < arguments.count, !arguments[i + 1].hasPrefix("--") {
-                    params[body] = arguments[i + 1]; i += 1
+                    params[body, default: []].append(arguments[i + 1]); i += 1
                 } else {
-                    params[body] = "true"
+                    params[body, default: []].append("true")
                 }
             }
             i += 1
@@ -377,7 +377,7 @@ enum SGK {
         let arguments = params
         return runSession(session) {
             do {
-                try session.run(file, arguments: arguments)
+                try session.run(file, repeatedArguments: arguments)
                 session.context.output.flush()
                 return 0
             } catch {

@@ -5,7 +5,7 @@ import Testing
 /// Runs every `.sgk` file under `behaviour/` as a script and checks it against
 /// its `# expect: …` lines (stdout, in order) and `# expect error: …` line
 /// (the run fails with that text on that line). `# param: name=value` lines
-/// pass script parameters.
+/// pass script parameters (a name given on several lines is a repeated flag).
 struct BehaviourCase: CustomTestStringConvertible, Sendable {
     let path: String
     let relative: String
@@ -28,7 +28,7 @@ enum Behaviour {
     struct Expectations {
         var output: [String] = []
         var error: (text: String, line: Int?)?
-        var params: [String: String] = [:]
+        var params: [String: [String]] = [:]
         var env: [String: String] = [:]
     }
 
@@ -50,7 +50,7 @@ enum Behaviour {
                 x.error = (String(comment.dropFirst("# expect error: ".count)), codeBefore ? i + 1 : nil)
             } else if comment.hasPrefix("# param: ") {
                 let kv = comment.dropFirst("# param: ".count)
-                if let eq = kv.firstIndex(of: "=") { x.params[String(kv[..<eq])] = String(kv[kv.index(after: eq)...]) }
+                if let eq = kv.firstIndex(of: "=") { x.params[String(kv[..<eq]), default: []].append(String(kv[kv.index(after: eq)...])) }
             } else if comment.hasPrefix("# env: ") {
                 let kv = comment.dropFirst("# env: ".count)
                 if let eq = kv.firstIndex(of: "=") { x.env[String(kv[..<eq])] = String(kv[kv.index(after: eq)...]) }
@@ -60,7 +60,7 @@ enum Behaviour {
     }
 
     /// Runs a script file; returns (stdout, error text or nil, error line or nil).
-    static func run(path: String, params: [String: String], env: [String: String]) async -> (String, String?, Int?) {
+    static func run(path: String, params: [String: [String]], env: [String: String]) async -> (String, String?, Int?) {
         var registry = CommandRegistry()
         registry.register(CoreCommands.self)
         let out = StringSink(), err = StringSink()
@@ -77,7 +77,7 @@ enum Behaviour {
             let session = box.session
             defer { session.context.shutdown() }
             do {
-                try session.run(file, arguments: params)
+                try session.run(file, repeatedArguments: params)
                 return (out.text, nil, nil)
             } catch let d as DiagnosticList {
                 let first = d.diagnostics.first

@@ -26,6 +26,13 @@ bad=$(run --role-name "sagemaker-k8s-operator-$(printf 'x%.0s' {1..50})" 2>&1); 
 check "a role name over 64 characters fails before any write, naming --role-name" '[ "$code" -ne 0 ] && [[ "$bad" == *"is not an IAM role name"* ]] && [[ "$bad" == *"pass --role-name NAME"* ]] && [ ! -s "$journal" ]'
 
 dry=$(run --dry-run 2>&1); code=$?
+check "dry run shows the image rewrite" '[[ "$dry" == *"-> registry.k8s.io/kubebuilder/kube-rbac-proxy:v0.4.0"* ]]'
+kept=$(run --dry-run --original-images 2>&1)
+check "--original-images keeps the installer's images (no rewrite)" '[[ "$kept" != *"image: "* ]]'
+over=$(run --dry-run --image 957583890962.dkr.ecr.us-east-1.amazonaws.com/amazon-sagemaker-operator-for-k8s:v1=mirror.example/sm-operator:v1 --image x=y 2>&1)
+check "--image OLD=NEW (repeatable) rewrites, then the table" '[[ "$over" == *"-> mirror.example/sm-operator:v1 (--image)"* ]] && [[ "$over" == *"-> registry.k8s.io/kubebuilder/kube-rbac-proxy:v0.4.0"* ]]'
+bad=$(run --dry-run --image nonsense 2>&1); code2=$?
+check "--image without = is a clear error" '[ "$code2" -ne 0 ] && [[ "$bad" == *"is not OLD=NEW"* ]]'
 check "dry run plans the role" '[[ "$dry" == *"+ create role sagemaker-k8s-operator-$cluster"* ]]'
 check "dry run ends well: nothing to verify yet, counts planned" '[ "$code" -eq 0 ] && [[ "$dry" == *"verify: skipped in a dry run"* ]] && [[ "$dry" == *"(planned: nothing was written)"* ]]'
 check "dry run creates no role" '! aws iam get-role --role-name "sagemaker-k8s-operator-$cluster" >/dev/null 2>&1'
@@ -43,6 +50,11 @@ check "aws lists the OIDC provider" 'aws iam list-open-id-connect-providers --ou
 ann=$(kubectl -n sagemaker-k8s-operator-system get sa sagemaker-k8s-operator-default -o jsonpath='{.metadata.annotations.eks\.amazonaws\.com/role-arn}')
 check "kubectl reads back the role annotation" '[ "$ann" = "$role_arn" ]'
 check "kubectl sees 8 sagemaker CRDs" '[ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 8 ]'
+# Images that can be pulled today: the removed gcr.io/kubebuilder proxy is moved by default, said in one line.
+images=$(kubectl -n sagemaker-k8s-operator-system get deploy sagemaker-k8s-operator-controller-manager -o jsonpath='{.spec.template.spec.containers[*].image}')
+check "kubectl reads back the moved proxy image" '[[ " $images " == *" registry.k8s.io/kubebuilder/kube-rbac-proxy:v0.4.0 "* ]] && [[ "$images" != *gcr.io* ]]'
+check "the install says the image rewrite in one line" '[ "$(grep -c "^image: Deployment/sagemaker-k8s-operator-controller-manager container kube-rbac-proxy: gcr.io/kubebuilder/kube-rbac-proxy:v0.4.0 -> registry.k8s.io/kubebuilder/kube-rbac-proxy:v0.4.0" <<<"$first")" -eq 1 ]'
+check "the install says the operator's end of support, once" '[ "$(grep -c "end of support on 2023-02-15" <<<"$first")" -eq 1 ]'
 
 check "--journal FILE has the role's create, done" 'grep -q "\"status\":\"done\",\"action\":\"create\",\"kind\":\"role\",\"name\":\"sagemaker-k8s-operator-$cluster\"" "$journal"'
 check "--journal FILE has the Kubernetes writes" 'grep -q "\"kind\":\"ServiceAccount\",\"name\":\"sagemaker-k8s-operator-system/sagemaker-k8s-operator-default\"" "$journal"'

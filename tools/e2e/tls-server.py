@@ -7,7 +7,7 @@ Makes, in DIR, a CA and a serving certificate with the names CASE needs (with th
 `cryptography` package), serves https on a free port, writes DIR/port, DIR/ca.crt
 (the CA a client should trust: for other-ca, a CA that did NOT sign the server's
 certificate) and appends one line to DIR/requests for every HTTP request it is
-sent. Every GET is answered with the Namespace `default`. Stops after 120 s."""
+sent. It serves just enough discovery for `get namespace default`, which every GET else answers. Stops after 120 s."""
 import datetime, ipaddress, json, os, ssl, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from cryptography import x509
@@ -64,7 +64,18 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         with lock, open(os.path.join(d, "requests"), "a") as f:
             f.write(f"{self.command} {self.path}\n")
-        body = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}).encode()
+        path = self.path.split("?")[0]
+        if path == "/api":
+            doc = {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        elif path == "/apis":
+            doc = {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
+        elif path == "/api/v1":
+            doc = {"kind": "APIResourceList", "groupVersion": "v1", "resources": [
+                {"name": "namespaces", "singularName": "", "namespaced": False, "kind": "Namespace",
+                 "verbs": ["get", "list"], "shortNames": ["ns"]}]}
+        else:
+            doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}
+        body = json.dumps(doc).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

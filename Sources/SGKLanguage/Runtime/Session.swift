@@ -97,6 +97,12 @@ public final class Session {
     /// Runs a script: everything is parsed and resolved first (errors thrown as
     /// `DiagnosticList`), then params are bound (`UsageError`), then it runs (`RuntimeError`).
     public func run(_ file: SourceFile, arguments: [String: String] = [:]) throws {
+        try run(file, repeatedArguments: arguments.mapValues { [$0] })
+    }
+
+    /// `run`, with each parameter given as many times as its flag was: a `list` param collects
+    /// them (`--image a --image b`), any other given twice is a usage error.
+    public func run(_ file: SourceFile, repeatedArguments arguments: [String: [String]]) throws {
         let stmts = try Parser.parse(file)
         let scope = FnScope(parent: nil, name: "<top>", isFunction: false)
         let c = Compiler(interp: interpreter, file: file, scope: scope)
@@ -116,9 +122,19 @@ public final class Session {
         let pc = Compiler(interp: interpreter, file: file, scope: scope)
         for (name, r, type, def) in declared {
             guard let slot = scope.blocks[0].vars[name] ?? lookupParamSlot(scope, name) else { continue }
-            let given = arguments.first { canonicalName($0.key) == canonicalName(name) }?.value
+            let givenAll = arguments.filter { canonicalName($0.key) == canonicalName(name) }.flatMap(\.value)
+            let given = givenAll.last
             var value: Value = .null
-            if let given {
+            if givenAll.count > 1 {
+                guard Session.paramType(type, defaultExpr: def) == "list" else {
+                    throw UsageError("--\(flagName(name)) is given \(givenAll.count) times", hint: "give it once (only a list parameter takes a flag repeated)")
+                }
+                value = .list(try givenAll.flatMap { one -> [Value] in
+                    let v = try Session.convertParam(one, type: type, defaultExpr: def, name: name)
+                    if case .list(let items) = v { return items }
+                    return [v]
+                })
+            } else if let given {
                 value = try Session.convertParam(given, type: type, defaultExpr: def, name: name)
             } else if let def {
                 let e = pc.compilePipeline(def)
@@ -187,7 +203,11 @@ public final class Session {
         case "duration":
             guard let d = parseDurationText(s) else { throw UsageError("\(flag) must be a duration such as 30s or 5m, not '\(s)'") }
             return .duration(d)
-        case "list", "map", "any":
+        case "list":
+            // A JSON list, else a list of the one word given (`--image OLD=NEW`, repeatable).
+            if let j = try? SGKDataBridge.parseJSON(s), case .list = j { return j }
+            return .list([.string(s)])
+        case "map", "any":
             if let j = try? SGKDataBridge.parseJSON(s) { return j }
             if t == "any" { return .string(s) }
             throw UsageError("\(flag) must be JSON (a \(t ?? "value")), not '\(s)'")
