@@ -271,8 +271,9 @@ enum KubectlCommands {
             }
         }
         if rows.isEmpty, failure == nil { effects.unchanged(kind: "manifest", name: source, detail: "no objects", explain: explainOnce()) }
-        if let failure { throw failure }
+        // As kubectl: each object that applied is printed, then the failures (the error) fail the run.
         try printRows(inv, rows, format: o.output)
+        if let failure { throw failure }
         return .list(rows.map(\.value))
     }
 
