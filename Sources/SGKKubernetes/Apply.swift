@@ -818,13 +818,6 @@ public enum ApplyPlanner {
         return .object(o)
     }
 
-    /// The fieldsV1 set of a manager's `Apply` entry (empty when it has none).
-    static func ownedFields(of live: JSON, manager: String) -> JSON {
-        let entries = live.at("metadata", "managedFields")?.arrayValue ?? []
-        return entries.first(where: { $0["manager"]?.stringValue == manager && $0["operation"]?.stringValue == "Apply" })?["fieldsV1"]
-            ?? .object([:])
-    }
-
     /// `a` ⊆ `b`: objects by key, lists by position with equal length, scalars equal
     /// (an int equal to a double counts as equal).
     /// With `omitEmpty` (typed objects), a key absent from `b` matches an empty value in `a`.
