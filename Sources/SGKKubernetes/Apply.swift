@@ -25,9 +25,18 @@ public struct ApplyResult: Sendable {
     public var dryRun: Bool
     /// The position of the object in the applied documents.
     public var index: Int
+    /// Fields the manifest sets that the server dropped when this apply wrote the object
+    /// (`spec.ipFamilyPolicy` on a server without dual-stack): empty when nothing was written.
+    public var droppedFields: [String] = []
 
-    /// kubectl's line: `deployment.apps/x created` (with ` (server dry run)` for dry runs).
-    public var line: String { "\(resourceName) \(action.rawValue)\(dryRun ? " (server dry run)" : "")" }
+    /// `the server drops fields spec.ipFamilyPolicy, spec.ipFamilies`, when the write dropped some.
+    public var note: String? { ApplyPlanner.droppedNote(droppedFields) }
+
+    /// kubectl's line: `deployment.apps/x created` (with ` (server dry run)` for dry runs), and what
+    /// the server dropped: `service/x configured (the server drops fields spec.ipFamilyPolicy)`.
+    public var line: String {
+        "\(resourceName) \(action.rawValue)\(note.map { " (\($0))" } ?? "")\(dryRun ? " (server dry run)" : "")"
+    }
 }
 
 /// An object that failed to apply.
@@ -85,8 +94,8 @@ public struct ApplyWrite: Sendable {
 public protocol ApplyObserver: Sendable {
     /// Just before the request; returns a token for `didWrite`.
     func willWrite(_ write: ApplyWrite) -> Int
-    /// The answer: the object as written and what happened to it (`unchanged`: the write changed
-    /// none of the applied values), or the error (nothing was written).
+    /// The answer: the object as written and what the write did (`created` or `configured`: a
+    /// write is never `unchanged`), or the error (nothing was written).
     func didWrite(_ token: Int, _ outcome: Result<(object: JSON, action: ApplyAction), any Error>)
 }
 
@@ -118,7 +127,8 @@ extension KubeClient {
     /// discoverable (bounded); Namespaces and CRDs are written first, every other object once they
     /// are (its state is read meanwhile). CRDs are waited for (Established) only when custom
     /// resources of them follow (or with `options.waitForCRDs`).
-    /// Objects already holding every applied value are not written.
+    /// Objects already holding every applied value are not written (`unchanged`); every object
+    /// written is `created` or `configured`, with the fields the server dropped, if any.
     /// Falls back to client-side apply when the server does not support server-side apply.
     /// Throws `KubeError.applyFailed` (with the objects that did apply) when some fail.
     public func apply(_ documents: [JSON], options: ApplyOptions = ApplyOptions()) async throws -> ApplyReport {
@@ -448,8 +458,11 @@ extension KubeClient {
             (object, action) = try await serverSideApplyOrFallback(obj, resource: resource, path: path, namespace: namespace, options: options,
                                                                    state: state, known: known, beforeWrite: beforeWrite)
         }
+        // What the server dropped of a write (said once: the re-apply finds it unchanged, see `isNoOp`).
+        let dropped = action == .unchanged ? [] : ApplyPlanner.droppedFields(ApplyPlanner.applyBody(obj), in: object)
         return ApplyResult(kind: ref.kind, apiVersion: ref.apiVersion, name: ref.name, namespace: namespace, action: action,
-                           object: object, resourceName: resource.nameOutput(ref.name), dryRun: options.dryRun, index: index)
+                           object: object, resourceName: resource.nameOutput(ref.name), dryRun: options.dryRun, index: index,
+                           droppedFields: dropped)
     }
 
     func serverSideApplyOrFallback(_ obj: JSON, resource: APIResource, path: String, namespace: String?, options: ApplyOptions,
@@ -470,8 +483,9 @@ extension KubeClient {
                 before = nil
             }
         }
-        // Nothing to write: the live object already holds every applied value and our field
-        // manager owns no field the manifest dropped. Skipping the PATCH spares the server.
+        // Nothing to write: the live object already holds every applied value (but fields the
+        // server drops) and our field manager owns no field the manifest dropped. Skipping the
+        // PATCH spares the server.
         if let before, ApplyPlanner.isNoOp(body: body, live: before, fieldManager: options.fieldManager) {
             return (before, .unchanged)
         }
@@ -479,17 +493,13 @@ extension KubeClient {
         var q: [(String, String)] = [("fieldManager", options.fieldManager)]
         if options.force { q.append(("force", "true")) }
         if options.dryRun { q.append(("dryRun", "All")) }
-        let live = before
+        let created = before == nil
         do {
+            // A write is `configured` even when the server kept the object as it was: it was made
+            // (and journaled), so it is never said to be `unchanged`.
             return try await observed(options, path: path, namespace: namespace, before: before, body: body) {
                 let after = try await self.sendJSON(.PATCH, path, query: q, body: body, contentType: "application/apply-patch+yaml")
-                guard let live else { return (after, .created) }
-                if ApplyPlanner.isSubset(ApplyPlanner.withoutTypeMeta(body), of: live, omitEmpty: ApplyPlanner.isBuiltIn(body)),
-                   ApplyPlanner.ownedPathsPresent(ApplyPlanner.ownedFields(of: live, manager: options.fieldManager), in: body) {
-                    // Our fields already had these values (any other change is another writer's, e.g. a controller).
-                    return (after, .unchanged)
-                }
-                return (after, ApplyPlanner.action(before: live, after: after, dryRun: options.dryRun))
+                return (after, created ? .created : .configured)
             }
         } catch let e as KubeError where e.httpStatus == 415 {
             await state.fallBack()
@@ -539,8 +549,7 @@ extension KubeClient {
             return (live, .unchanged)
         }
         return try await observed(options, path: path, namespace: namespace, before: live, body: modified) {
-            let after = try await self.sendJSON(.PATCH, path, query: q, body: patch, contentType: "application/merge-patch+json")
-            return (after, ApplyPlanner.action(before: live, after: after, dryRun: options.dryRun))
+            (try await self.sendJSON(.PATCH, path, query: q, body: patch, contentType: "application/merge-patch+json"), .configured)
         }
     }
 }
@@ -694,18 +703,12 @@ public enum ApplyPlanner {
         return patch.isEmpty ? nil : .object(patch)
     }
 
-    /// `unchanged` when the write kept the object's resourceVersion, or (when a controller changed
-    /// the object meanwhile, e.g. its status, or in a dry run) when nothing but status and
-    /// bookkeeping differs; else `configured`.
-    public static func action(before: JSON, after: JSON, dryRun: Bool) -> ApplyAction {
-        let rvBefore = before.at("metadata", "resourceVersion")
-        if !dryRun, rvBefore != nil, rvBefore == after.at("metadata", "resourceVersion") { return .unchanged }
-        return sameContent(before, after) ? .unchanged : .configured
-    }
-
     /// Whether a server-side apply of `body` would change nothing: `live` has an `Apply` entry of
-    /// `fieldManager`, every value of `body` is in `live` (lists: same length, element by element),
-    /// and every object field that entry owns (down to the first list) is still in `body`.
+    /// `fieldManager`, every value of `body` is in `live` (lists: same length, element by element)
+    /// but fields the server drops, and every object field that entry owns (down to the first list)
+    /// is still in `body`. A field of `body` absent from `live` that the entry owns is one the
+    /// server drops (ingress-nginx's `spec.ipFamilyPolicy` on a 1.20 server): the last apply sent
+    /// it, and the server kept the ownership but not the value; sending it again changes nothing.
     public static func isNoOp(body: JSON, live: JSON, fieldManager: String) -> Bool {
         let entries = live.at("metadata", "managedFields")?.arrayValue ?? []
         guard let mine = entries.first(where: { $0["manager"]?.stringValue == fieldManager && $0["operation"]?.stringValue == "Apply" }),
@@ -716,8 +719,65 @@ public enum ApplyPlanner {
         }
         // The apply entry must be for the version we apply (fields of another version differ).
         if let v = mine["apiVersion"]?.stringValue, let bv = body["apiVersion"]?.stringValue, v != bv { return false }
-        guard isSubset(withoutTypeMeta(asStored(body)), of: live, omitEmpty: isBuiltIn(body)) else { return false }
+        let stored = withoutTypeMeta(asStored(body))
+        let omitEmpty = isBuiltIn(body)
+        let dropped = droppedPaths(stored, in: live, omitEmpty: omitEmpty)
+        guard dropped.allSatisfy({ owns(fields, $0) }) else { return false }
+        guard isSubset(removing(dropped, from: stored), of: live, omitEmpty: omitEmpty) else { return false }
         return ownedPathsPresent(fields, in: body)
+    }
+
+    /// The fields (`spec.ipFamilyPolicy`) of an applied manifest that the object the server
+    /// answered lacks: fields the server drops (a disabled feature's, an older server's).
+    public static func droppedFields(_ body: JSON, in object: JSON) -> [String] {
+        droppedPaths(withoutTypeMeta(asStored(body)), in: object, omitEmpty: isBuiltIn(body)).map { $0.joined(separator: ".") }
+    }
+
+    /// `the server drops fields a, b`; nil when none.
+    public static func droppedNote(_ fields: [String]) -> String? {
+        fields.isEmpty ? nil : "the server drops field\(fields.count == 1 ? "" : "s") \(fields.joined(separator: ", "))"
+    }
+
+    /// The paths of the keys of `a` (followed through objects, not lists) that `b` lacks; null
+    /// values, and with `omitEmpty` empty ones, are not fields the server would keep.
+    static func droppedPaths(_ a: JSON, in b: JSON, omitEmpty: Bool, prefix: [String] = []) -> [[String]] {
+        guard case .object(let x) = a, case .object(let y) = b else { return [] }
+        var out: [[String]] = []
+        for (k, v) in x {
+            if let w = y[k] {
+                out += droppedPaths(v, in: w, omitEmpty: omitEmpty, prefix: prefix + [k])
+            } else if v != .null, !(omitEmpty && isEmptyValue(v)) {
+                out.append(prefix + [k])
+            }
+        }
+        return out
+    }
+
+    /// Whether a fieldsV1 set holds the field at `path` (object keys only).
+    static func owns(_ fields: JSON, _ path: [String]) -> Bool {
+        var node = fields
+        for k in path {
+            guard let next = node["f:" + k] else { return false }
+            node = next
+        }
+        return true
+    }
+
+    /// `value` without the fields at `paths` (object keys only).
+    static func removing(_ paths: [[String]], from value: JSON) -> JSON {
+        var out = value
+        for p in paths { out = removing(p[...], from: out) }
+        return out
+    }
+
+    private static func removing(_ path: ArraySlice<String>, from value: JSON) -> JSON {
+        guard let k = path.first, case .object(var o) = value else { return value }
+        if path.count == 1 {
+            o[k] = nil
+        } else if let child = o[k] {
+            o[k] = removing(path.dropFirst(), from: child)
+        }
+        return .object(o)
     }
 
     /// Whether a manifest holds nothing beyond its type, name and namespace.
@@ -756,13 +816,6 @@ public enum ApplyPlanner {
         o["apiVersion"] = nil
         o["kind"] = nil
         return .object(o)
-    }
-
-    /// The fieldsV1 set of a manager's `Apply` entry (empty when it has none).
-    static func ownedFields(of live: JSON, manager: String) -> JSON {
-        let entries = live.at("metadata", "managedFields")?.arrayValue ?? []
-        return entries.first(where: { $0["manager"]?.stringValue == manager && $0["operation"]?.stringValue == "Apply" })?["fieldsV1"]
-            ?? .object([:])
     }
 
     /// `a` ⊆ `b`: objects by key, lists by position with equal length, scalars equal

@@ -136,11 +136,6 @@ public final class Effects: @unchecked Sendable {
         if let id = w.id { journal?.record(w.change, status: .failed, id: id) }
     }
 
-    /// The write was made but changed nothing (the object already held every value): nothing to remember.
-    public func changedNothing(_ w: PendingWrite) {
-        if let id = w.id { journal?.record(w.change, status: .unchanged, id: id) }
-    }
-
     /// The test hook `SGK_TEST_ABORT_AFTER_WRITES`.
     private func abortIfDue(_ change: Change) {
         guard let n = abortAfterWrites else { return }

@@ -110,13 +110,26 @@ import Testing
         // Empty values the server omits (omitempty: an env var's value: "") are no change.
         let empty = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}, annotations: {}}\nspec: {ports: [{port: 80, protocol: TCP, name: \"\"}], externalIPs: []}")
         #expect(ApplyPlanner.isNoOp(body: empty, live: live, fieldManager: "sgk"))
-        // Server bookkeeping and status are ignored when deciding "unchanged".
+        // Server bookkeeping and status are ignored when comparing content.
         var after = live
         if case .object(var o) = after, case .object(var m)? = o["metadata"] {
             m["resourceVersion"] = .string("8"); m["managedFields"] = .array([]); o["metadata"] = .object(m)
             o["status"] = .object(["loadBalancer": .object([:])]); after = .object(o)
         }
-        #expect(ApplyPlanner.action(before: live, after: after, dryRun: false) == .unchanged)
+        #expect(ApplyPlanner.sameContent(live, after))
+        // A field the server drops (a 1.20 server's `ipFamilyPolicy`) that our Apply entry owns
+        // is no change; one it does not own (never applied) is.
+        let dualStack = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}}\nspec: {ipFamilyPolicy: SingleStack, ipFamilies: [IPv4], ports: [{port: 80, protocol: TCP}]}")
+        #expect(ApplyPlanner.droppedFields(dualStack, in: live) == ["spec.ipFamilyPolicy", "spec.ipFamilies"])
+        #expect(ApplyPlanner.droppedNote(["spec.ipFamilyPolicy", "spec.ipFamilies"]) == "the server drops fields spec.ipFamilyPolicy, spec.ipFamilies")
+        #expect(!ApplyPlanner.isNoOp(body: dualStack, live: live, fieldManager: "sgk"))
+        let owning = try JSONCodec.parse(JSONCodec.serialize(live, pretty: false)
+            .replacingOccurrences(of: #""f:spec":{"#, with: #""f:spec":{"f:ipFamilyPolicy":{},"f:ipFamilies":{},"#))
+        #expect(ApplyPlanner.isNoOp(body: dualStack, live: owning, fieldManager: "sgk"))
+        #expect(ApplyPlanner.droppedFields(body, in: live).isEmpty)
+        // A field absent from the object that the entry does not own: a change.
+        let retyped = try obj("apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n, labels: {a: b}}\nspec: {ipFamilyPolicy: SingleStack, ipFamilies: [IPv4], type: NodePort, ports: [{port: 80, protocol: TCP}]}")
+        #expect(!ApplyPlanner.isNoOp(body: retyped, live: owning, fieldManager: "sgk"))
     }
 
     @Test func setsNamespaceAfterName() throws {

@@ -50,16 +50,25 @@ struct ObjectRow {
     var resourceName: String
     var object: JSON?
     var dryRun: Bool
+    /// Fields of the manifest the server dropped when the apply wrote the object.
+    var droppedFields: [String] = []
 
     var id: String { namespace.map { "\($0)/\(name)" } ?? name }
 
+    /// `the server drops fields spec.ipFamilyPolicy, spec.ipFamilies`, when it dropped some.
+    var note: String? { ApplyPlanner.droppedNote(droppedFields) }
+
     var value: Value {
-        kmap(["kind": .string(kind), "apiVersion": .string(apiVersion), "name": .string(name),
-              "namespace": namespace.map(Value.string) ?? .null, "action": .string(action)])
+        let row = kmap(["kind": .string(kind), "apiVersion": .string(apiVersion), "name": .string(name),
+                        "namespace": namespace.map(Value.string) ?? .null, "action": .string(action)])
+        guard let note, case .map(var fields) = row else { return row }
+        fields["note"] = .string(note)
+        return .map(fields)
     }
 
-    /// kubectl's line: `deployment.apps/x created`.
-    var line: String { "\(resourceName) \(action)\(dryRun ? " (server dry run)" : "")" }
+    /// kubectl's line: `deployment.apps/x created`, with what the server dropped:
+    /// `service/x configured (the server drops fields spec.ipFamilyPolicy, spec.ipFamilies)`.
+    var line: String { "\(resourceName) \(action)\(note.map { " (\($0))" } ?? "")\(dryRun ? " (server dry run)" : "")" }
 }
 
 enum KubectlCommands {
@@ -253,7 +262,7 @@ enum KubectlCommands {
             if r.action == "unchanged" {
                 effects.unchanged(kind: r.kind, name: r.id, explain: explainOnce())
             } else if effects.isDryRun {
-                let change = Change(r.action == "created" ? .create : .update, kind: r.kind, name: r.id,
+                let change = Change(r.action == "created" ? .create : .update, kind: r.kind, name: r.id, detail: r.note,
                                     after: r.object.map { Value(json: forJournal($0)) }, explain: explainOnce())
                 let v = r.value
                 _ = try effects.write(change, planned: v) { v }
@@ -262,8 +271,9 @@ enum KubectlCommands {
             }
         }
         if rows.isEmpty, failure == nil { effects.unchanged(kind: "manifest", name: source, detail: "no objects", explain: explainOnce()) }
-        if let failure { throw failure }
+        // As kubectl: each object that applied is printed, then the failures (the error) fail the run.
         try printRows(inv, rows, format: o.output)
+        if let failure { throw failure }
         return .list(rows.map(\.value))
     }
 
@@ -274,7 +284,8 @@ enum KubectlCommands {
         /// The API server the apply writes to.
         let cluster: String
         let lock = NSLock()
-        var pending: [Int: Effects.PendingWrite] = [:]
+        /// Each write begun, with the manifest it sends.
+        var pending: [Int: (write: Effects.PendingWrite, body: JSON)] = [:]
         var next = 0
 
         init(effects: Effects, cluster: String) { self.effects = effects; self.cluster = cluster }
@@ -287,7 +298,7 @@ enum KubectlCommands {
             let p = effects.begin(change)
             lock.lock(); defer { lock.unlock() }
             next += 1
-            pending[next] = p
+            pending[next] = (p, w.body)
             return next
         }
 
@@ -295,13 +306,13 @@ enum KubectlCommands {
             lock.lock()
             let p = pending.removeValue(forKey: token)
             lock.unlock()
-            guard let p else { return }
+            guard let (p, body) = p else { return }
             switch outcome {
-            case .success(let r) where r.action == .unchanged:
-                effects.changedNothing(p)
             case .success(let r):
+                // A write is journaled as what it did, never as unchanged, with the fields the server dropped.
                 var change = p.change
                 change.action = r.action == .created ? .create : .update
+                change.detail = ApplyPlanner.droppedNote(ApplyPlanner.droppedFields(body, in: r.object))
                 effects.done(p, change: change)
             case .failure(let error):
                 if (error as? OutcomeUnknownError)?.outcomeUnknown != true { effects.failed(p) }
@@ -377,7 +388,8 @@ enum KubectlCommands {
 
     static func row(_ r: ApplyResult) -> ObjectRow {
         ObjectRow(index: r.index, kind: r.kind, apiVersion: r.apiVersion, name: r.name, namespace: r.namespace,
-                  action: r.action.rawValue, resourceName: r.resourceName, object: r.object, dryRun: r.dryRun)
+                  action: r.action.rawValue, resourceName: r.resourceName, object: r.object, dryRun: r.dryRun,
+                  droppedFields: r.droppedFields)
     }
 
     /// In a dry run, objects in a namespace the same apply would create, or of a kind whose CRD it
