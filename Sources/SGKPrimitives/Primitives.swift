@@ -9,6 +9,7 @@ public enum Primitives {
         registry.register(AWSLibrary.self)
         registry.register(KubectlLibrary.self)
         registry.register(JournalLibrary.self)
+        registry.register(ClusterBindingLibrary.self)
     }
 
     /// Lets `kubectl` primitives make EKS tokens in-process (the executable calls this once).
