@@ -246,7 +246,11 @@ def sagemaker_install(sgk, kubectl, env, peers, repeat=11):
                         "--resources-vpc-config", "subnetIds=subnet-00000001"], env=env, stdout=subprocess.DEVNULL, check=True)
         # moto builds some state lazily on the first DescribeCluster after a reset (~0.5 s, not an
         # AWS cost): take it here, untimed, so that neither side pays it.
-        subprocess.run(["aws", "eks", "describe-cluster", "--name", cluster], env=env, stdout=subprocess.DEVNULL, check=True)
+        arn = subprocess.run(["aws", "eks", "describe-cluster", "--name", cluster, "--query", "cluster.arn", "--output", "text"],
+                             env=env, stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+        # The binding, as aws eks update-kubeconfig writes it (moto's endpoint is fake).
+        subprocess.run([os.path.join(ROOT, "tools", "kube-peer.sh"), "bind-eks", env["KUBECONFIG"].split(":")[0], arn],
+                       env=env, stdout=subprocess.DEVNULL, check=True)
         delete_installer(kubectl, env)
         settle()
 

@@ -23,9 +23,10 @@ readonly PROG
 usage() {
   cat <<EOF
 usage: $PROG build
-       $PROG start STATE_DIR [--no-v1beta1]
+       $PROG start STATE_DIR [--no-v1beta1] [--token-webhook URL]
        $PROG stop STATE_DIR
        $PROG ready-pod STATE_DIR NAMESPACE SELECTOR
+       $PROG bind-eks KUBECONFIG CLUSTER_ARN
 EOF
 }
 
@@ -393,6 +394,12 @@ launch_peer() {
     --cert-dir="$state/apiserver-certs"
   )
   [ -z "$runtime_config" ] || api_args+=(--runtime-config="$runtime_config")
+  # Bearer tokens the token file does not know are asked of a TokenReview webhook (as EKS asks
+  # its authenticator about k8s-aws-v1. tokens).
+  if [ -s "$state/token-webhook.kubeconfig" ]; then
+    api_args+=(--authentication-token-webhook-config-file="$state/token-webhook.kubeconfig"
+               --authentication-token-webhook-version=v1 --authentication-token-webhook-cache-ttl=0s)
+  fi
   # Audit log of every write (reads are not logged), one JSON line per request
   # once answered: tests count a client's writes (its userAgent) at the server.
   if printf '%s\n' \
@@ -465,16 +472,30 @@ launch_peer() {
 }
 
 cmd_start() {
-  local state="" no_v1beta1=false arg
-  for arg in "$@"; do
+  local state="" no_v1beta1=false webhook="" arg
+  while [ "$#" -gt 0 ]; do
+    arg=$1; shift
     case "$arg" in
       --no-v1beta1) no_v1beta1=true ;;
+      --token-webhook) [ "$#" -gt 0 ] || die "--token-webhook needs a URL"; webhook=$1; shift ;;
       -*) usage >&2; die "unknown option $arg" ;;
       *) [ -z "$state" ] || { usage >&2; exit 2; }; state=$arg ;;
     esac
   done
   [ -n "$state" ] || { usage >&2; exit 2; }
   state=$(abs_dir "$state")
+  mkdir -p "$state"
+  if [ -n "$webhook" ]; then
+    case "$webhook" in http://127.* | https://127.* | http://localhost* | https://localhost*) ;;
+      *) die "--token-webhook must be a loopback URL, not $webhook" ;; esac
+    printf '%s\n' "apiVersion: v1" "kind: Config" \
+      "clusters: [{name: webhook, cluster: {server: \"$webhook\"}}]" \
+      "users: [{name: kube-apiserver, user: {}}]" \
+      "contexts: [{name: webhook, context: {cluster: webhook, user: kube-apiserver}}]" \
+      "current-context: webhook" >"$state/token-webhook.kubeconfig"
+  else
+    rm -f "$state/token-webhook.kubeconfig"
+  fi
 
   if all_recorded_alive "$state" && [ -s "$state/server" ] && readyz "$state"; then
     log "peer already running in $state ($(cat "$state/server"))"
@@ -624,8 +645,36 @@ print(json.dumps({"status": status}))
   done
 }
 
+# -------------------------------------------------------------- bind-eks
+
+# Binds an EKS cluster (a moto cluster's ARN) to the peer, as `aws eks update-kubeconfig` binds a
+# real one: a cluster entry and a context named by the ARN, with the server, CA and user of the
+# kubeconfig's current context. The current context is left as it is. sgk's cluster binding
+# (`eks bind`) then finds this context by the ARN: the tests and the sandbox state the binding
+# explicitly, since moto's endpoints are fake.
+cmd_bind_eks() {
+  [ "$#" -eq 2 ] || { usage >&2; exit 2; }
+  local kubeconfig=$1 arn=$2
+  [ -s "$kubeconfig" ] || die "no kubeconfig at $kubeconfig"
+  python3 - "$kubeconfig" "$arn" <<'PY' || die "could not add the context $arn to $kubeconfig"
+import os, sys, yaml
+path, arn = sys.argv[1:]
+k = yaml.safe_load(open(path))
+cur = next(c for c in k["contexts"] if c["name"] == k["current-context"])["context"]
+cluster = next(c for c in k["clusters"] if c["name"] == cur["cluster"])["cluster"]
+k["clusters"] = [c for c in k["clusters"] if c["name"] != arn] + [{"name": arn, "cluster": dict(cluster)}]
+k["contexts"] = [c for c in k["contexts"] if c["name"] != arn] + [{"name": arn, "context": {"cluster": arn, "user": cur["user"]}}]
+tmp = path + ".tmp"
+with open(tmp, "w") as f:
+    yaml.safe_dump(k, f, sort_keys=False)
+os.chmod(tmp, os.stat(path).st_mode & 0o777)
+os.replace(tmp, path)
+PY
+}
+
 case "${1:-}" in
   build) shift; cmd_build "$@" ;;
+  bind-eks) shift; cmd_bind_eks "$@" ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   ready-pod) shift; cmd_ready_pod "$@" ;;

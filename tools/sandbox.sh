@@ -75,6 +75,9 @@ say "creating the EKS cluster '$CLUSTER' in moto …"
 aws eks describe-cluster --name "$CLUSTER" >/dev/null 2>&1 ||
   aws eks create-cluster --name "$CLUSTER" --role-arn arn:aws:iam::123456789012:role/eks-cluster \
     --resources-vpc-config subnetIds=subnet-00000001 >/dev/null
+# moto's endpoint is fake: the binding is stated as aws eks update-kubeconfig would write it, a
+# context named by the cluster's ARN whose server is the local API server.
+tools/kube-peer.sh bind-eks "$KUBECONFIG" "$(aws eks describe-cluster --name "$CLUSTER" --query cluster.arn --output text)"
 
 if [ "$mode" = up ]; then
   say "the sandbox is up. To use it from a shell:"

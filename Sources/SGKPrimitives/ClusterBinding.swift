@@ -143,8 +143,8 @@ public enum ClusterBindingLibrary: CommandLibrary {
     static let bind = NativeCommand(CommandSignature(
         "eks bind", positionals: [.init("cluster", "the EKS cluster's name")],
         keywords: [AWSLibrary.region,
-                   .init("context", flags: ["--context"], "the kubeconfig context to use (default: the current one)")],
-        summary: "Check that the kubeconfig context is the EKS cluster: {cluster, arn, endpoint, context, server, proof}; a context that is another cluster is an error (WrongCluster).",
+                   .init("context", flags: ["--context"], "the kubeconfig context to use (default: the one that is the cluster, else the cluster reached in-process)")],
+        summary: "The Kubernetes side of an EKS cluster: {cluster, region, arn, endpoint, context, server, proof}; the context to pass on (--context). A context that is another cluster is an error (WrongCluster).",
         example: "eks bind demo region: us-west-2 context: $context")) { inv in
         let name = try inv.args.string(0, "the cluster name")
         let region = try inv.args.string(keyword: "region")
@@ -152,24 +152,82 @@ public enum ClusterBindingLibrary: CommandLibrary {
         let described = try AWSLibrary.describe(inv, name, region)
         let effectiveRegion = region ?? AWSClients.of(inv.context).configuration(region: nil).region
         let cluster = ClusterBinding.Cluster(name: name, region: effectiveRegion, arn: described.arn, endpoint: described.endpoint)
-        let client = try KubectlClients.of(inv.context).client(inv.context, kubeconfig: nil, contextName: contextName)
-        let context = ClusterBinding.Context(client.target)
-        let which = contextName == nil ? "the current context \(context.name)" : "context \(context.name)"
-        let verdict = ClusterBinding.judge(context, for: cluster)
-        var proof: Value = .null
-        switch verdict {
-        case .proven(let how):
-            proof = .string(how)
-        case .other(let other, let because):
-            throw CommandError(
-                "\(which) is \(other), not the EKS cluster \(name)\(effectiveRegion.map { " (\($0))" } ?? ""): \(because); nothing was written",
+        let clients = KubectlClients.of(inv.context)
+        let env = KubectlClients.environment(inv.context)
+        let suffix = effectiveRegion.map { " (\($0))" } ?? ""
+        func refuse(_ which: String, _ other: String, _ because: String) -> CommandError {
+            CommandError(
+                "\(which) is \(other), not the EKS cluster \(name)\(suffix): \(because); nothing was written",
                 code: "WrongCluster",
                 hint: "pass the context of \(name) (--context NAME; `sgk eks kubeconfig \(name)\(effectiveRegion.map { " region: \($0)" } ?? "") write: true` adds one, as aws eks update-kubeconfig does), or the cluster that context is (--cluster)")
-        case .unknown:
+        }
+        var chosen: ClusterBinding.Context
+        var proof: Value = .null
+        var how: String
+        if let contextName {
+            // The user named it: proven or silent, it is used; another cluster is refused.
+            chosen = ClusterBinding.Context(try clients.client(inv.context, kubeconfig: nil, contextName: contextName).target)
+            switch ClusterBinding.judge(chosen, for: cluster) {
+            case .proven(let why):
+                proof = .string(why); how = "named (--context), and \(why)"
+            case .other(let other, let because):
+                throw refuse("context \(chosen.name)", other, because)
+            case .unknown:
+                how = "named (--context); sgk could not confirm it is the cluster"
+                let errors = inv.context.errors
+                errors.write("note: sgk could not confirm that context \(chosen.name) (server \(SecretText.redactedURL(chosen.server))) is the EKS cluster \(name): its server is not the cluster's endpoint, its cluster entry is not named by the cluster's ARN and its user's exec plugin names no cluster; it is used because it was named\n")
+                errors.flush()
+            }
+        } else {
+            // Not named: the kubeconfig context that proves it is the cluster (the current one
+            // first); a current context that is another cluster is refused; else the cluster is
+            // reached in-process from DescribeCluster (endpoint, CA, a token signed here).
+            let config = try? KubeConfig.load(environment: env)
+            var found: (ClusterBinding.Context, String)?
+            var currentVerdict: ClusterBinding.Verdict?
+            var currentContext: ClusterBinding.Context?
+            if let config {
+                let names = config.contexts.keys.sorted { a, b in a == config.currentContext && b != config.currentContext }
+                for n in names {
+                    guard let target = try? config.resolve(context: n) else { continue }
+                    let c = ClusterBinding.Context(target)
+                    let verdict = ClusterBinding.judge(c, for: cluster)
+                    if n == config.currentContext { currentVerdict = verdict; currentContext = c }
+                    if case .proven(let why) = verdict, found == nil { found = (c, why) }
+                }
+            }
+            if let (c, why) = found {
+                chosen = c
+                proof = .string(why)
+                how = (c.name == config?.currentContext ? "the current context, and " : "the kubeconfig context that is the cluster: ") + why
+            } else if let currentContext, case .other(let other, let because)? = currentVerdict {
+                throw refuse("the current context \(currentContext.name)", other, because)
+            } else {
+                guard let endpoint = described.endpoint, let ca = described.certificateAuthorityData,
+                      let caPEM = Data(base64Encoded: ca) else {
+                    throw CommandError("no kubeconfig context is the EKS cluster \(name), and DescribeCluster gives no endpoint and CA to reach it (status \(described.status ?? "unknown"))",
+                                       code: "WrongCluster", hint: "wait until the cluster is ACTIVE, or pass its context (--context NAME)")
+                }
+                let contextName = described.arn ?? "eks:\(name)"
+                var args = ["eks", "token", name]
+                if let r = effectiveRegion { args += ["region:", r] }
+                let target = KubeTarget(
+                    contextName: contextName,
+                    cluster: ClusterConfig(name: contextName, server: endpoint, certificateAuthorityData: Array(caPEM)),
+                    user: UserConfig(name: contextName, exec: ExecConfig(apiVersion: "client.authentication.k8s.io/v1beta1", command: "sgk", args: args)),
+                    namespace: "default")
+                clients.register(target)
+                chosen = ClusterBinding.Context(target)
+                proof = .string("reached in-process from DescribeCluster")
+                how = "no kubeconfig context is the cluster (\(currentContext.map { "the current context \($0.name) proves nothing" } ?? "no kubeconfig")): its endpoint and CA from DescribeCluster, a token signed in-process"
+            }
+        }
+        if inv.context.options.dryRun || inv.context.options.explain {
             let errors = inv.context.errors
-            errors.write("note: sgk could not confirm that \(which) (server \(SecretText.redactedURL(context.server))) is the EKS cluster \(name): its server is not the cluster's endpoint, its cluster entry is not named by the cluster's ARN and its user's exec plugin names no cluster; it is used because \(contextName == nil ? "it is the current context" : "it was named")\n")
+            errors.write("cluster: \(name)'s API server is \(SecretText.redactedURL(chosen.server)), context \(chosen.name): \(how)\n")
             errors.flush()
         }
+        let context = chosen
         return .ordered([
             ("cluster", .string(name)), ("region", effectiveRegion.map(Value.string)), ("arn", described.arn.map(Value.string)),
             ("endpoint", described.endpoint.map(Value.string)), ("context", .string(context.name)),

@@ -93,9 +93,18 @@ KUBECONFIG="$STATE/right-arn" "$SGK_BIN" run uninstall-sagemaker-operator --clus
   --installer "$INSTALLER" --journal "$STATE/journal.jsonl" >/dev/null 2>&1
 check "the uninstall through the same context removes the role" '! aws iam get-role --role-name "$role" >/dev/null 2>&1'
 
-# A context that says nothing either way (the peer's own): used, with one note.
-out=$(KUBECONFIG="$SGK_TEST_KUBECONFIG" "$SGK_BIN" -c "print (eks bind $mine region: us-west-2 | get proof)" 2>&1)
-check "an unprovable context: one note, used" '[ "$(grep -c "^note: sgk could not confirm that the current context" <<<"$out")" -eq 1 ] && [[ "$out" == *null* ]]' || echo "$out" >&2
+# A named context that says nothing either way (the peer's own, a tunnel, a static token): used,
+# with one note.
+peer_ctx=$(KUBECONFIG="$SGK_TEST_KUBECONFIG" kubectl config current-context)
+out=$(KUBECONFIG="$SGK_TEST_KUBECONFIG" "$SGK_BIN" -c "print (eks bind $mine region: us-west-2 context: $peer_ctx | get proof)" 2>&1)
+check "a named context that proves nothing: one note, used" '[ "$(grep -c "^note: sgk could not confirm that context $peer_ctx" <<<"$out")" -eq 1 ] && [[ "$out" == *null* ]]' || echo "$out" >&2
+# Not named, and no context is the cluster: the current one is not used; the cluster is reached
+# in-process from DescribeCluster (bind makes no request: moto's endpoint is never contacted).
+out=$(KUBECONFIG="$SGK_TEST_KUBECONFIG" "$SGK_BIN" -c "let b = eks bind $mine region: us-west-2
+print \"\${b.context} | \${b.proof}\"" 2>&1)
+check "no context is the cluster: reached in-process, under the cluster's ARN" '[[ "$out" == "$(arn_of "$mine") | reached in-process from DescribeCluster" ]]' || echo "$out" >&2
+out=$(KUBECONFIG="$SGK_TEST_KUBECONFIG" "$SGK_BIN" run --dry-run install-sagemaker-operator --cluster "$mine" --region us-west-2 --installer "$INSTALLER" --context "$peer_ctx" 2>&1 >/dev/null)
+check "--dry-run says which API server was chosen and why" '[[ "$out" == *"cluster: $mine'"'"'s API server is https://127.0.0.1:"*", context $peer_ctx: named (--context); sgk could not confirm it is the cluster"* ]]' || echo "$out" >&2
 
 echo "cluster binding e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

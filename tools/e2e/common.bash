@@ -15,7 +15,7 @@ SGK_BIN="${SGK_BIN:-$ROOT/.build/debug/sgk}"
 export AWS_EC2_METADATA_DISABLED=true NO_COLOR=1
 export KUBE_PEER_READY_TIMEOUT="${KUBE_PEER_READY_TIMEOUT:-180}" MOTO_READY_TIMEOUT="${MOTO_READY_TIMEOUT:-90}"
 pass=0; fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $1" >&2; fi; }
+check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $1" >&2; return 1; fi; }
 E2E_STATE=""
 
 stop_peers() {
@@ -42,9 +42,14 @@ start_peers() {
   curl -fsS -X POST "$(cat "$E2E_STATE/moto/moto.url")/moto-api/recorder/start-recording" >/dev/null
 }
 
+# Creates an EKS cluster in moto and binds it to the kube peer of $KUBECONFIG's first file (a
+# context named by its ARN, as aws eks update-kubeconfig writes one), so that the installs find
+# their cluster's context as on a real cluster.
 make_cluster() { # NAME [REGION]
-  aws eks create-cluster --name "$1" --region "${2:-us-west-2}" --role-arn "arn:aws:iam::123456789012:role/eks" \
-    --resources-vpc-config subnetIds=subnet-1 >/dev/null
+  local arn
+  arn=$(aws eks create-cluster --name "$1" --region "${2:-us-west-2}" --role-arn "arn:aws:iam::123456789012:role/eks" \
+    --resources-vpc-config subnetIds=subnet-1 --query cluster.arn --output text) || return 1
+  "$ROOT/tools/kube-peer.sh" bind-eks "${KUBECONFIG%%:*}" "$arn"
 }
 
 # Write requests seen by the peers since the last `mark`: moto's recording

@@ -11,8 +11,10 @@ pass=0; fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAILED: $1" >&2; return 1; fi; }
 
 cluster="e2e-$$"
-aws eks create-cluster --name "$cluster" --role-arn arn:aws:iam::123456789012:role/eks \
-  --resources-vpc-config subnetIds=subnet-1 >/dev/null
+arn=$(aws eks create-cluster --name "$cluster" --role-arn arn:aws:iam::123456789012:role/eks \
+  --resources-vpc-config subnetIds=subnet-1 --query cluster.arn --output text)
+# The binding, as aws eks update-kubeconfig writes it (moto's endpoint is fake).
+"$ROOT/tools/kube-peer.sh" bind-eks "$KUBECONFIG" "$arn"
 journal=$(mktemp -d)/journal.jsonl
 trap 'rm -rf "$(dirname "$journal")"' EXIT
 run() { "$SGK_BIN" run install-sagemaker-operator --cluster "$cluster" --region us-west-2 --installer "$INSTALLER" --journal "$journal" "$@"; }

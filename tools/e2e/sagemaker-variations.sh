@@ -59,6 +59,22 @@ out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namesp
 check "namespaced: uninstall removes the role (found from --namespace), the CRDs and the namespace" '[ "$code" -eq 0 ] && ! role_exists $role && [ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 0 ] && ! kubectl get ns ml-team >/dev/null 2>&1'
 [ "$code" -eq 0 ] || echo "$out" >&2
 
+# ---- two teams share the CRDs: one team's uninstall keeps what the other team still needs
+nsargs=(--installer "$FIX/namespaced-operator.yaml" --crds "$FIX/namespaced-crd.yaml")
+for team in team-a team-b; do
+  out=$(run install-sagemaker-operator-namespaced --cluster nsd --region us-west-2 --namespace $team "${nsargs[@]}"); code=$?
+  check "two teams: $team installs" '[ "$code" -eq 0 ]' || echo "$out" >&2
+  "$ROOT/tools/kube-peer.sh" ready-pod "$E2E_STATE/kube" $team control-plane=controller-manager >/dev/null 2>&1
+done
+out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namespace team-a "${nsargs[@]}" --dry-run); code=$?
+check "two teams: team-a's uninstall plan keeps the CRDs, saying why" '[ "$code" -eq 0 ] && [[ "$out" != *"- delete CustomResourceDefinition"* ]] && [[ "$out" == *"kept:    CustomResourceDefinition trainingjobs.sagemaker.aws.amazon.com (still used by the operator in namespace team-b)"* ]]' || echo "$out" | grep -E "kept|delete Custom" >&2
+out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namespace team-a "${nsargs[@]}"); code=$?
+check "two teams: team-a's uninstall removes team-a and keeps the 8 CRDs" '[ "$code" -eq 0 ] && ! kubectl get ns team-a >/dev/null 2>&1 && [ "$(crds_v1)" -eq 8 ] && [ "$(grep -c "kept:    CustomResourceDefinition .* (still used by the operator in namespace team-b)" <<<"$out")" -eq 8 ]' || echo "$out" >&2
+out=$(run verify-sagemaker-operator --cluster nsd --region us-west-2 --namespace team-b --wait 30s); code=$?
+check "two teams: team-b's verify still passes" '[ "$code" -eq 0 ] && [[ "$out" == *"all checks passed"* ]]' || echo "$out" >&2
+out=$(run uninstall-sagemaker-operator --cluster nsd --region us-west-2 --namespace team-b "${nsargs[@]}"); code=$?
+check "two teams: the last team's uninstall removes the CRDs" '[ "$code" -eq 0 ] && [ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 0 ]' || echo "$out" >&2
+
 # ---- China partition
 make_cluster cn cn-north-1
 out=$(run install-sagemaker-operator-china --cluster cn --installer "$FIX/installer-china.yaml"); code=$?

@@ -60,7 +60,7 @@ serve() {
 
 requests() { [ -f "$1/requests" ] && wc -l <"$1/requests" || echo 0; }
 install() { KUBECONFIG="$1" "$SGK_BIN" run install-sagemaker-operator --cluster "$cluster" --region us-west-2 \
-  --installer "$INSTALLER" --journal "$STATE/journal.jsonl"; }
+  --installer "$INSTALLER" --journal "$STATE/journal.jsonl" --context ctx; }
 no_role() { ! aws iam get-role --role-name "$role" >/dev/null 2>&1; }
 
 # A certificate case: the install is refused with WANT in its message, nothing is sent to the
@@ -144,7 +144,7 @@ kubeconfig "$d" "$server" "" "    client-certificate-data: $(base64 -w0 "$d/clie
 out=$(install "$d/kubeconfig" 2>&1); code=$?
 kout=$(kubectl --kubeconfig "$d/kubeconfig" get namespace default 2>&1)
 check "expired client certificate: refused before any write, saying so" '[ "$code" -ne 0 ] && [[ "$out" == *"client certificate expired on"* ]] && [[ "$out" == *"renew it"* ]] && no_role'
-check "expired client certificate: kubectl is refused too (401: the server has asked for the client to provide credentials)" '[[ "$kout" == *"provide credentials"* ]]' || printf 'kubectl: %s\n' "$kout" >&2
+check "expired client certificate: kubectl is refused too (401)" '[[ "$kout" == *"provide credentials"* || "$kout" == *"Unauthorized"* ]]' || printf 'kubectl: %s\n' "$kout" >&2
 printf 'expired client certificate: %s\n' "$(printf '%s\n' "$out" | grep -m1 -E 'error')"
 
 kubeconfig "$d" "$server"

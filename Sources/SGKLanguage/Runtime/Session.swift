@@ -144,7 +144,7 @@ public final class Session {
                                        file: file, range: def.range)
                 }
             }
-            if value.isNull && (def == nil || (type != nil && type != "any")) {
+            if value.isNull && (def == nil || (type != nil && type != "any" && !Session.isNullLiteral(def))) {
                 let d = def.map { " (its default \(file.slice($0.range)) gave null)" } ?? ""
                 throw UsageError("missing required parameter --\(flagName(name)) for \(file.name)\(d)", hint: "pass --\(flagName(name)) VALUE")
             }
@@ -168,6 +168,13 @@ public final class Session {
              ("duration", .duration), ("list", .list), ("map", .map), ("any", _): return true
         default: return false
         }
+    }
+
+    /// Whether a default is the literal `null`: `param role_name: string = null` is an optional
+    /// string (null when not given), not a required one.
+    static func isNullLiteral(_ d: Pipeline?) -> Bool {
+        guard let d, d.stages.count == 1, case .expr(.null) = d.stages[0] else { return false }
+        return true
     }
 
     /// A param's type: declared (`param n: int`), else that of a literal default (`param n = 3`).

@@ -46,15 +46,23 @@ public enum AWSLibrary: CommandLibrary {
         return .list(try inv.context.wait { try await c.eks.listClusters() }.map(Value.string))
     }
 
-    static func describe(_ inv: Invocation, _ name: String, _ region: String?) throws -> EKSCluster {
-        let c = AWSClients.of(inv.context).client(region: region)
-        return try inv.context.wait { try await c.eks.describeCluster(name: name) }
+    /// The cluster as DescribeCluster gives it, asked once per run and region: an install's
+    /// binding, its OIDC provider and its verify share one answer. `fresh` asks again (the
+    /// `eks describe-cluster` command always does: a script may wait for a status to change).
+    static func describe(_ inv: Invocation, _ name: String, _ region: String?, fresh: Bool = false) throws -> EKSCluster {
+        let clients = AWSClients.of(inv.context)
+        let key = (clients.configuration(region: region).region ?? "") + "/" + name
+        if !fresh, let known = clients.describedCluster(key) { return known }
+        let c = clients.client(region: region)
+        let cluster = try inv.context.wait { try await c.eks.describeCluster(name: name) }
+        clients.remember(cluster, key)
+        return cluster
     }
 
     static let describeCluster = NativeCommand(Sig("eks describe-cluster", positionals: [.init("name", "the cluster's name")], keywords: [region],
                                                    summary: "The EKS cluster as DescribeCluster returns it (endpoint, identity.oidc.issuer, …).",
                                                    example: "let c = eks describe-cluster demo region: us-west-2\n$c.identity.oidc.issuer")) { inv in
-        Value(json: try describe(inv, try inv.args.string(0, "the cluster name"), try regionArg(inv)).json)
+        Value(json: try describe(inv, try inv.args.string(0, "the cluster name"), try regionArg(inv), fresh: true).json)
     }
 
     static let token = NativeCommand(Sig("eks token", positionals: [.init("cluster", "the cluster's name")], keywords: [region],

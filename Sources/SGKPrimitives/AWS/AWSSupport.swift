@@ -34,8 +34,20 @@ final class AWSClients: @unchecked Sendable {
     let lock = NSLock()
     var clients: [String: AWSClient] = [:]
     var identities: [String: CallerIdentity] = [:]
+    /// DescribeCluster's answers of this run, by "region/name".
+    private var described: [String: EKSCluster] = [:]
 
     init(context: CallContext) { self.context = context }
+
+    func describedCluster(_ key: String) -> EKSCluster? {
+        lock.lock(); defer { lock.unlock() }
+        return described[key]
+    }
+
+    func remember(_ cluster: EKSCluster, _ key: String) {
+        lock.lock(); defer { lock.unlock() }
+        described[key] = cluster
+    }
 
     static func of(_ context: CallContext) -> AWSClients { context.service(AWSClients.self) { AWSClients(context: context) } }
 

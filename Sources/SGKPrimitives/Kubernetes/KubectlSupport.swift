@@ -13,6 +13,15 @@ final class KubectlClients: @unchecked Sendable {
     private let lock = NSLock()
     private var clients: [String: KubeClient] = [:]
     private var registeredShutdown = false
+    /// Targets made in-process for this run (an EKS cluster reached from DescribeCluster, no
+    /// kubeconfig): their names are used as contexts (`--context NAME`).
+    private var inProcess: [String: KubeTarget] = [:]
+
+    /// Makes `target` reachable as the context `target.contextName` for the rest of the run.
+    func register(_ target: KubeTarget) {
+        lock.lock(); defer { lock.unlock() }
+        inProcess[target.contextName] = target
+    }
 
     static func of(_ context: CallContext) -> KubectlClients {
         context.service(KubectlClients.self) { KubectlClients() }
@@ -37,9 +46,16 @@ final class KubectlClients: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let c = clients[key] { return c }
-        let c = try KubeClient.fromEnvironment(KubectlClients.environment(context), kubeconfig: kubeconfig, context: contextName,
+        let c: KubeClient
+        if let name = contextName, let target = inProcess[name] {
+            c = try KubeClient(target: target, options: KubeClientOptions(environment: KubectlClients.environment(context),
+                                                                          execTokenProvider: KubectlLibrary.execTokenProvider),
+                               logger: KubectlClients.clientLogger(context))
+        } else {
+            c = try KubeClient.fromEnvironment(KubectlClients.environment(context), kubeconfig: kubeconfig, context: contextName,
                                                execTokenProvider: KubectlLibrary.execTokenProvider,
                                                logger: KubectlClients.clientLogger(context))
+        }
         // The server's warnings (deprecated APIs …), once each, as kubectl prints them.
         let errors = context.errors
         c.onWarning { text in errors.write("Warning: \(text)\n"); errors.flush() }
