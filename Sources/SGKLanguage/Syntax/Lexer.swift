@@ -69,7 +69,8 @@ struct Lexer {
                     return lexFlag(i, space: space)
                 }
                 if Lexer.isDigit(n) {
-                    var t = try lexNumber(i + 1, space: space, mode: mode)
+                    var t: Token
+                    do { t = try lexNumber(i + 1, space: space, mode: mode) } catch { var e = error; e.range.start = i; throw e }
                     t.range.start = i
                     switch t.kind {
                     case .int(let v): t.kind = .int(-v)
@@ -179,6 +180,10 @@ struct Lexer {
         guard let d = Double(text) else { throw error("invalid number '\(text)'", i, j) }
         if !isDouble && Int(text) == nil {
             throw error("integer literal '\(text)' is too large", i, j, hint: "integers are 64-bit; write \(text).0 for a double")
+        }
+        // `1e999` would silently be infinity.
+        guard d.isFinite else {
+            throw error("number '\(text)' is out of range", i, j, hint: "doubles are at most about 1.8e308")
         }
         return Token(kind: .double(d), range: SourceRange(i, j), spaceBefore: space)
     }
