@@ -1,6 +1,8 @@
 /// Produces the token at a byte offset of a source file.
 struct Lexer {
     static let punctuation = Set("()[]{},|:=<>+-*/%.!".utf8)
+    static let durationScales: [String: Double] = ["ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400]
+    static let twoCharPunctuation: Set<String> = ["==", "!=", "<=", ">=", "=~", ".."]
     let file: SourceFile
     let b: [UInt8]
 
@@ -97,8 +99,11 @@ struct Lexer {
         // expression mode before it reads a command's arguments.
         if c == UInt8(ascii: "~") || c == UInt8(ascii: "@") { return lexWord(i, space: space) }
         // Punctuation, longest first.
-        let two = i + 1 < b.count ? String(decoding: b[i...(i + 1)], as: UTF8.self) : ""
-        if ["==", "!=", "<=", ">=", "=~", ".."].contains(two) { return tok(.punct(two), i + 2) }
+        let n = at(i + 1)
+        if n == UInt8(ascii: "=") || n == UInt8(ascii: "~") || n == UInt8(ascii: ".") {
+            let two = String(decoding: b[i...(i + 1)], as: UTF8.self)
+            if Lexer.twoCharPunctuation.contains(two) { return tok(.punct(two), i + 2) }
+        }
         if Lexer.punctuation.contains(c) { return tok(.punct(String(UnicodeScalar(c))), i + 1) }
         if c == UInt8(ascii: "\\") && i + 1 == b.count {
             // `\` ends the input: the REPL reads the next line to join to it.
@@ -158,8 +163,8 @@ struct Lexer {
         // Duration suffixes.
         var unit = j
         while Lexer.isIdentStart(at(unit)) { unit += 1 }
-        let suffix = String(decoding: b[j..<unit], as: UTF8.self)
-        let scale: Double? = ["ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400][suffix]
+        let suffix = unit == j ? "" : String(decoding: b[j..<unit], as: UTF8.self)
+        let scale: Double? = unit == j ? nil : Lexer.durationScales[suffix]
         if let scale, !Lexer.isWordChar(at(unit)) || at(unit) == UInt8(ascii: ",") || mode == .expression {
             guard let v = Double(text) else { throw error("invalid number '\(text)'", i, j) }
             guard (v * scale).isFinite, v * scale <= Value.maxDurationSeconds else {
