@@ -8,8 +8,9 @@ import OrderedCollections
 ///
 /// Number rules: a literal without fraction or exponent that fits in `Int` is
 /// `.int`; any other number (`1.0`, `1e3`, `1E-2`, or an integer too large for
-/// `Int`) is `.double`. Duplicate object keys keep the last value at the
-/// position of the first occurrence.
+/// `Int`) is `.double`; a number beyond the range of a double (`1e999`) is an
+/// error, never infinity. A duplicate object key is an error naming the key, at the
+/// position of its second occurrence (as a YAML mapping's duplicate key is).
 public enum JSONCodec {
     /// The deepest array/object nesting the reader accepts.
     public static let maxDepth = 1_000
@@ -115,6 +116,8 @@ struct JSONReader {
     private var i: Int = 0
     private let end: Int
     private var scratch: [UInt8] = []
+    /// Where the key `parseKey` last read starts.
+    private var keyOffset = 0
 
     init(_ buf: UnsafeBufferPointer<UInt8>) {
         self.buf = buf
@@ -161,8 +164,10 @@ struct JSONReader {
         var starts: [Int] = []
         var values: [JSON] = []
         var keys: [String] = []
+        var keyOffsets: [Int] = []  // where each key in `keys` starts, for a duplicate's error
         values.reserveCapacity(64)
         keys.reserveCapacity(64)
+        keyOffsets.reserveCapacity(64)
 
         while true {
             // Parse the start of a value.
@@ -194,6 +199,7 @@ struct JSONReader {
                         value = .object([:])
                     } else {
                         keys.append(try parseKey(first: true))
+                        keyOffsets.append(keyOffset)
                         kinds.append(.object)
                         starts.append(values.count)
                         continue
@@ -246,12 +252,14 @@ struct JSONReader {
                     if i < end && d == Byte.comma {
                         i += 1
                         keys.append(try parseKey(first: false))
+                        keyOffsets.append(keyOffset)
                         break attach
                     } else if i < end && d == Byte.rbrace {
                         i += 1
                         let keyStart = keys.count - (values.count - start)
-                        value = .object(JSONReader.makeObject(keys: keys[keyStart...], values: values[start...]))
+                        value = .object(try JSONReader.makeObject(keys: keys[keyStart...], values: values[start...], offsets: keyOffsets[keyStart...]))
                         keys.removeSubrange(keyStart...)
+                        keyOffsets.removeSubrange(keyStart...)
                         values.removeSubrange(start...)
                         kinds.removeLast()
                         starts.removeLast()
@@ -263,8 +271,8 @@ struct JSONReader {
         }
     }
 
-    /// Builds an object; a duplicate key keeps the last value at the first key's position.
-    static func makeObject(keys: ArraySlice<String>, values: ArraySlice<JSON>) -> OrderedDictionary<String, JSON> {
+    /// Builds an object; a duplicate key is an error at its second occurrence.
+    static func makeObject(keys: ArraySlice<String>, values: ArraySlice<JSON>, offsets: ArraySlice<Int>) throws(JSONReaderError) -> OrderedDictionary<String, JSON> {
         let n = keys.count
         if n <= 16 {
             var unique = true
@@ -282,13 +290,18 @@ struct JSONReader {
             }
         }
         var object = OrderedDictionary<String, JSON>(minimumCapacity: n)
-        for (k, v) in zip(keys, values) { object[k] = v }
+        for (k, (v, offset)) in zip(keys, zip(values, offsets)) {
+            guard object.updateValue(v, forKey: k) == nil else {
+                throw JSONReaderError(offset: offset, message: "duplicate object key '\(k)'")
+            }
+        }
         return object
     }
 
     /// Parses `"key" :` (leading whitespace allowed), leaving `i` after the colon.
     private mutating func parseKey(first: Bool) throws(JSONReaderError) -> String {
         skipWhitespace()
+        keyOffset = i
         guard i < end, buf[i] == Byte.quote else {
             if i >= end { throw fail("unexpected end of input: expected a string key") }
             if !first && buf[i] == Byte.rbrace { throw fail("trailing comma before '}'") }
@@ -414,6 +427,10 @@ struct JSONReader {
         let text = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self)
         guard let d = Double(text) else {
             throw fail("invalid number", at: start)
+        }
+        guard d.isFinite else {
+            let shown = text.count > 40 ? text.prefix(37) + "…" : text
+            throw fail("number '\(shown)' is out of range (doubles reach about 1.8e308)", at: start)
         }
         return .double(d)
     }

@@ -18,6 +18,9 @@ import Yams
 ///   `_` separators are ignored. Integers that do not fit in `Int` become doubles.
 /// * Plain floats: `1.5`, `1e3`, `.5`, `-1.5E-3`, `.inf`, `-.inf`, `.nan` (all spellings
 ///   go-yaml v2 accepts). Anything else, including timestamps, is a string.
+/// * A number beyond the range of a double (`1e999`, a 400-digit integer) is an error
+///   at its position, never infinity (go-yaml would read it as a string: quote it for that);
+///   only the `.inf` spellings give infinity.
 /// * Explicit tags are honoured: `!!str`, `!!int`, `!!float`, `!!bool`, `!!null`
 ///   (a value that does not fit its tag is an error); `!!binary`, `!!timestamp`,
 ///   `!` and unknown tags on scalars give the text as a string.
@@ -346,7 +349,10 @@ private struct NodeConverter {
         if !hasMerge {
             for (key, value) in mapping {
                 let k = try keyString(key)
-                result[k] = try convert(value, depth: depth + 1)
+                // Libyaml's check compares spellings; `1` and `0x1` are the same key "1".
+                guard result.updateValue(try convert(value, depth: depth + 1), forKey: k) == nil else {
+                    throw error("duplicate mapping key '\(k)'", key.mark)
+                }
             }
             return result
         }
@@ -397,7 +403,7 @@ private struct NodeConverter {
         let value: JSON
         if (s.style == .plain || s.style == .any) && (tag.isEmpty || tag == YAMLCodec.strTag) {
             // Yams has already turned implicit key tags into !!str; a plain key is resolved.
-            value = YAMLCodec.resolvePlain(s.string)
+            value = try resolvePlain(s)
         } else {
             value = try scalar(s)
         }
@@ -414,11 +420,21 @@ private struct NodeConverter {
         }
     }
 
+    /// A plain scalar's value; a number too large for a double is an error, not infinity.
+    private func resolvePlain(_ s: Node.Scalar) throws(DataParseError) -> JSON {
+        let value = YAMLCodec.resolvePlain(s.string)
+        if case .double(let d) = value, d.isInfinite, !s.string.lowercased().hasSuffix(".inf") {
+            let text = s.string.count > 40 ? s.string.prefix(37) + "…" : s.string
+            throw error("number '\(text)' is out of range (doubles reach about 1.8e308); quote it to keep it as a string", s.mark)
+        }
+        return value
+    }
+
     private func scalar(_ s: Node.Scalar) throws(DataParseError) -> JSON {
         let tag = s.tag.description
         let text = s.string
         if tag.isEmpty {
-            if s.style == .plain || s.style == .any { return YAMLCodec.resolvePlain(text) }
+            if s.style == .plain || s.style == .any { return try resolvePlain(s) }
             return .string(text)
         }
         switch tag {
@@ -431,7 +447,7 @@ private struct NodeConverter {
             if case .int(let n) = YAMLCodec.resolvePlain(text) { return .int(n) }
             throw error("invalid !!int value '\(text)'", s.mark)
         case YAMLCodec.floatTag:
-            switch YAMLCodec.resolvePlain(text) {
+            switch try resolvePlain(s) {
             case .int(let n): return .double(Double(n))
             case .double(let d): return .double(d)
             default: throw error("invalid !!float value '\(text)'", s.mark)

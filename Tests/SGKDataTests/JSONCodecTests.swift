@@ -42,6 +42,11 @@ struct JSONCodecTests {
             let text = String(digits.prefix(point)) + "." + (point < digits.count ? String(digits.dropFirst(point)) : "0")
                 + (Bool.random(using: &rng) ? "e\(exp)" : "")
             let expected = try #require(Double(text))
+            if expected.isInfinite {
+                // Beyond a double's range: an error, never infinity.
+                #expect(parseError { try JSONCodec.parse(text) }?.message.contains("is out of range") == true, "\(text)")
+                continue
+            }
             #expect(try JSONCodec.parse(text) == .double(expected), "\(text)")
         }
     }
@@ -68,10 +73,31 @@ struct JSONCodecTests {
         #expect(JSONCodec.serialize(.string("a\"b\\c/d\n\t\u{1}\u{1F}é😀")) == #""a\"b\\c/d\n\t\u0001\u001fé😀""#)
     }
 
-    @Test func duplicateKeysKeepLastValueAtFirstPosition() throws {
-        let v = try JSONCodec.parse(#"{"a": 1, "b": 2, "a": 3}"#)
-        #expect(v == .object(["a": .int(3), "b": .int(2)]))
-        #expect(v.objectValue.map { Array($0.keys) } == ["a", "b"])
+    /// One rule with YAML: a duplicate key is an error naming it, never a value dropped in silence.
+    @Test func duplicateKeysAreAnError() throws {
+        let small = parseError { try JSONCodec.parse("{\"a\": 1, \"b\": 2,\n  \"a\": 3}") }
+        #expect(small?.message == "duplicate object key 'a'", "\(String(describing: small))")
+        #expect(small?.line == 2 && small?.column == 3, "\(String(describing: small))")
+        // Past 16 keys the check goes through a dictionary.
+        let many = (0..<20).map { "\"k\($0)\": \($0)" }.joined(separator: ", ")
+        let large = parseError { try JSONCodec.parse("{\(many), \"k7\": 0}") }
+        #expect(large?.message == "duplicate object key 'k7'", "\(String(describing: large))")
+        #expect(large?.column == many.utf8.count + 4, "\(String(describing: large))")
+        // Nested objects and the same key in sibling objects are fine.
+        let v = try JSONCodec.parse(#"[{"a": 1}, {"a": {"a": 2}}]"#)
+        #expect(v == .array([.object(["a": .int(1)]), .object(["a": .object(["a": .int(2)])])]))
+    }
+
+    /// A number beyond a double's range is an error at its position, never infinity
+    /// (which JSON cannot write back: it became null, and an empty ConfigMap value).
+    @Test func outOfRangeNumbersAreAnError() throws {
+        for (text, column) in [("1e999", 7), ("-1e999", 7), ("1" + String(repeating: "0", count: 400), 7), ("1.5e400", 7)] {
+            let e = parseError { try JSONCodec.parse("{\"v\": \(text)}") }
+            #expect(e?.message.contains("is out of range") == true, "\(text): \(String(describing: e))")
+            #expect(e?.line == 1 && e?.column == column, "\(text): \(String(describing: e))")
+        }
+        #expect(try JSONCodec.parse("1.7976931348623157e308") == .double(.greatestFiniteMagnitude))
+        #expect(try JSONCodec.parse("1e-999") == .double(0))
     }
 
     @Test func serializeCompactAndPretty() {

@@ -164,6 +164,14 @@ struct YAMLCodecTests {
         ("a: \"unterminated\n", "", 2, 1),
         ("x:\n\t- y\n", "tabs cannot be used for indentation", 2, 1),
         ("a: *missing\n", "undefined alias", 1, 4),
+        // The same key spelt two ways: libyaml's check compares spellings.
+        ("1: a\n0x1: b\n", "duplicate mapping key '1'", 2, 1),
+        // A number beyond a double's range is an error, never infinity.
+        ("data:\n  big: 1e999\n", "number '1e999' is out of range", 2, 8),
+        ("k: -1e999\n", "is out of range", 1, 4),
+        ("k: 1\(String(repeating: "0", count: 400))\n", "is out of range", 1, 4),
+        ("k: !!float 1e999\n", "is out of range", 1, 4),
+        ("1e999: x\n", "is out of range", 1, 1),
     ] as [(String, String, Int, Int)])
     func errorsCarryPositions(input: String, message: String, line: Int, column: Int) {
         let error = parseError { try YAMLCodec.parseDocuments(input) }

@@ -28,6 +28,7 @@ public struct Diagnostic: Error, Sendable, CustomStringConvertible {
         let red = color ? "\u{1B}[1;31m" : "", bold = color ? "\u{1B}[1m" : "", green = color ? "\u{1B}[32m" : ""
         let cyan = color ? "\u{1B}[36m" : ""
         let reset = color ? "\u{1B}[0m" : ""
+        let message = Diagnostic.visibleText(message), hint = hint.map(Diagnostic.visibleText)
         guard let file else {
             var s = "\(red)\(severity.rawValue):\(reset) \(bold)\(message)\(reset)"
             if let hint { s += "\n  \(cyan)hint:\(reset) \(hint)" }
@@ -53,14 +54,56 @@ public struct Diagnostic: Error, Sendable, CustomStringConvertible {
                 column = column - start + (start > 0 ? 1 : 0)
                 width = min(width, maxWidth - (column - 1))
             }
-            out += "\n  " + line
-            // Caret under the range (clipped to the line), tabs kept so columns line up.
+            // Control characters are shown escaped, never sent to the terminal; the caret
+            // spans what each character is shown as, tabs kept so columns line up.
+            let shown = line.map(Diagnostic.visible)
+            out += "\n  " + shown.joined()
             var pad = ""
-            for (i, ch) in line.enumerated() where i < column - 1 { pad.append(ch == "\t" ? "\t" : " ") }
-            out += "\n  " + pad + green + "^" + String(repeating: "~", count: max(0, width - 1)) + reset
+            for (i, piece) in shown.enumerated() where i < column - 1 {
+                pad += piece == "\t" ? "\t" : String(repeating: " ", count: piece.count)
+            }
+            var caret = 0
+            for i in (column - 1)..<(column - 1 + width) { caret += i >= 0 && i < shown.count ? shown[i].count : 1 }
+            out += "\n  " + pad + green + "^" + String(repeating: "~", count: max(0, caret - 1)) + reset
         }
         if let hint { out += "\n  \(cyan)hint:\(reset) \(hint)" }
         return out
+    }
+}
+
+extension Diagnostic {
+    /// How a character of an echoed source line is shown. Control characters — C0 but the
+    /// tab, DEL, C1 — would reach the terminal raw (an escape sequence can clear the screen or
+    /// set the window title, a lone CR overwrite the line), and bidirectional controls reorder
+    /// what is shown; each is written as an sgk string writes it: `\r`, `\0`, `\u{1B}`.
+    static func visible(_ ch: Character) -> String {
+        guard ch.unicodeScalars.contains(where: isHidden) else { return String(ch) }
+        var out = ""
+        for u in ch.unicodeScalars {
+            if !isHidden(u) { out.unicodeScalars.append(u); continue }
+            switch u.value {
+            case 0: out += "\\0"
+            case 10: out += "\\n"
+            case 13: out += "\\r"
+            default: out += "\\u{" + String(u.value, radix: 16, uppercase: true) + "}"
+            }
+        }
+        return out
+    }
+
+    /// A message or hint shown the same way, its line breaks kept: it may quote the source
+    /// (a command's name) or a value.
+    static func visibleText(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { isHidden($0) && $0 != "\n" }) else { return s }
+        return s.map { $0 == "\n" ? "\n" : $0 == "\r\n" ? "\\r\n" : visible($0) }.joined()
+    }
+
+    static func isHidden(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0..<9, 10..<0x20, 0x7F...0x9F: return true
+        case 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
     }
 }
 

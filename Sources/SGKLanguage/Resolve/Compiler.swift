@@ -130,7 +130,9 @@ final class Compiler {
     }
 
     /// One closure running `execs` in order until one does not say `.next`.
-    /// Short sequences are nested closures: no loop, no array, no thunks.
+    /// Short sequences are nested closures: no loop, no array, no thunks. A longer one loops
+    /// over its boxes: nesting it a closure per statement built an array of the rest at every
+    /// level (memory quadratic in the length of a script) and ran a script as deep as it is long.
     static func sequence(_ execs: [ExecBox]) -> Exec {
         switch execs.count {
         case 0: return { _ in .next }
@@ -146,8 +148,10 @@ final class Compiler {
                 return try c(f)
             }
         default:
-            let head = execs[0].run, rest = sequence(Array(execs.dropFirst()))
-            return { f in let r = try head(f); if r != .next { return r }; return try rest(f) }
+            return { f in
+                for e in execs { let r = try e.run(f); if r != .next { return r } }
+                return .next
+            }
         }
     }
 

@@ -199,7 +199,8 @@ public final class Session {
             guard let i = Int(s) else { throw UsageError("\(flag) must be an integer, not '\(s)'") }
             return .int(i)
         case "double":
-            guard let d = Double(s) else { throw UsageError("\(flag) must be a number, not '\(s)'") }
+            guard let d = Double(s), s.contains(where: \.isNumber) else { throw UsageError("\(flag) must be a number, not '\(s)'") }
+            guard d.isFinite else { throw UsageError("\(flag) is out of range: '\(s)'", hint: "doubles are at most about 1.8e308") }
             return .double(d)
         case "bool":
             switch s.lowercased() {

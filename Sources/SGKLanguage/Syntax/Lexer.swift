@@ -1,6 +1,8 @@
 /// Produces the token at a byte offset of a source file.
 struct Lexer {
     static let punctuation = Set("()[]{},|:=<>+-*/%.!".utf8)
+    static let durationScales: [String: Double] = ["ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400]
+    static let twoCharPunctuation: Set<String> = ["==", "!=", "<=", ">=", "=~", ".."]
     let file: SourceFile
     let b: [UInt8]
 
@@ -69,7 +71,8 @@ struct Lexer {
                     return lexFlag(i, space: space)
                 }
                 if Lexer.isDigit(n) {
-                    var t = try lexNumber(i + 1, space: space, mode: mode)
+                    var t: Token
+                    do { t = try lexNumber(i + 1, space: space, mode: mode) } catch { var e = error; e.range.start = i; throw e }
                     t.range.start = i
                     switch t.kind {
                     case .int(let v): t.kind = .int(-v)
@@ -96,8 +99,11 @@ struct Lexer {
         // expression mode before it reads a command's arguments.
         if c == UInt8(ascii: "~") || c == UInt8(ascii: "@") { return lexWord(i, space: space) }
         // Punctuation, longest first.
-        let two = i + 1 < b.count ? String(decoding: b[i...(i + 1)], as: UTF8.self) : ""
-        if ["==", "!=", "<=", ">=", "=~", ".."].contains(two) { return tok(.punct(two), i + 2) }
+        let n = at(i + 1)
+        if n == UInt8(ascii: "=") || n == UInt8(ascii: "~") || n == UInt8(ascii: ".") {
+            let two = String(decoding: b[i...(i + 1)], as: UTF8.self)
+            if Lexer.twoCharPunctuation.contains(two) { return tok(.punct(two), i + 2) }
+        }
         if Lexer.punctuation.contains(c) { return tok(.punct(String(UnicodeScalar(c))), i + 1) }
         if c == UInt8(ascii: "\\") && i + 1 == b.count {
             // `\` ends the input: the REPL reads the next line to join to it.
@@ -157,8 +163,8 @@ struct Lexer {
         // Duration suffixes.
         var unit = j
         while Lexer.isIdentStart(at(unit)) { unit += 1 }
-        let suffix = String(decoding: b[j..<unit], as: UTF8.self)
-        let scale: Double? = ["ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400][suffix]
+        let suffix = unit == j ? "" : String(decoding: b[j..<unit], as: UTF8.self)
+        let scale: Double? = unit == j ? nil : Lexer.durationScales[suffix]
         if let scale, !Lexer.isWordChar(at(unit)) || at(unit) == UInt8(ascii: ",") || mode == .expression {
             guard let v = Double(text) else { throw error("invalid number '\(text)'", i, j) }
             guard (v * scale).isFinite, v * scale <= Value.maxDurationSeconds else {
@@ -179,6 +185,10 @@ struct Lexer {
         guard let d = Double(text) else { throw error("invalid number '\(text)'", i, j) }
         if !isDouble && Int(text) == nil {
             throw error("integer literal '\(text)' is too large", i, j, hint: "integers are 64-bit; write \(text).0 for a double")
+        }
+        // `1e999` would silently be infinity.
+        guard d.isFinite else {
+            throw error("number '\(text)' is out of range", i, j, hint: "doubles are at most about 1.8e308")
         }
         return Token(kind: .double(d), range: SourceRange(i, j), spaceBefore: space)
     }

@@ -35,7 +35,13 @@ public enum IOCommands: CommandLibrary {
         guard let data = fm.contents(atPath: path) else {
             throw CommandError("cannot read '\(path)'", argument: ref)
         }
-        return String(decoding: data, as: UTF8.self)
+        // Text is never repaired in silence: invalid UTF-8 is an error naming where it is.
+        if let text = String(validating: data, as: UTF8.self) { return text }
+        var parser = Unicode.UTF8.ForwardParser(), bytes = data.makeIterator(), offset = 0
+        while case .valid(let scalar) = parser.parseScalar(from: &bytes) { offset += scalar.count }
+        let byte = offset < data.count ? data[data.startIndex + offset] : 0
+        throw CommandError("'\(path)' is not UTF-8 text: invalid byte 0x\(String(byte, radix: 16, uppercase: true)) at byte offset \(offset)",
+                           hint: "read takes text files; convert it first (e.g. iconv -f latin1 -t utf-8)", argument: ref)
     }
 
     static let read = NativeCommand(CommandSignature(
