@@ -27,6 +27,26 @@ usage: $PROG build
        $PROG stop STATE_DIR
        $PROG ready-pod STATE_DIR NAMESPACE SELECTOR
        $PROG bind-eks KUBECONFIG CLUSTER_ARN
+       $PROG pod-state STATE_DIR NAMESPACE SELECTOR STATE [--container NAME] [--message TEXT]
+
+pod-state SIMULATES a pod state: the peer has no kubelet and no scheduler, so no container
+ever runs or fails here. It writes what a kubelet or scheduler would (the pod's status through
+the status subresource, and core/v1 Events about the pod, created through the API) so that
+diagnoses can be tested. Nothing was pulled, run or killed. STATE is one of:
+  image-pull      container waiting ImagePullBackOff; a Failed event with the registry's message
+                  (--message replaces it)
+  crash-loop      container waiting CrashLoopBackOff, lastState.terminated exit code 1 (Error)
+  oom             container waiting CrashLoopBackOff, lastState.terminated OOMKilled (exit 137)
+  config-error    container waiting CreateContainerConfigError (--message: configmap "…" not found)
+  unschedulable   phase Pending, PodScheduled=False (Unschedulable) and a FailedScheduling event
+  stale-role      the pods Running/Ready, and the ServiceAccount's eks.amazonaws.com/role-arn
+                  removed and set again (same value) so that it was set after the pods started;
+                  a MutatingWebhookConfiguration pod-identity-webhook that matches nothing stands
+                  for EKS's (the peer injects no AWS_ROLE_ARN: every pod lacks it)
+A pod with no node is bound (pods/binding) to kube-peer-simulated-node, which does not
+exist, so the pod log API fails for it as it does when no kubelet answers (except for
+unschedulable). The container is the pod's first unless --container names one; the other containers are
+simulated Running and ready. Earlier simulated events about the pod are deleted first.
 EOF
 }
 
@@ -672,12 +692,176 @@ os.replace(tmp, path)
 PY
 }
 
+# -------------------------------------------------------------- pod-state (simulated)
+
+cmd_pod_state() {
+  [ "$#" -ge 4 ] || { usage >&2; exit 2; }
+  local state=$1 ns=$2 selector=$3 what=$4
+  shift 4
+  local container="" message=""
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      --container) container=${2:?--container NAME}; shift 2 ;;
+      --message) message=${2:?--message TEXT}; shift 2 ;;
+      *) usage >&2; exit 2 ;;
+    esac
+  done
+  case "$what" in
+    image-pull | crash-loop | oom | config-error | unschedulable | stale-role) ;;
+    *) die "unknown state '$what' (image-pull, crash-loop, oom, config-error, unschedulable, stale-role)" ;;
+  esac
+  [ -s "$state/kubeconfig" ] || die "no kubeconfig in $state (is the peer started?)"
+  command -v kubectl >/dev/null || die "kubectl not on PATH (run tools/setup.sh)"
+  local kc=(kubectl --kubeconfig "$state/kubeconfig" -n "$ns")
+
+  if [ "$what" = stale-role ]; then
+    cmd_ready_pod "$state" "$ns" "$selector"
+    local sa pod
+    pod=$("${kc[@]}" get pods -l "$selector" -o name | head -n1)
+    sa=$("${kc[@]}" get "$pod" -o jsonpath='{.spec.serviceAccountName}')
+    local role
+    role=$("${kc[@]}" get serviceaccount "$sa" -o jsonpath='{.metadata.annotations.eks\.amazonaws\.com/role-arn}')
+    [ -n "$role" ] || die "service account $ns/$sa has no eks.amazonaws.com/role-arn to set again"
+    # EKS's pod identity webhook, as a name only: its one rule matches no object (objectSelector),
+    # so the API server never calls it. Diagnoses look for it to know AWS_ROLE_ARN gets injected.
+    "${kc[@]}" apply -f - >/dev/null <<'YAML' || die "creating the simulated pod-identity-webhook failed"
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: pod-identity-webhook
+  annotations:
+    sgk.dev/simulated: "kube-peer.sh pod-state stale-role: a stand-in for EKS's webhook; it matches no object and is never called"
+webhooks:
+- name: iam-for-pods.amazonaws.com
+  admissionReviewVersions: ["v1"]
+  sideEffects: None
+  failurePolicy: Ignore
+  clientConfig:
+    url: https://127.0.0.1:9/simulated-never-called
+  objectSelector:
+    matchLabels:
+      sgk.dev/simulated-never: "true"
+  rules:
+  - operations: ["CREATE"]
+    apiGroups: [""]
+    apiVersions: ["v1"]
+    resources: ["pods"]
+YAML
+    sleep 1.1  # managedFields times are in seconds: the new one must be later than the pods'
+    "${kc[@]}" annotate serviceaccount "$sa" eks.amazonaws.com/role-arn- --field-manager kube-peer-simulated >/dev/null ||
+      die "removing the annotation of $ns/$sa failed"
+    "${kc[@]}" annotate serviceaccount "$sa" "eks.amazonaws.com/role-arn=$role" --field-manager kube-peer-simulated >/dev/null ||
+      die "annotating $ns/$sa failed"
+    log "SIMULATED: service account $ns/$sa annotated again ($role), after its pods started"
+    return 0
+  fi
+
+  local pods=() deadline=$((SECONDS + 30))
+  while :; do
+    mapfile -t pods < <("${kc[@]}" get pods -l "$selector" -o name 2>/dev/null)
+    [ "${#pods[@]}" -eq 0 ] || break
+    [ "$SECONDS" -lt "$deadline" ] || die "no pods matching '$selector' in namespace $ns after 30 s"
+    sleep 0.5
+  done
+
+  local pod out patch events
+  for pod in "${pods[@]}"; do
+    "${kc[@]}" delete events -l "sgk.dev/simulated-for=${pod#pod/}" >/dev/null 2>&1 || true
+    out=$("${kc[@]}" get "$pod" -o json | STATE="$what" CONTAINER="$container" MESSAGE="$message" python3 -c '
+import json, os, sys, datetime
+pod = json.load(sys.stdin)
+what, want, message = os.environ["STATE"], os.environ["CONTAINER"], os.environ["MESSAGE"]
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+spec, meta = pod.get("spec", {}), pod["metadata"]
+containers = spec.get("containers", [])
+names = [c["name"] for c in containers]
+if want and want not in names:
+    sys.exit("no container %s in pod %s (it has %s)" % (want, meta["name"], ", ".join(names)))
+target = want or names[0]
+events = []
+def event(reason, msg, component, field=None):
+    obj = {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"], "uid": meta["uid"],
+           "apiVersion": "v1", "resourceVersion": meta.get("resourceVersion", "")}
+    if field: obj["fieldPath"] = field
+    events.append({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"generateName": meta["name"] + ".simulated-", "namespace": meta["namespace"],
+                     "labels": {"sgk.dev/simulated-for": meta["name"]},
+                     "annotations": {"sgk.dev/simulated": "kube-peer.sh pod-state " + what + ": no kubelet or scheduler said this"}},
+        "involvedObject": obj, "reason": reason, "message": msg, "type": "Warning",
+        "source": {"component": component}, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        "reportingComponent": component, "reportingInstance": "kube-peer-simulated"})
+def running(c):
+    return {"name": c["name"], "image": c.get("image", ""), "imageID": "docker-pullable://" + c.get("image", ""),
+            "containerID": "containerd://sgk-peer-" + c["name"], "ready": True, "started": True,
+            "restartCount": 0, "state": {"running": {"startedAt": now}}}
+def waiting(c, reason, msg, last=None, restarts=0):
+    s = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "started": False,
+         "restartCount": restarts, "state": {"waiting": {"reason": reason, "message": msg}}}
+    if last: s["lastState"] = {"terminated": dict(last, startedAt=now, finishedAt=now,
+                                                   containerID="containerd://sgk-peer-" + c["name"])}
+    return s
+cond = lambda t, st, reason=None, msg=None: {k: v for k, v in {"type": t, "status": st, "reason": reason, "message": msg,
+    "lastProbeTime": None, "lastTransitionTime": now}.items() if v is not None or k == "lastProbeTime"}
+if what == "unschedulable":
+    msg = message or "0/3 nodes are available: 3 Insufficient memory."
+    status = {"phase": "Pending", "conditions": [cond("PodScheduled", "False", "Unschedulable", msg)],
+              "containerStatuses": None, "hostIP": None, "podIP": None, "podIPs": None, "startTime": None}
+    event("FailedScheduling", msg, "default-scheduler")
+else:
+    statuses = []
+    for c in containers:
+        if c["name"] != target:
+            statuses.append(running(c)); continue
+        field = "spec.containers{%s}" % c["name"]
+        img = c.get("image", "")
+        if what == "image-pull":
+            q = json.dumps(img)  # the image in double quotes, as the kubelet writes it
+            registry = message or ("failed to pull and unpack image %s: failed to resolve reference %s: %s: not found" % (q, q, img))
+            statuses.append(waiting(c, "ImagePullBackOff", "Back-off pulling image %s" % q))
+            event("Failed", "Failed to pull image %s: rpc error: code = NotFound desc = %s" % (q, registry), "kubelet", field)
+            event("Failed", "Error: ImagePullBackOff", "kubelet", field)
+        elif what == "crash-loop":
+            statuses.append(waiting(c, "CrashLoopBackOff", "back-off 5m0s restarting failed container=%s pod=%s" % (c["name"], meta["name"]),
+                                    {"exitCode": 1, "reason": "Error"}, restarts=6))
+            event("BackOff", "Back-off restarting failed container", "kubelet", field)
+        elif what == "oom":
+            statuses.append(waiting(c, "CrashLoopBackOff", "back-off 2m40s restarting failed container=%s pod=%s" % (c["name"], meta["name"]),
+                                    {"exitCode": 137, "reason": "OOMKilled"}, restarts=4))
+            event("BackOff", "Back-off restarting failed container", "kubelet", field)
+        elif what == "config-error":
+            msg = message or "configmap %s not found" % json.dumps("sagemaker-operator-config")
+            statuses.append(waiting(c, "CreateContainerConfigError", msg))
+            event("Failed", "Error: " + msg, "kubelet", field)
+    status = {"phase": "Pending" if what in ("image-pull", "config-error") else "Running",
+              "hostIP": "127.0.0.1", "podIP": "127.0.0.1", "podIPs": [{"ip": "127.0.0.1"}], "startTime": now,
+              "conditions": [cond("PodScheduled", "True"), cond("Initialized", "True"),
+                             cond("ContainersReady", "False", "ContainersNotReady", "containers with unready status: [%s]" % target),
+                             cond("Ready", "False", "ContainersNotReady", "containers with unready status: [%s]" % target)],
+              "containerStatuses": statuses}
+print(json.dumps({"patch": {"status": status}, "events": events}))
+') || die "could not simulate $what on $pod"
+    if [ "$what" != unschedulable ] && [ -z "$("${kc[@]}" get "$pod" -o jsonpath='{.spec.nodeName}')" ]; then
+      # Bound to a node that does not exist (as the scheduler binds, through pods/binding): the
+      # pod log API then asks for that node and fails, as it does when no kubelet answers.
+      printf '{"apiVersion":"v1","kind":"Binding","metadata":{"name":"%s"},"target":{"apiVersion":"v1","kind":"Node","name":"kube-peer-simulated-node"}}' "${pod#pod/}" |
+        "${kc[@]}" create --raw "/api/v1/namespaces/$ns/pods/${pod#pod/}/binding" -f - >/dev/null || die "binding $pod failed"
+    fi
+    patch=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["patch"]))')
+    events=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.dumps({"apiVersion":"v1","kind":"List","items":json.load(sys.stdin)["events"]}))')
+    "${kc[@]}" patch "$pod" --subresource=status --type=merge -p "$patch" >/dev/null ||
+      die "patching status of $pod failed"
+    printf '%s' "$events" | "${kc[@]}" create -f - >/dev/null || die "creating the events of $pod failed"
+    log "SIMULATED: $pod in namespace $ns is now '$what' (status patched, events created; no kubelet ran anything)"
+  done
+}
+
 case "${1:-}" in
   build) shift; cmd_build "$@" ;;
   bind-eks) shift; cmd_bind_eks "$@" ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   ready-pod) shift; cmd_ready_pod "$@" ;;
+  pod-state) shift; cmd_pod_state "$@" ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

@@ -461,6 +461,8 @@ enum KubectlCommands {
         let selector = try inv.args.string(keyword: "selector")
         let fieldSelector = try inv.args.string(keyword: "field-selector")
         let ignoreNotFound = try inv.args.bool(keyword: "ignore-not-found")
+        let showManaged = try inv.args.bool(keyword: "show-managed-fields")
+        let strip: @Sendable (JSON) -> JSON = { showManaged ? $0 : stripManaged($0) }
         let format = o.output
         if let format, !["yaml", "json", "name", "wide", "table", "compact"].contains(format), !format.hasPrefix("jsonpath=") {
             throw unknownFormat(format, "yaml, json, name, wide, table, jsonpath={…}")
@@ -483,7 +485,7 @@ enum KubectlCommands {
                         let t = try await client.table(r, name: name, namespace: namespace, allNamespaces: allNS,
                                                        labelSelector: selector, fieldSelector: fieldSelector, objects: true)
                         let objects = t.objects.compactMap { $0 }.filter { ($0["kind"]?.stringValue).map { $0 != "PartialObjectMetadata" } ?? false }
-                        if objects.count == t.cells.count { return (r, objects.map(stripManaged), t) }
+                        if objects.count == t.cells.count { return (r, objects.map(strip), t) }
                         table = t
                     }
                     let objects: [JSON]
@@ -492,7 +494,7 @@ enum KubectlCommands {
                     } else {
                         objects = try await client.list(r, namespace: namespace, allNamespaces: allNS, labelSelector: selector, fieldSelector: fieldSelector)
                     }
-                    return (r, objects.map(stripManaged), table)
+                    return (r, objects.map(strip), table)
                 })
             } catch let e as KubeError where e.isNotFound && name != nil {
                 if !ignoreNotFound { throw e }
@@ -785,6 +787,35 @@ enum KubectlCommands {
         }
         if o.output != nil { inv.context.output.write(message + "\n") }
         return .string(message)
+    }
+
+    // MARK: logs
+
+    static func logs(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        try o.requireOutput(["text"])
+        let (resName, n) = try splitTarget(inv, "POD or pod/NAME")
+        let pod: String
+        if let n {
+            guard ["pod", "pods", "po"].contains(resName.lowercased()) else {
+                throw CommandError("logs reads a pod's containers: give POD or pod/NAME, not \(resName)/\(n)", argument: .positional(0))
+            }
+            pod = n
+        } else {
+            pod = resName
+        }
+        let container = try inv.args.string(keyword: "container").flatMap { $0.isEmpty ? nil : $0 }
+        let tail = try inv.args.int(keyword: "tail")
+        if let tail, tail < -1 { throw CommandError("--tail must be -1 (all lines) or more, not \(tail)", argument: .keyword("tail")) }
+        let previous = try inv.args.bool(keyword: "previous")
+        let client = try o.client(inv)
+        let namespace = o.namespace
+        let text = try run(inv) {
+            try await client.podLog(pod: pod, namespace: namespace, container: container,
+                                    tailLines: tail.flatMap { $0 < 0 ? nil : $0 }, previous: previous)
+        }
+        if o.output != nil, !text.isEmpty { inv.context.output.write(text.hasSuffix("\n") ? text : text + "\n") }
+        return .string(text)
     }
 
     // MARK: api-resources

@@ -3,7 +3,7 @@ import SGKData
 import SGKKubernetes
 import SGKLanguage
 
-/// `kubectl …` primitives: apply, get, delete, wait, rollout status, api-resources, version and
+/// `kubectl …` primitives: apply, get, delete, wait, rollout status, logs, api-resources, version and
 /// config, performed natively through `SGKKubernetes` (no kubectl binary). Every write goes through
 /// the Effects seam.
 public enum KubectlLibrary: CommandLibrary {
@@ -57,6 +57,7 @@ public enum KubectlLibrary: CommandLibrary {
                     selectorKW,
                     .init("field-selector", flags: ["--field-selector"], "a field selector, e.g. status.phase=Running"),
                     .init("ignore-not-found", isSwitch: true, flags: ["--ignore-not-found"], "return null instead of failing when NAME does not exist"),
+                    .init("show-managed-fields", isSwitch: true, flags: ["--show-managed-fields"], "keep metadata.managedFields (who set which field, and when)"),
                 ],
                 summary: "Get one object (with NAME) or the list of objects. -o wide|table prints kubectl's table; -o yaml|json|name print those.",
                 example: "kubectl -n $namespace get pods -o wide"), KubectlCommands.get),
@@ -105,6 +106,17 @@ public enum KubectlLibrary: CommandLibrary {
                 keywords: common + [timeoutKW],
                 summary: "Wait until a Deployment's rollout is complete (default timeout 5m); returns kubectl's final message.",
                 example: "kubectl rollout status deployment/web -n demo --timeout=2m"), KubectlCommands.rolloutStatus),
+
+            NativeCommand(CommandSignature(
+                "kubectl logs",
+                positionals: [.init("pod", "POD or pod/NAME")],
+                keywords: [namespaceKW, contextKW, kubeconfigKW,
+                           .init("output", flags: ["-o", "--output"], "text: print the log"),
+                           .init("container", flags: ["-c", "--container"], "the container (default: the pod's only one)"),
+                           .init("tail", flags: ["--tail"], "the last N lines only (-1: all)"),
+                           .init("previous", isSwitch: true, flags: ["-p", "--previous"], "the previous (terminated) instance of the container")],
+                summary: "A container's log (the pod log API; the API server asks the node's kubelet). Returns the text; -o text prints it.",
+                example: "kubectl logs $pod -n demo -c manager --tail 20 --previous"), KubectlCommands.logs),
 
             NativeCommand(CommandSignature(
                 "kubectl api-resources",
