@@ -95,6 +95,7 @@ public final class HTTPTransport: Sendable {
                 current.headers.remove(name: "Authorization")
                 current.headers.remove(name: "Cookie")
             }
+            current.headers.remove(name: "Host")   // the next URL's host
             current.url = next
         }
     }

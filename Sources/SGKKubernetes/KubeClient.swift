@@ -93,7 +93,7 @@ public final class KubeClient: Sendable {
         self.target = target
         self.options = options
         self.logger = logger
-        guard let url = URL(string: target.cluster.server), let scheme = url.scheme, let host = url.host else {
+        guard let url = URL(string: target.cluster.server), url.scheme != nil, url.host != nil else {
             throw KubeError.config("invalid server URL \(KubeClient.redactedURL(target.cluster.server)) of cluster \(target.cluster.name)")
         }
         if let port = url.port, !(1...65535).contains(port) {

@@ -230,3 +230,95 @@ import Testing
         #expect(throws: TLSOptions.Problem.self) { try TLSOptions(clientCertificatePEM: Array("x".utf8)).validate() }
     }
 }
+
+/// An http proxy (python3, on loopback) in front of the TLS server: an https request goes
+/// through `CONNECT` with TLS end to end, checked as without a proxy.
+@Suite struct ProxyTunnelTests {
+    static let script = #"""
+    import socket, sys, threading, os
+    threading.Timer(60, lambda: os._exit(0)).start()
+    log = open(sys.argv[1], "a", buffering=1)
+    srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(16)
+    print(srv.getsockname()[1], flush=True)
+    def pipe(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d: break
+                b.sendall(d)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try: s.shutdown(socket.SHUT_RDWR)
+                except OSError: pass
+    def handle(c):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = c.recv(4096)
+            if not d: return
+            head += d
+        line = head.split(b"\r\n")[0].decode()
+        log.write(line + ("; auth" if b"Proxy-Authorization: Basic" in head else "") + "\n")
+        method, target, _ = line.split(" ")
+        if method != "CONNECT":
+            c.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n"); c.close(); return
+        host, port = target.rsplit(":", 1)
+        u = socket.create_connection((host, int(port)))
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+        threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+    """#
+
+    @Test func httpsThroughAConnectProxy() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sgk-proxy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scriptPath = dir.appendingPathComponent("proxy.py").path
+        try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        let logPath = dir.appendingPathComponent("proxy.log").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", scriptPath, logPath]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate() }
+        var line = Data()
+        while !line.contains(10) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+        }
+        let proxyPort = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+
+        let pki = try TestPKI()
+        let good = try pki.leaf(commonName: "x", dns: ["localhost"])
+        let server = try await TLSTestServer(certificate: good.certificate, key: good.key)
+        let transport = HTTPTransport(configuration: .init(tls: TLSOptions(trustRootsPEM: pki.caPEM),
+                                                           proxy: .url("http://user:secret@127.0.0.1:\(proxyPort)")))
+        let response = try await transport.execute(HTTPRequest(url: "https://localhost:\(server.port)/through"), timeout: .seconds(10))
+        #expect(response.status == 200)
+        #expect(try await response.body.collect(upTo: 100) == Array("ok".utf8))
+        await transport.shutdown()
+        await server.stop()
+        let seen = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        #expect(seen.contains("CONNECT localhost:\(server.port) HTTP/1.1; auth"), "\(seen)")
+
+        // The name is still checked end to end: a certificate for another name is refused.
+        let other = try pki.leaf(commonName: "x", dns: ["elsewhere.example"])
+        let server2 = try await TLSTestServer(certificate: other.certificate, key: other.key)
+        let transport2 = HTTPTransport(configuration: .init(tls: TLSOptions(trustRootsPEM: pki.caPEM),
+                                                            proxy: .url("http://127.0.0.1:\(proxyPort)")))
+        await #expect(throws: ServerIdentity.Mismatch.self) {
+            _ = try await transport2.execute(HTTPRequest(url: "https://localhost:\(server2.port)/"), timeout: .seconds(10))
+        }
+        #expect(server2.requests.count == 0)
+        await transport2.shutdown()
+        await server2.stop()
+    }
+}

@@ -158,7 +158,7 @@ check "nothing else was removed yet" 'role_exists sagemaker-k8s-operator-lc && k
 out=$(uninstall lc --timeout 2s --remove-finalizers true --explain); code=$?
 check "uninstall with --remove-finalizers succeeds" '[ "$code" -eq 0 ]'
 [ "$code" -eq 0 ] || echo "$out" >&2
-check "it explains the finalizer patch" '[[ "$out" == *"kubectl patch trainingjobs.sagemaker.aws.amazon.com xgboost-mnist -n ml-jobs --type merge"* ]]' || grep -n 'patch\|finalizer' <<<"$out" >&2
+check "it explains the finalizer patch (through the cluster's context)" '[[ "$out" == *"kubectl patch trainingjobs.sagemaker.aws.amazon.com xgboost-mnist --context arn:aws:eks:us-west-2:123456789012:cluster/lc -n ml-jobs --type merge"* ]]' || grep -n 'patch\|finalizer' <<<"$out" >&2
 check "the TrainingJobs are gone" '! kubectl -n ml-jobs get trainingjob xgboost-mnist >/dev/null 2>&1 && ! kubectl -n ml-jobs2 get trainingjob xgboost-mnist >/dev/null 2>&1'
 check "the report names the finalizers it removed" '[[ "$out" == *"removed: the finalizers of TrainingJob ml-jobs2/xgboost-mnist"* ]]'
 check "the CRDs are gone" '[ "$(kubectl get crd -o name | grep -c sagemaker)" -eq 0 ]'
