@@ -5,7 +5,8 @@ import NIOHTTP1
 import SGKData
 import SGKHTTP
 
-/// The SDKs' standard retry mode: a few attempts, exponential backoff with full jitter.
+/// The SDKs' standard retry mode: a few attempts, exponential backoff with full jitter; throttling
+/// (a `Throttling…` code or HTTP 429) is retried for longer, honouring a `Retry-After` answer.
 public struct RetryPolicy: Sendable {
     /// Total attempts including the first (standard mode: 3).
     public var maxAttempts: Int
@@ -13,10 +14,16 @@ public struct RetryPolicy: Sendable {
     public var base: Double
     /// Backoff cap in seconds.
     public var cap: Double
-    public init(maxAttempts: Int = 3, base: Double = 0.1, cap: Double = 20) {
+    /// Total attempts when the answers say "throttled" (default 10; 1 for a policy of one attempt).
+    public var throttledMaxAttempts: Int
+    /// The longest a throttled request is retried, in seconds from its first attempt (default 60).
+    public var throttledBudget: Double
+    public init(maxAttempts: Int = 3, base: Double = 0.1, cap: Double = 20, throttledMaxAttempts: Int? = nil, throttledBudget: Double = 60) {
         self.maxAttempts = max(1, maxAttempts); self.base = base; self.cap = cap
+        self.throttledMaxAttempts = max(self.maxAttempts, throttledMaxAttempts ?? (maxAttempts <= 1 ? 1 : 10))
+        self.throttledBudget = throttledBudget
     }
-    /// 3 attempts, 0.1 s base, 20 s cap.
+    /// 3 attempts, 0.1 s base, 20 s cap; throttled: 10 attempts within 60 s.
     public static let standard = RetryPolicy()
     /// One attempt.
     public static let none = RetryPolicy(maxAttempts: 1)
@@ -24,6 +31,14 @@ public struct RetryPolicy: Sendable {
     /// Full-jitter delay before retry number `attempt` (1-based).
     public func delay(afterAttempt attempt: Int) -> Double {
         let ceiling = min(cap, base * pow(2, Double(attempt - 1)))
+        return Double.random(in: 0...max(0, ceiling))
+    }
+
+    /// The delay before retrying a throttled request: the server's `Retry-After` (seconds, at most
+    /// `cap`) when it sent one, else full jitter on a base five times the ordinary one.
+    public func throttledDelay(afterAttempt attempt: Int, retryAfter: String?) -> Double {
+        if let ra = retryAfter.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), ra >= 0 { return min(ra, cap) }
+        let ceiling = min(cap, 5 * base * pow(2, Double(attempt - 1)))
         return Double.random(in: 0...max(0, ceiling))
     }
 }
@@ -93,10 +108,11 @@ struct AWSRequestSpec: Sendable {
     var credentialsOverride: AWSCredentials?? = nil
     var endpointOverride: AWSEndpoint? = nil
 
-    /// Whether sending the request twice does what sending it once does. Creates and deletes do
-    /// not (the second says EntityAlreadyExists or NoSuchEntity): after a failure that may have
-    /// come once the request was sent, they are not retried.
-    var isIdempotent: Bool { !(operation.hasPrefix("Create") || operation.hasPrefix("Delete")) }
+    /// Whether sending the request twice does what sending it once does. Creates, deletes and
+    /// detaches do not (the second says EntityAlreadyExists or NoSuchEntity): after a failure that
+    /// may have come once the request was sent, they are not retried here (the primitives read
+    /// back instead: see `AWSLibrary.settle`).
+    var isIdempotent: Bool { !(operation.hasPrefix("Create") || operation.hasPrefix("Delete") || operation.hasPrefix("Detach")) }
 
     /// Whether the operation only reads.
     var isRead: Bool { ["Get", "List", "Describe", "Assume"].contains { operation.hasPrefix($0) } }
@@ -244,6 +260,7 @@ public final class AWSClient: Sendable {
         let signer = SigV4Signer(service: endpoint.signingName, region: endpoint.signingRegion, cache: keyCache)
 
         var attempt = 0
+        let firstAttempt = DispatchTime.now().uptimeNanoseconds
         while true {
             attempt += 1
             var headers = HTTPHeaders()
@@ -288,7 +305,17 @@ public final class AWSClient: Sendable {
             if (200..<300).contains(response.status) { return response }
             let err = AWSError.parse(service: spec.service.rawValue, operation: spec.operation, status: response.status,
                                      headers: response.headers, body: response.body, secrets: secrets)
-            if err.isRetryable, attempt < retryPolicy.maxAttempts {
+            if err.isThrottling {
+                // Throttling is retried longer than a failure: up to `throttledMaxAttempts`, within
+                // `throttledBudget` seconds, waiting what `Retry-After` asks when it is said.
+                let delay = retryPolicy.throttledDelay(afterAttempt: attempt, retryAfter: response.headers.first(name: "Retry-After"))
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - firstAttempt) / 1e9
+                if attempt < retryPolicy.throttledMaxAttempts, elapsed + delay <= retryPolicy.throttledBudget {
+                    logger.debug("← \(spec.service.rawValue) \(spec.operation) throttled (\(err.code)): retrying in \(String(format: "%.2f", delay)) s")
+                    try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                    continue
+                }
+            } else if err.isRetryable, attempt < retryPolicy.maxAttempts {
                 try await Task.sleep(nanoseconds: UInt64(retryPolicy.delay(afterAttempt: attempt) * 1e9))
                 continue
             }

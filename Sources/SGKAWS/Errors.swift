@@ -59,6 +59,10 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         "IDPCommunicationError",
     ]
 
+    /// Whether the service throttled the request (a throttling code, or HTTP 429): retried longer
+    /// than other failures (see `RetryPolicy.throttledMaxAttempts`).
+    public var isThrottling: Bool { AWSError.throttlingCodes.contains(code) || statusCode == 429 }
+
     /// Whether the standard retry mode retries this error.
     public var isRetryable: Bool {
         AWSError.throttlingCodes.contains(code) || AWSError.transientCodes.contains(code) || statusCode >= 500 || statusCode == 429

@@ -101,6 +101,10 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
             if message.contains("TLS") {
                 return "the kubeconfig's certificate-authority(-data) for this cluster must be the CA that signed the server's certificate"
             }
+            if !NetworkErrorText.neverSent(message) {
+                // It was reached: the request went out and the connection broke before the answer.
+                return "the server took the request and the connection broke before its answer (the server, a proxy or an admission webhook it called failed on it): read the object back before writing it again"
+            }
             return "is the API server up and reachable from here? the server is the kubeconfig's, for the context in use (sgk kubectl config current-context names it)"
         }
         guard case .api(let code, let st, _, let ctx, _) = self else { return nil }
@@ -130,7 +134,9 @@ public enum KubeError: Error, Sendable, CustomStringConvertible {
             if m.contains("expected map") || m.contains("expected list") { return "that field has another shape in the schema (a map or a list)" }
             return "the object is invalid"
         case 429:
-            return "the server is throttling requests"
+            return "the server is throttling requests (they were retried, honouring its Retry-After): try again later"
+        case 500, 502, 503, 504:
+            return "this is the API server's answer (it is reachable): its message says what failed on its side (an admission webhook or plugin, storage)"
         default:
             return nil
         }

@@ -11,8 +11,13 @@ public struct KubeClientOptions: Sendable {
     /// Deadline of one ordinary request (watches have their own).
     public var requestTimeout: TimeAmount = .seconds(60)
     public var connectTimeout: TimeAmount = .seconds(10)
-    /// Retries on 429 and 5xx (and on connection failures of idempotent requests).
+    /// Retries on a 5xx answer and on a connection that broke under an idempotent request.
     public var maxRetries: Int = 4
+    /// Retries on 429 (the server throttles: it did not act on the request), longer than on a 5xx:
+    /// up to this many, within `throttledBudgetSeconds` of the first attempt.
+    public var maxThrottledRetries: Int = 9
+    /// The longest a throttled request is retried, in seconds from its first attempt.
+    public var throttledBudgetSeconds: Double = 60
     /// The longest `Retry-After` honoured, in seconds.
     public var maxRetryAfterSeconds: Double = 10
     /// Concurrent HTTP/1 connections per host (HTTP/2 multiplexes on one).
@@ -170,15 +175,31 @@ public final class KubeClient: Sendable {
 
     // MARK: - Requests
 
+    /// Whether sending the request twice does what sending it once does: GET, HEAD, PUT, DELETE,
+    /// and PATCH but a JSON patch (`application/json-patch+json`, whose `add` to a list adds twice).
+    /// POST (a create) is not.
+    static func isIdempotent(_ method: HTTPMethod, contentType: String?) -> Bool {
+        switch method {
+        case .GET, .HEAD, .PUT, .DELETE: return true
+        case .PATCH: return contentType?.hasPrefix("application/json-patch") != true
+        default: return false
+        }
+    }
+
     /// Sends one request and returns the response when it is a success (2xx); otherwise throws
-    /// `KubeError.api` carrying the status. Retries 429/5xx (honouring `Retry-After`, bounded).
+    /// `KubeError.api` carrying the status. Retries (bounded, with backoff): a 429 answer (up to
+    /// `maxThrottledRetries` within `throttledBudgetSeconds`, honouring `Retry-After`), a 5xx answer
+    /// to an idempotent request, or to any when it carries `Retry-After` (the server asks for the
+    /// retry), and a connection that broke under an idempotent request (`isIdempotent`).
     public func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
                      contentType: String? = nil, accept: String = "application/json",
                      timeout: TimeAmount? = nil) async throws -> KubeResponse {
         let pathWithQuery = KubeClient.pathWithQuery(path, query)
         let info = KubeRequestInfo(verb: method.rawValue, path: pathWithQuery)
-        let idempotent = method != .POST
+        let idempotent = KubeClient.isIdempotent(method, contentType: contentType)
         var attempt = 0
+        var throttled = 0
+        let firstAttempt = Date()
         var reauthenticated = false
         while true {
             let started = Date()
@@ -210,15 +231,26 @@ public final class KubeClient: Sendable {
                 reauthenticated = true
                 continue
             }
-            let retryable = (response.status == 429 || response.status == 500 || response.status == 502
-                || response.status == 503 || response.status == 504) && !KubeClient.isTypedPatchError(response)
-            if retryable, attempt < options.maxRetries {
-                attempt += 1
-                var delay = 0.2 * pow(2, Double(attempt - 1))
-                if let ra = response.headers.first(name: "Retry-After"), let secs = Double(ra.trimmingCharacters(in: .whitespaces)) {
-                    delay = secs
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            if response.status == 429 {
+                // Throttled: the server did not act on the request, so any request is sent again,
+                // for longer than after a failure.
+                throttled += 1
+                let delay = min(max(retryAfter ?? 0.5 * pow(2, Double(throttled - 1)), 0), options.maxRetryAfterSeconds)
+                if throttled <= options.maxThrottledRetries, Date().timeIntervalSince(firstAttempt) + delay <= options.throttledBudgetSeconds {
+                    logger.debug("retrying", metadata: ["request": "\(info)", "status": "429", "delay": "\(delay)"])
+                    try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                    continue
                 }
-                delay = min(max(delay, 0), options.maxRetryAfterSeconds)
+                throw error(for: response, info: info)
+            }
+            // A 5xx: sent again when that is harmless (an idempotent request), or when the server asks
+            // for it (`Retry-After`, as client-go); a create that met a crashed admission path is not
+            // repeated, and its answer is the error.
+            let failed = [500, 502, 503, 504].contains(response.status) && !KubeClient.isTypedPatchError(response)
+            if failed, idempotent || retryAfter != nil, attempt < options.maxRetries {
+                attempt += 1
+                let delay = min(max(retryAfter ?? 0.2 * pow(2, Double(attempt - 1)), 0), options.maxRetryAfterSeconds)
                 logger.debug("retrying", metadata: ["request": "\(info)", "status": "\(response.status)", "delay": "\(delay)"])
                 try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
                 continue
@@ -333,7 +365,8 @@ public final class KubeClient: Sendable {
     }
 
     /// Streams a watch (`?watch=1`): calls `onEvent` for each event until it returns false, the
-    /// server closes the stream, or `timeout` passes. Throws `KubeError.api` for error statuses.
+    /// server ends the stream, or `timeout` passes. Throws `KubeError.api` for error statuses and
+    /// `KubeError.transport` when the connection fails or the stream breaks (`waitUntil` watches again).
     public func watch(_ path: String, query: [(String, String)], timeout: TimeAmount,
                       onEvent: @Sendable (WatchEvent) async throws -> Bool) async throws {
         let pathWithQuery = KubeClient.pathWithQuery(path, query + [("watch", "1")])
@@ -369,8 +402,11 @@ public final class KubeClient: Sendable {
         } catch {
             if (error as? HTTPTransportError) == .deadlineExceeded { return }
             if error is CancellationError { throw error }
-            // The stream broke (timeout, connection closed): the caller re-lists and re-watches.
+            // The stream broke (connection reset or closed mid-stream): the caller (`waitUntil`)
+            // lists and watches again, after a pause.
             logger.debug("watch stream ended: \(error)")
+            throw KubeError.transport(request: KubeRequestInfo(verb: info.verb, path: target.cluster.server + info.path),
+                                      message: "the watch stream broke: " + Redaction.redact(NetworkErrorText.plain(error)))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SGKData
 
 /// What `kubectl wait --for=…` waits for.
@@ -343,8 +344,28 @@ extension KubeClient {
         }
         let selector = "metadata.name=\(name)"
         var first = true
+        // A watch (or a re-list) that fails on the way — a connection reset mid-stream, a 5xx, a
+        // 429 — does not end the wait: it is listed and watched again from the new resourceVersion
+        // (a poll, at worst), with a growing pause, until the deadline.
+        var failures = 0
+        var lastFailure: KubeError?
+        func pauseAfter(_ e: KubeError) async throws {
+            failures += 1
+            lastFailure = e
+            let pause = min(0.25 * pow(2, Double(min(failures, 8) - 1)), 5, max(0, deadline.timeIntervalSinceNow))
+            logger.debug("watch of \(resource.kind) \(name) failed (\(e)); listing and watching again in \(String(format: "%.2f", pause)) s")
+            try await Task.sleep(nanoseconds: UInt64(pause * 1e9))
+        }
         while true {
-            let (items, rv) = try await listWithVersion(resource, namespace: ns, allNamespaces: ns == nil, fieldSelector: selector)
+            let items: [JSON]
+            let rv: String
+            do {
+                (items, rv) = try await listWithVersion(resource, namespace: ns, allNamespaces: ns == nil, fieldSelector: selector)
+            } catch let e as KubeError where !first && KubeClient.isPassingWatchFailure(e) {
+                try await pauseAfter(e)
+                if deadline.timeIntervalSinceNow <= 0 { break }
+                continue
+            }
             if first, mustExist, items.isEmpty { throw KubeError.notFound(resource, name: name, namespace: ns, context: target.contextName) }
             first = false
             if try observe(items.first) { return result.get() }
@@ -366,13 +387,24 @@ extension KubeClient {
                 }
             } catch let e as KubeError where e.httpStatus == 410 {
                 expired = true
+            } catch let e as KubeError where KubeClient.isPassingWatchFailure(e) {
+                try await pauseAfter(e)
             }
             _ = expired
             if done.get() { return result.get() }
             if deadline.timeIntervalSinceNow <= 0 { break }
         }
         let state = lastMessage.get()
-        throw KubeError.timeout("waited \(Int(timeout)) s for \(resource.kind) \(ns.map { "\($0)/" } ?? "")\(name)\(state.isEmpty ? "" : " (last state: \(state))")")
+        let failed = lastFailure.map { "; the watch failed \(failures) time(s), last: \($0)" } ?? ""
+        throw KubeError.timeout("waited \(Int(timeout)) s for \(resource.kind) \(ns.map { "\($0)/" } ?? "")\(name)\(state.isEmpty ? "" : " (last state: \(state))")\(failed)")
+    }
+
+    /// A failure of a watch or re-list that a later one may not meet: the connection (reset,
+    /// closed, refused while the server restarts), a 5xx or a 429.
+    static func isPassingWatchFailure(_ e: KubeError) -> Bool {
+        if case .transport = e { return true }
+        guard let status = e.httpStatus else { return false }
+        return status == 429 || status >= 500
     }
 
     /// `kubectl rollout status deployment/NAME`: waits until the Deployment's rollout is complete

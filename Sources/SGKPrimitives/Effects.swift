@@ -89,6 +89,12 @@ public final class Effects: @unchecked Sendable {
         let result: Value
         do {
             result = try perform()
+        } catch let already as AlreadyAsWanted {
+            // The service said there was nothing to do: no write was made by this run.
+            if let id = w.id { journal?.record(change, status: .unchanged, id: id) }
+            let text = "unchanged \(change.kind) \(change.name)" + ((already.detail ?? change.detail).map { " (\($0))" } ?? "")
+            lock.lock(); plan.append(("=", text)); lock.unlock()
+            return already.result
         } catch {
             // A write whose answer never came stays `started` (read back as interrupted): it may
             // have been made, and an uninstall must still consider it.
@@ -97,6 +103,15 @@ public final class Effects: @unchecked Sendable {
         }
         done(w, result: result)
         return result
+    }
+
+    /// Thrown by a write's `perform` when the service answers that there was nothing to do (a
+    /// detach of a policy no longer attached, a delete of what is already gone): the write is
+    /// recorded as unchanged (journal and plan), and `result` is its value.
+    public struct AlreadyAsWanted: Error {
+        public var result: Value
+        public var detail: String?
+        public init(result: Value = .null, detail: String? = nil) { self.result = result; self.detail = detail }
     }
 
     /// Fails when writes are to be made and the journal cannot be written: without it an uninstall

@@ -20,6 +20,8 @@ final class FakeHTTPServer: @unchecked Sendable {
     let port: Int
     private let fd: Int32
     private let handler: Handler
+    /// Extra headers of each answer (e.g. `Retry-After`).
+    private let answerHeaders: @Sendable (Request) -> [String: String]
     private let lock = NSLock()
     private var _requests: [Request] = []
     private var stopped = false
@@ -27,8 +29,9 @@ final class FakeHTTPServer: @unchecked Sendable {
     var requests: [Request] { lock.lock(); defer { lock.unlock() }; return _requests }
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(handler: @escaping Handler) throws {
+    init(headers: @escaping @Sendable (Request) -> [String: String] = { _ in [:] }, handler: @escaping Handler) throws {
         self.handler = handler
+        self.answerHeaders = headers
         #if canImport(Glibc)
         let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -114,7 +117,8 @@ final class FakeHTTPServer: @unchecked Sendable {
         let (status, respBody) = handler(req)
         if status == 0 { close(c); return }   // the request was read and no answer comes
         let bytes = Array(respBody.utf8)
-        let resp = "HTTP/1.1 \(status) X\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        let extra = answerHeaders(req).map { "\($0.key): \($0.value)\r\n" }.joined()
+        let resp = "HTTP/1.1 \(status) X\r\nContent-Length: \(bytes.count)\r\n\(extra)Connection: close\r\n\r\n"
         let out = Array(resp.utf8) + bytes
         _ = out.withUnsafeBytes { write(c, $0.baseAddress, out.count) }
         close(c)

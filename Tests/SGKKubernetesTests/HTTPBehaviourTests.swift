@@ -57,7 +57,69 @@ final class ScriptedServer: @unchecked Sendable {
                 return self.send(200, {"kind": "Echo", "scheme": auth.split(" ")[0] if auth else ""})
             if self.path.startswith("/count"):
                 return self.send(200, {"kind": "Counts", "counts": counts})
+            if self.path.startswith("/many-throttled"):
+                # Five 429s in a row, each asking for a retry at once, then the answer.
+                if n <= 5:
+                    return self.send(429, {"kind": "Status", "status": "Failure", "reason": "TooManyRequests", "code": 429}, {"Retry-After": "0"})
+                return self.send(200, {"kind": "Thing", "attempts": n})
+            if self.path.startswith("/api/v1/namespaces/default/things"):
+                return self.things(n)
             return self.send(404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404, "message": "nope"})
+        def things(self, n):
+            if "watch=1" not in self.path:
+                return self.send(200, {"kind": "ThingList", "apiVersion": "v1", "metadata": {"resourceVersion": "5"},
+                                       "items": [{"metadata": {"name": "t1", "resourceVersion": "5"}, "status": {"phase": "Pending"}}]})
+            with lock:
+                counts["watch"] = counts.get("watch", 0) + 1
+                w = counts["watch"]
+            if w == 1:
+                # The watch fails at once: a 5xx.
+                return self.send(500, {"kind": "Status", "status": "Failure", "reason": "InternalError", "code": 500, "message": "etcd is restarting"})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            def chunk(b):
+                self.wfile.write(("%x\r\n" % len(b)).encode() + b + b"\r\n")
+                self.wfile.flush()
+            if w == 2:
+                # The stream is cut in the middle of an event.
+                chunk(b'{"type":"MODIFIED","object":{"metadata":')
+                self.close_connection = True
+                import socket
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            chunk((json.dumps({"type": "MODIFIED", "object": {"metadata": {"name": "t1", "resourceVersion": "7"}, "status": {"phase": "Ready"}}}) + "\n").encode())
+            self.wfile.write(b"0\r\n\r\n")
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", "0") or "0")
+            if length: self.rfile.read(length)
+            with lock:
+                counts[self.path] = counts.get(self.path, 0) + 1
+                n = counts[self.path]
+            if self.path.startswith("/crash"):
+                # What the API server answers when an admission plugin panics (WithPanicRecovery).
+                data = b"This request caused apiserver to panic. Look in the logs for details.\n"
+                self.send_response(500)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data)
+            if self.path.startswith("/busy"):
+                # A 503 that asks for a retry: any request may be sent again.
+                if n == 1:
+                    return self.send(503, {"kind": "Status", "status": "Failure", "reason": "ServiceUnavailable", "code": 503}, {"Retry-After": "0"})
+                return self.send(201, {"kind": "Thing", "attempts": n})
+            return self.send(404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404, "message": "nope"})
+        def do_DELETE(self):
+            length = int(self.headers.get("Content-Length", "0") or "0")
+            if length: self.rfile.read(length)
+            with lock:
+                counts[self.path] = counts.get(self.path, 0) + 1
+                n = counts[self.path]
+            if n <= 5:
+                return self.send(429, {"kind": "Status", "status": "Failure", "reason": "TooManyRequests", "code": 429}, {"Retry-After": "0"})
+            return self.send(200, {"kind": "Status", "status": "Success", "attempts": n})
     s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
     print(s.server_address[1], flush=True)
     s.serve_forever()
@@ -133,6 +195,55 @@ final class ScriptedServer: @unchecked Sendable {
             await c.shutdown()
             throw error
         }
+    }
+
+    /// Issue 21 defect 11: a 500 of a crashed admission path is the server's answer, at once.
+    @Test func aCreateThatMetA500IsTheServersAnswerNotRepeated() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        let c = try server.client()
+        do {
+            _ = try await c.sendJSON(.POST, "/crash", body: .object(["kind": .string("Thing")]))
+            Issue.record("expected a 500")
+        } catch let e as KubeError {
+            #expect(e.httpStatus == 500)
+            #expect(e.description.contains("POST /crash: HTTP 500: This request caused apiserver to panic"), "\(e.description)")
+            #expect(e.hint?.contains("up and reachable") != true, "\(e.hint ?? "")")
+            #expect(e.hint?.contains("the API server's answer") == true, "\(e.hint ?? "")")
+        }
+        // Not repeated: a create is not idempotent, and the server did not ask for a retry …
+        #expect(try await c.sendJSON(.GET, "/count").at("counts", "/crash")?.intValue == 1)
+        // … but when it does (Retry-After), it is.
+        #expect(try await c.sendJSON(.POST, "/busy", body: .object([:]))["attempts"]?.intValue == 2)
+        await c.shutdown()
+    }
+
+    /// Issue 21 defect 13: 429 is retried longer than a 5xx (five in a row no longer use up the retries).
+    @Test func fiveThrottledAnswersInARowAreRetried() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        let c = try server.client()
+        #expect(try await c.sendJSON(.GET, "/many-throttled")["attempts"]?.intValue == 6)
+        _ = try await c.send(.DELETE, "/api/v1/namespaces/default/configmaps/x")
+        #expect(try await c.sendJSON(.GET, "/count").at("counts", "/api/v1/namespaces/default/configmaps/x")?.intValue == 6)
+        await c.shutdown()
+    }
+
+    /// Issue 21 defect 13: a watch that fails (a 5xx, a stream cut mid-event) is watched again; the wait goes on.
+    @Test func aFailedWatchIsWatchedAgain() async throws {
+        let server = try ScriptedServer()
+        defer { server.stop() }
+        let c = try server.client()
+        let things = APIResource(name: "things", singularName: "thing", namespaced: true, kind: "Thing", group: "", version: "v1")
+        do {
+            let obj = try await c.wait(things, name: "t1", namespace: "default", for: .jsonPath(path: "{.status.phase}", value: "Ready"), timeout: 20)
+            #expect(obj?.at("status", "phase")?.stringValue == "Ready")
+            #expect(try await c.sendJSON(.GET, "/count").at("counts", "watch")?.intValue == 3)
+        } catch {
+            await c.shutdown()
+            throw error
+        }
+        await c.shutdown()
     }
 
     @Test func anEchoedCredentialIsNeverShown() async throws {

@@ -248,3 +248,111 @@ struct AWSPrimitivesTests {
         #expect(!AWSValues.samePolicy(a, deny))
     }
 }
+
+/// tools/fault-proxy.py in front of moto (loopback only; it exits by itself after a minute).
+final class FaultProxy: @unchecked Sendable {
+    let process = Process()
+    let url: String
+    let log = Pipe()
+
+    init(_ faults: [String]) throws {
+        let upstream = try #require(ProcessInfo.processInfo.environment["SGK_TEST_AWS_ENDPOINT"])
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Harness.repoRoot.appendingPathComponent("tools/fault-proxy.py").path,
+                             "--upstream", upstream, "--lifetime", "60"] + faults
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(10) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+        }
+        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        url = "http://127.0.0.1:\(port)"
+    }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+/// Issue 21 defects 12 and 13: a write whose answer is lost is settled by reading back. In the
+/// serialized suite of the AWS primitives: the OIDC provider of every moto cluster is the same.
+extension AWSPrimitivesTests {
+    static let sageMaker = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+
+    @Test func lostAnswersAreSettledByReadingBack() async throws {
+        let cluster = try Self.makeCluster()
+        let role = Self.unique("sgk-lost")
+        // moto gives every cluster of the region the same issuer: a provider left by another test goes first.
+        let cleanup = Harness()
+        try await cleanup.run("let old = oidc provider cluster: \(cluster) region: us-west-2\nif $old { oidc delete $old.Arn }")
+        await cleanup.close()
+        let proxy = try FaultProxy(["--drop-answer", "CreateOpenIDConnectProvider,CreateRole,DetachRolePolicy,DeleteRole,DeleteOpenIDConnectProvider"])
+        defer { proxy.stop() }
+        let h = Harness(environment: ["AWS_ENDPOINT_URL": proxy.url])
+        defer { Task { await h.close() } }
+        try await h.run("""
+            use irsa
+            let p = oidc associate cluster: \(cluster) region: us-west-2
+            let r = role create \(role) trust: (irsa trust provider: $p namespace: ns service-account: sa)
+            role attach-policy \(role) policy: \(Self.sageMaker)
+            role detach-policy \(role) policy: \(Self.sageMaker)
+            role delete \(role)
+            oidc delete $p.Arn
+            """)
+        let err = h.err.text
+        for line in ["note: the answer to CreateOpenIDConnectProvider was lost; the OIDC provider is there as intended",
+                     "note: the answer to CreateRole was lost; the role is there as intended",
+                     "note: the answer to DetachRolePolicy was lost; the policy is detached",
+                     "note: the answer to DeleteRole was lost; the role is gone",
+                     "note: the answer to DeleteOpenIDConnectProvider was lost; the OIDC provider is gone"] {
+            #expect(err.contains(line), "\(err)")
+        }
+        #expect(try await h.run("$r.RoleName") == .string(role))
+        let (_, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role])
+        #expect(code != 0, "the role is deleted")
+        #expect(try await h.run("oidc provider cluster: \(cluster) region: us-west-2") == .null)
+    }
+
+    @Test func aCreateThatNeverArrivedIsSentAgainOnce() async throws {
+        let role = Self.unique("sgk-resend")
+        let proxy = try FaultProxy(["--drop-request", "CreateRole"])
+        defer { proxy.stop() }
+        let h = Harness(environment: ["AWS_ENDPOINT_URL": proxy.url])
+        defer { Task { await h.close() } }
+        let t = #"{Version: "2012-10-17", Statement: [{Effect: "Allow", Principal: {Service: "ec2.amazonaws.com"}, Action: "sts:AssumeRole"}]}"#
+        try await h.run("role create \(role) trust: \(t)")
+        #expect(h.err.text.contains("note: the answer to CreateRole was lost and the role is not there; sending it again"), "\(h.err.text)")
+        let (_, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role])
+        #expect(code == 0)
+        try await h.run("role delete \(role)")
+    }
+
+    @Test func noSuchEntityOnADetachMeansAlreadyDetached() async throws {
+        let role = Self.unique("sgk-twice")
+        // Each request carried out twice: the second answer is the one sgk reads (a retry of a request that was made).
+        let proxy = try FaultProxy(["--twice", "DetachRolePolicy,CreateRole,DeleteRole"])
+        defer { proxy.stop() }
+        let h = Harness(environment: ["AWS_ENDPOINT_URL": proxy.url])
+        defer { Task { await h.close() } }
+        let t = #"{Version: "2012-10-17", Statement: [{Effect: "Allow", Principal: {Service: "ec2.amazonaws.com"}, Action: "sts:AssumeRole"}]}"#
+        try await h.run("""
+            role create \(role) trust: \(t)
+            role attach-policy \(role) policy: \(Self.sageMaker)
+            role detach-policy \(role) policy: \(Self.sageMaker)
+            role delete \(role)
+            """)
+        #expect(h.err.text.contains("note: CreateRole said EntityAlreadyExists; the role is there as intended"), "\(h.err.text)")
+        let plan = Effects.of(h.session.context).plan.map(\.text)
+        #expect(plan.contains("unchanged role-policy-attachment \(role) (\(Self.sageMaker) already detached)"), "\(plan)")
+        #expect(plan.contains("unchanged role \(role) (already gone)"), "\(plan)")
+        let (_, code) = try runProcess(["aws", "iam", "get-role", "--role-name", role])
+        #expect(code != 0)
+    }
+}

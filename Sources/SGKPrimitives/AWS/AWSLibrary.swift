@@ -206,10 +206,19 @@ public enum AWSLibrary: CommandLibrary {
                                        ("Cluster", .string(cluster))])
         let change = Change(.create, kind: "oidc-provider", name: t.arn, detail: "cluster \(cluster)", after: planned, explain: explain)
         let tps = thumbprints
+        let intent = IAMWriteIntent(operation: "CreateOpenIDConnectProvider", creates: true,
+                                    done: "the OIDC provider is there as intended", notDone: "the OIDC provider is not there")
         return try Effects.of(inv.context).write(change, planned: planned) {
-            let arn = try inv.context.wait { try await c.iam.createOpenIDConnectProvider(url: url, clientIDs: ["sts.amazonaws.com"], thumbprints: tps) }
-            let p = try inv.context.wait { try await c.iam.getOpenIDConnectProvider(arn: arn) }
-            return AWSValues.provider(p, cluster: cluster)
+            try settle(inv, intent, readBack: {
+                // There as intended: the same issuer URL and client IDs.
+                guard let p = try inv.context.wait({ try await c.iam.findOpenIDConnectProvider(arn: t.arn) }),
+                      p.url.replacingOccurrences(of: "https://", with: "") == bareURL, p.clientIDs == ["sts.amazonaws.com"] else { return nil }
+                return AWSValues.provider(p, cluster: cluster)
+            }) {
+                let arn = try inv.context.wait { try await c.iam.createOpenIDConnectProvider(url: url, clientIDs: ["sts.amazonaws.com"], thumbprints: tps) }
+                let p = try inv.context.wait { try await c.iam.getOpenIDConnectProvider(arn: arn) }
+                return AWSValues.provider(p, cluster: cluster)
+            }
         }
     }
 
@@ -240,9 +249,13 @@ public enum AWSLibrary: CommandLibrary {
             throw CommandError("no OIDC provider \(arn)", code: "NoSuchEntity", hint: "`oidc providers` lists them; pass missing-ok: true to ignore", argument: .positional(0))
         }
         let change = Change(.delete, kind: "oidc-provider", name: arn, before: AWSValues.provider(existing), explain: explain)
+        let intent = IAMWriteIntent(operation: "DeleteOpenIDConnectProvider", creates: false,
+                                    done: "the OIDC provider is gone", notDone: "the OIDC provider is still there")
         return try Effects.of(inv.context).write(change, planned: .null) {
-            try inv.context.wait { try await c.iam.deleteOpenIDConnectProvider(arn: arn) }
-            return .null
+            try settle(inv, intent, readBack: { try inv.context.wait({ try await c.iam.findOpenIDConnectProvider(arn: arn) }) == nil ? .null : nil }) {
+                try inv.context.wait { try await c.iam.deleteOpenIDConnectProvider(arn: arn) }
+                return .null
+            }
         }
     }
 
@@ -354,9 +367,17 @@ public enum AWSLibrary: CommandLibrary {
         if !tags.isEmpty { explain += " --tags " + explainTags(tags) }
         let change = Change(.create, kind: "role", name: name, after: trust, explain: [explain])
         let plannedValue = effects.isDryRun ? try plannedRole(inv, name, trust, description) : .null
+        let intent = IAMWriteIntent(operation: "CreateRole", creates: true, done: "the role is there as intended", notDone: "the role is not there")
         return try effects.write(change, planned: plannedValue) {
-            let r = try inv.context.wait { try await c.iam.createRole(name: name, assumeRolePolicyDocument: trustText, description: description, tags: tags) }
-            return AWSValues.role(r)
+            try settle(inv, intent, readBack: {
+                // There as intended: the same trust policy.
+                guard let r = try findRole(inv, c, name),
+                      AWSValues.samePolicy(AWSValues.document(r.assumeRolePolicyDocument) ?? .null, trust) else { return nil }
+                return AWSValues.role(r)
+            }) {
+                let r = try inv.context.wait { try await c.iam.createRole(name: name, assumeRolePolicyDocument: trustText, description: description, tags: tags) }
+                return AWSValues.role(r)
+            }
         }
     }
 
@@ -404,22 +425,30 @@ public enum AWSLibrary: CommandLibrary {
             let arn = p.arn
             _ = try effects.write(Change(.delete, kind: "role-policy-attachment", name: name, detail: arn,
                                          explain: ["aws iam detach-role-policy\(iamRegion(c)) --role-name \(shellQuote(name)) --policy-arn \(shellQuote(arn))"]), planned: .null) {
-                try inv.context.wait { try await c.iam.detachRolePolicy(roleName: name, policyARN: arn) }
-                return .null
+                try detach(inv, c, role: name, policy: arn)
             }
         }
         let inline = try inv.context.wait { try await c.iam.listRolePolicies(roleName: name) }
         for p in inline {
             _ = try effects.write(Change(.delete, kind: "role-inline-policy", name: name, detail: p,
                                          explain: ["aws iam delete-role-policy\(iamRegion(c)) --role-name \(shellQuote(name)) --policy-name \(shellQuote(p))"]), planned: .null) {
-                try inv.context.wait { try await c.iam.deleteRolePolicy(roleName: name, policyName: p) }
-                return .null
+                let intent = IAMWriteIntent(operation: "DeleteRolePolicy", creates: false,
+                                            done: "the inline policy \(p) is gone", notDone: "the inline policy \(p) is still there")
+                return try settle(inv, intent, readBack: {
+                    try inv.context.wait({ try await c.iam.listRolePolicies(roleName: name) }).contains(p) ? nil : .null
+                }) {
+                    try inv.context.wait { try await c.iam.deleteRolePolicy(roleName: name, policyName: p) }
+                    return .null
+                }
             }
         }
         return try effects.write(Change(.delete, kind: "role", name: name, before: AWSValues.role(existing),
                                         explain: ["aws iam delete-role\(iamRegion(c)) --role-name \(shellQuote(name))"]), planned: .null) {
-            try inv.context.wait { try await c.iam.deleteRole(name: name) }
-            return .null
+            let intent = IAMWriteIntent(operation: "DeleteRole", creates: false, done: "the role is gone", notDone: "the role is still there")
+            return try settle(inv, intent, readBack: { try findRole(inv, c, name) == nil ? .null : nil }) {
+                try inv.context.wait { try await c.iam.deleteRole(name: name) }
+                return .null
+            }
         }
     }
 
@@ -452,6 +481,22 @@ public enum AWSLibrary: CommandLibrary {
         }
     }
 
+    /// DetachRolePolicy, settled: `NoSuchEntity` means the policy is no longer attached (unchanged).
+    static func detach(_ inv: Invocation, _ c: AWSClient, role: String, policy arn: String) throws -> Value {
+        let intent = IAMWriteIntent(operation: "DetachRolePolicy", creates: false, done: "the policy is detached",
+                                    notDone: "the policy is still attached", alreadyDone: "\(arn) already detached")
+        return try settle(inv, intent, readBack: {
+            do {
+                return try inv.context.wait({ try await c.iam.listAttachedRolePolicies(roleName: role) }).contains { $0.arn == arn } ? nil : .null
+            } catch let e as AWSError where e.isNotFound {
+                return .null   // no role: nothing is attached to it
+            }
+        }) {
+            try inv.context.wait { try await c.iam.detachRolePolicy(roleName: role, policyARN: arn) }
+            return .null
+        }
+    }
+
     static let roleDetach = NativeCommand(Sig("role detach-policy", positionals: [.init("name", "the role's name")], keywords: [region, policyKeyword],
                                               summary: "Detach a managed policy from a role (idempotent).",
                                               example: "role detach-policy $role_name policy: $policy", isWrite: true)) { inv in
@@ -465,8 +510,7 @@ public enum AWSLibrary: CommandLibrary {
             return .null
         }
         return try Effects.of(inv.context).write(Change(.delete, kind: "role-policy-attachment", name: name, detail: arn, explain: explain), planned: .null) {
-            try inv.context.wait { try await c.iam.detachRolePolicy(roleName: name, policyARN: arn) }
-            return .null
+            try detach(inv, c, role: name, policy: arn)
         }
     }
 
@@ -559,9 +603,15 @@ public enum AWSLibrary: CommandLibrary {
                                hint: "use another name, or delete it first with `policy delete \(arn)`", argument: .keyword("document"))
         }
         let planned: Value = .ordered([("PolicyName", .string(name)), ("Arn", .string(arn)), ("PolicyId", .string("(planned)")), ("Document", doc)])
+        let intent = IAMWriteIntent(operation: "CreatePolicy", creates: true, done: "the policy is there as intended", notDone: "the policy is not there")
         return try Effects.of(inv.context).write(Change(.create, kind: "policy", name: arn, after: doc, explain: explain), planned: planned) {
-            let p = try inv.context.wait { try await c.iam.createPolicy(name: name, document: docText, description: description) }
-            return AWSValues.policy(p, document: docText)
+            try settle(inv, intent, readBack: {
+                guard let (p, text) = try findPolicy(inv, c, arn), AWSValues.samePolicy(AWSValues.document(text) ?? .null, doc) else { return nil }
+                return AWSValues.policy(p, document: text)
+            }) {
+                let p = try inv.context.wait { try await c.iam.createPolicy(name: name, document: docText, description: description) }
+                return AWSValues.policy(p, document: docText)
+            }
         }
     }
 
@@ -589,8 +639,11 @@ public enum AWSLibrary: CommandLibrary {
         let detail = versions.isEmpty ? nil : "and its versions \(versions.map(\.versionID).joined(separator: ", "))"
         return try Effects.of(inv.context).write(Change(.delete, kind: "policy", name: arn, detail: detail, before: AWSValues.policy(existing, document: text),
                                                         explain: explain), planned: .null) {
-            try inv.context.wait { try await c.iam.deletePolicy(arn: arn) }
-            return .null
+            let intent = IAMWriteIntent(operation: "DeletePolicy", creates: false, done: "the policy is gone", notDone: "the policy is still there")
+            return try settle(inv, intent, readBack: { try findPolicy(inv, c, arn) == nil ? .null : nil }) {
+                try inv.context.wait { try await c.iam.deletePolicy(arn: arn) }
+                return .null
+            }
         }
     }
 }

@@ -231,3 +231,72 @@ extension CredentialsError: UserFacingError {
     public var errorHint: String? { hint }
     public var errorData: [String: Value] { [:] }
 }
+
+// MARK: writes whose answer may be lost
+
+/// What one IAM write means, to settle it when its answer is lost (see `AWSLibrary.settle`).
+struct IAMWriteIntent {
+    /// The API operation, e.g. `CreateRole`.
+    var operation: String
+    /// True for a create (settled when the resource is there as intended), false for a delete or
+    /// detach (settled when it is gone).
+    var creates: Bool
+    /// What the read-back found when the write is done, e.g. `the role is there as intended`.
+    var done: String
+    /// What it found when it is not, e.g. `the role is not there`.
+    var notDone: String
+    /// The unchanged detail of a delete the service says had nothing to delete, e.g. `already detached`.
+    var alreadyDone: String = "already gone"
+}
+
+extension AWSLibrary {
+    /// Makes one IAM write of a primitive that read before it wrote, and settles it at once when its
+    /// outcome is in doubt:
+    ///
+    /// - its answer was lost (the connection broke once the request was sent: `outcomeUnknown`), or
+    /// - the service answered as to a request already carried out (`EntityAlreadyExists` to a
+    ///   create, `NoSuchEntity` to a delete or detach: a retry of a request that was made, or another
+    ///   client's write in between).
+    ///
+    /// It reads back (`readBack`: the value when the resource is as the write meant it, else nil).
+    /// As intended: the run carries on, saying so in one `note:` line on stderr (a delete or detach
+    /// that had nothing to delete is recorded as unchanged). Not as intended after a lost answer: the
+    /// write is sent once more. Otherwise the error stands.
+    static func settle(_ inv: Invocation, _ intent: IAMWriteIntent, readBack: () throws -> Value?, write: () throws -> Value) throws -> Value {
+        var retried = false
+        while true {
+            do {
+                return try write()
+            } catch {
+                let lost = (error as? OutcomeUnknownError)?.outcomeUnknown == true
+                let aws = error as? AWSError
+                let answeredDone = intent.creates ? aws?.isAlreadyExists == true : aws?.isNotFound == true
+                guard lost || answeredDone else { throw error }
+                // A read-back that fails leaves the write's own error standing (an unknown outcome stays one).
+                let original = error
+                let found: Value?
+                do { found = try readBack() } catch { throw original }
+                if let found {
+                    if lost {
+                        settleNote(inv, "note: the answer to \(intent.operation) was lost; \(intent.done)")
+                        return found
+                    }
+                    if intent.creates {
+                        settleNote(inv, "note: \(intent.operation) said \(aws?.code ?? "it exists"); \(intent.done)")
+                        return found
+                    }
+                    throw Effects.AlreadyAsWanted(result: found, detail: intent.alreadyDone)
+                }
+                guard lost, !retried else { throw error }
+                settleNote(inv, "note: the answer to \(intent.operation) was lost and \(intent.notDone); sending it again")
+                retried = true
+            }
+        }
+    }
+
+    /// A line on stderr, flushed at once.
+    static func settleNote(_ inv: Invocation, _ line: String) {
+        inv.context.errors.write(line + "\n")
+        inv.context.errors.flush()
+    }
+}
