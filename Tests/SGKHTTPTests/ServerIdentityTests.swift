@@ -301,13 +301,14 @@ import Testing
         let server = try await TLSTestServer(certificate: good.certificate, key: good.key)
         let transport = HTTPTransport(configuration: .init(tls: TLSOptions(trustRootsPEM: pki.caPEM),
                                                            proxy: .url("http://user:secret@127.0.0.1:\(proxyPort)")))
-        let response = try await transport.execute(HTTPRequest(url: "https://localhost:\(server.port)/through"), timeout: .seconds(10))
+        let port = server.port
+        let response = try await transport.execute(HTTPRequest(url: "https://localhost:\(port)/through"), timeout: .seconds(10))
         #expect(response.status == 200)
         #expect(try await response.body.collect(upTo: 100) == Array("ok".utf8))
         await transport.shutdown()
         await server.stop()
         let seen = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        #expect(seen.contains("CONNECT localhost:\(server.port) HTTP/1.1; auth"), "\(seen)")
+        #expect(seen.contains("CONNECT localhost:\(port) HTTP/1.1; auth"), "\(seen)")
 
         // The name is still checked end to end: a certificate for another name is refused.
         let other = try pki.leaf(commonName: "x", dns: ["elsewhere.example"])

@@ -74,7 +74,7 @@ kubectl --kubeconfig "$KE" config set-context exec-ctx --cluster exec-ctx --user
 mark; b_mark
 out=$(install "$KE" --context exec-ctx); code=$?
 check "an exec plugin naming the other cluster: refused, nothing written (moto $(moto_writes), A $(kube_writes), B $(b_writes))" \
-  '[ "$code" -ne 0 ] && [[ "$out" == *"WrongCluster: context exec-ctx is $other (us-west-2), not the EKS cluster $mine (us-west-2): its user'"'"'s exec plugin makes tokens for $other in us-west-2"* ]] && nothing_written' || printf '%s\n' "$out" | tail -4 >&2
+  '[ "$code" -ne 0 ] && [[ "$out" == *"WrongCluster: context exec-ctx is $other (us-west-2), not the EKS cluster $mine (us-west-2): its user'"'"'s exec plugin makes tokens for $other; nothing was written"* ]] && nothing_written' || printf '%s\n' "$out" | tail -4 >&2
 printf 'refused (exec plugin): %s\n' "$(grep -m1 WrongCluster <<<"$out")"
 
 # ---- the right cluster: found without --context although the current context is the other's
