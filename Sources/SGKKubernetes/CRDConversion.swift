@@ -22,8 +22,12 @@ public enum CRDConversion {
     /// - `spec.version` → `spec.versions` (served, storage), keeping existing `versions`;
     /// - `spec.validation.openAPIV3Schema` → each version's `schema.openAPIV3Schema`;
     /// - `spec.subresources` and `spec.additionalPrinterColumns` (`JSONPath` → `jsonPath`) → each version;
-    /// - `preserveUnknownFields` removed (v1 rejects `true`); nodes without a `type`, free-form objects,
-    ///   and versions without a schema get `x-kubernetes-preserve-unknown-fields: true`;
+    /// - `preserveUnknownFields` removed (v1 rejects `true`), its meaning kept: where v1beta1
+    ///   preserved unknown fields (`preserveUnknownFields` true, v1beta1's default), every object
+    ///   node of the schema, the root included, gets `x-kubernetes-preserve-unknown-fields: true`,
+    ///   as the server's own conversion keeps them, so that custom resources keep the spec and
+    ///   status fields their schema does not list; nodes without a `type`, free-form objects,
+    ///   and versions without a schema get it anyway;
     ///   schema keywords v1 rejects are removed;
     /// - `conversion.webhookClientConfig` → `conversion.webhook.clientConfig`; `status` dropped.
     public static func convert(_ crd: JSON) throws -> JSON {
@@ -34,6 +38,7 @@ public enum CRDConversion {
             throw KubeError.invalidObject("CustomResourceDefinition \(crd.at("metadata", "name")?.stringValue ?? "?") has no spec")
         }
         let topSchema = spec["validation"]?["openAPIV3Schema"]
+        let preserveUnknown = spec["preserveUnknownFields"]?.boolValue ?? true
         let topSubresources = spec["subresources"]
         let topColumns = spec["additionalPrinterColumns"]?.arrayValue
 
@@ -61,7 +66,8 @@ public enum CRDConversion {
             if let d = vo["deprecated"] { nv["deprecated"] = d }
             if let d = vo["deprecationWarning"] { nv["deprecationWarning"] = d }
             let schema = vo["schema"]?["openAPIV3Schema"] ?? topSchema
-            var s: JSON = schema.map { structural($0, path: []) } ?? .object(["type": .string("object"), "x-kubernetes-preserve-unknown-fields": .bool(true)])
+            var s: JSON = schema.map { structural($0, path: [], preserveUnknown: preserveUnknown) }
+                ?? .object(["type": .string("object"), "x-kubernetes-preserve-unknown-fields": .bool(true)])
             if case .object(var so) = s, so["type"] == nil {
                 so["type"] = .string("object")
                 s = .object(so)
@@ -127,7 +133,7 @@ public enum CRDConversion {
 
     /// Makes a schema node structural: removes rejected keywords, marks untyped and free-form nodes
     /// with `x-kubernetes-preserve-unknown-fields`.
-    static func structural(_ node: JSON, path: [String]) -> JSON {
+    static func structural(_ node: JSON, path: [String], preserveUnknown: Bool = false) -> JSON {
         guard case .object(let o) = node else { return node }
         var n = OrderedDictionary<String, JSON>()
         for (k, v) in o {
@@ -136,13 +142,13 @@ public enum CRDConversion {
             case "properties":
                 guard case .object(let props) = v else { continue }
                 var np = OrderedDictionary<String, JSON>()
-                for (pk, pv) in props { np[pk] = structural(pv, path: path + [pk]) }
+                for (pk, pv) in props { np[pk] = structural(pv, path: path + [pk], preserveUnknown: preserveUnknown) }
                 n[k] = .object(np)
             case "items":
                 if case .array(let arr) = v, let first = arr.first {
-                    n[k] = structural(first, path: path + ["[]"])  // tuple items are not structural
+                    n[k] = structural(first, path: path + ["[]"], preserveUnknown: preserveUnknown)  // tuple items are not structural
                 } else {
-                    n[k] = structural(v, path: path + ["[]"])
+                    n[k] = structural(v, path: path + ["[]"], preserveUnknown: preserveUnknown)
                 }
             case "additionalProperties":
                 if case .bool(false) = v { continue }
@@ -150,7 +156,7 @@ public enum CRDConversion {
                     n["x-kubernetes-preserve-unknown-fields"] = .bool(true)
                     continue
                 }
-                n[k] = structural(v, path: path + ["{}"])
+                n[k] = structural(v, path: path + ["{}"], preserveUnknown: preserveUnknown)
             default:
                 n[k] = v
             }
@@ -164,6 +170,9 @@ public enum CRDConversion {
         }
         if n["type"]?.stringValue == "object", n["properties"] == nil, n["additionalProperties"] == nil,
            !preserve, !isRootMetadata, !path.isEmpty {
+            n["x-kubernetes-preserve-unknown-fields"] = .bool(true)
+        }
+        if preserveUnknown, !isRootMetadata, n["type"]?.stringValue == "object" || (n["type"] == nil && n["properties"] != nil) {
             n["x-kubernetes-preserve-unknown-fields"] = .bool(true)
         }
         if isRootMetadata {

@@ -256,6 +256,48 @@ import Testing
         #expect(CRDConversion.notice(name: "widgets.x.io") == "converted CustomResourceDefinition widgets.x.io from apiextensions.k8s.io/v1beta1 to v1 (server does not serve v1beta1)")
     }
 
+    /// v1beta1's default `preserveUnknownFields: true` kept its meaning in v1: nothing of a custom
+    /// resource outside its schema is pruned (the server's own conversion keeps it too).
+    @Test func keepsUnknownFieldsWhereV1beta1Kept() throws {
+        let crd = try obj("""
+        apiVersion: apiextensions.k8s.io/v1beta1
+        kind: CustomResourceDefinition
+        metadata: {name: trainingjobs.sagemaker.aws.amazon.com}
+        spec:
+          group: sagemaker.aws.amazon.com
+          names: {kind: TrainingJob, plural: trainingjobs}
+          scope: Namespaced
+          version: v1
+          validation:
+            openAPIV3Schema:
+              type: object
+              properties:
+                spec:
+                  type: object
+                  properties:
+                    region: {type: string}
+                    hyperParameters: {type: array, items: {type: object, properties: {name: {type: string}}}}
+                status: {type: object, properties: {trainingJobStatus: {type: string}}}
+        """)
+        let schema = try #require(try CRDConversion.convert(crd).at("spec", "versions")?[0]?.at("schema", "openAPIV3Schema"))
+        #expect(schema["x-kubernetes-preserve-unknown-fields"]?.boolValue == true)
+        #expect(schema.at("properties", "spec", "x-kubernetes-preserve-unknown-fields")?.boolValue == true)
+        #expect(schema.at("properties", "spec", "properties", "hyperParameters", "items", "x-kubernetes-preserve-unknown-fields")?.boolValue == true)
+        #expect(schema.at("properties", "status", "x-kubernetes-preserve-unknown-fields")?.boolValue == true)
+        #expect(schema.at("properties", "spec", "properties", "region", "x-kubernetes-preserve-unknown-fields") == nil)
+
+        // `preserveUnknownFields: false` asked for pruning: the schema stays as it is.
+        var pruning = crd
+        if case .object(var top) = pruning, case .object(var spec)? = top["spec"] {
+            spec["preserveUnknownFields"] = .bool(false)
+            top["spec"] = .object(spec)
+            pruning = .object(top)
+        }
+        let pruned = try #require(try CRDConversion.convert(pruning).at("spec", "versions")?[0]?.at("schema", "openAPIV3Schema"))
+        #expect(pruned["x-kubernetes-preserve-unknown-fields"] == nil)
+        #expect(pruned.at("properties", "spec", "x-kubernetes-preserve-unknown-fields") == nil)
+    }
+
     @Test func makesSchemasStructural() throws {
         let schema = try obj("""
         type: object

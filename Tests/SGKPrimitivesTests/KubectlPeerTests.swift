@@ -33,6 +33,28 @@ enum KubectlInstallerScenario {
             #expect(sa["namespace"]?.stringValue == ns)
             #expect(sa["apiVersion"]?.stringValue == "v1")
 
+            // The converted CRDs keep v1beta1's meaning: a TrainingJob's fields outside the schema
+            // (in its spec, and in a status an operator writes) are kept, not pruned.
+            if expectConversion {
+                // The fixture's sample job (its required fields), with fields its schema lacks.
+                let sample = try String(contentsOfFile: (KubectlFixtures.directory as NSString).appendingPathComponent("sample-trainingjob.yaml"), encoding: .utf8)
+                let job = try sgk.temp.write("job.yaml", sample
+                    .replacingOccurrences(of: "  name: xgboost-mnist\n", with: "  name: kept-fields\n  namespace: \(ns)\n")
+                    .replacingOccurrences(of: "\nspec:\n", with: "\nspec:\n  notInTheSchema: kept\n")
+                    .replacingOccurrences(of: "  algorithmSpecification:\n", with: "  algorithmSpecification:\n    extraSetting: kept-too\n"))
+                let (st, out, err) = try KubectlPeer.kubectl(kubeconfig, ["apply", "-f", job])
+                #expect(st == 0, "\(out)\(err)")
+                let (_, spec, _) = try KubectlPeer.kubectl(kubeconfig, ["-n", ns, "get", "trainingjob", "kept-fields",
+                    "-o", "jsonpath={.spec.notInTheSchema}/{.spec.algorithmSpecification.extraSetting}"])
+                #expect(spec == "kept/kept-too")
+                let (sst, sout, serr) = try KubectlPeer.kubectl(kubeconfig, ["-n", ns, "patch", "trainingjob", "kept-fields", "--subresource=status",
+                    "--type=merge", "-p", #"{"status":{"trainingJobStatus":"InProgress","operatorNote":"kept"}}"#])
+                #expect(sst == 0, "\(sout)\(serr)")
+                let (_, status, _) = try KubectlPeer.kubectl(kubeconfig, ["-n", ns, "get", "trainingjob", "kept-fields", "-o", "jsonpath={.status.operatorNote}"])
+                #expect(status == "kept")
+                _ = try KubectlPeer.kubectl(kubeconfig, ["-n", ns, "delete", "trainingjob", "kept-fields", "--wait=false"])
+            }
+
             // The same installer with the real kubectl, for the report.
             let suffix2 = String(UUID().uuidString.lowercased().prefix(8))
             let (text2, otherNS) = try KubectlFixtures.isolatedInstaller(suffix: suffix2)
