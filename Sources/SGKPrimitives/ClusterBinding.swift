@@ -182,7 +182,8 @@ public enum ClusterBindingLibrary: CommandLibrary {
             // Not named: the kubeconfig context that proves it is the cluster (the current one
             // first); a current context that is another cluster is refused; else the cluster is
             // reached in-process from DescribeCluster (endpoint, CA, a token signed here).
-            let config = try? KubeConfig.load(environment: env)
+            // Missing files are an empty kubeconfig; a malformed one is said, not skipped.
+            let config: KubeConfig? = try KubeConfig.load(environment: env)
             var found: (ClusterBinding.Context, String)?
             var currentVerdict: ClusterBinding.Verdict?
             var currentContext: ClusterBinding.Context?
