@@ -610,6 +610,19 @@ cmd_stop() {
 
 # -------------------------------------------------------------- ready-pod
 
+# The pods of SELECTOR in NS, one `pod/NAME` a line, once there are any: the Deployment ->
+# ReplicaSet -> Pod chain takes a moment (30 s at most).
+wait_for_pods() { # STATE NS SELECTOR
+  local pods=() deadline=$((SECONDS + 30))
+  while :; do
+    mapfile -t pods < <(kubectl --kubeconfig "$1/kubeconfig" -n "$2" get pods -l "$3" -o name 2>/dev/null)
+    [ "${#pods[@]}" -eq 0 ] || break
+    [ "$SECONDS" -lt "$deadline" ] || die "no pods matching '$3' in namespace $2 after 30 s"
+    sleep 0.5
+  done
+  printf '%s\n' "${pods[@]}"
+}
+
 cmd_ready_pod() {
   [ "$#" -eq 3 ] || { usage >&2; exit 2; }
   local state=$1 ns=$2 selector=$3
@@ -617,14 +630,9 @@ cmd_ready_pod() {
   command -v kubectl >/dev/null || die "kubectl not on PATH (run tools/setup.sh)"
   local kc=(kubectl --kubeconfig "$state/kubeconfig" -n "$ns")
 
-  # The Deployment -> ReplicaSet -> Pod chain takes a moment: wait for pods.
-  local pods=() deadline=$((SECONDS + 30))
-  while :; do
-    mapfile -t pods < <("${kc[@]}" get pods -l "$selector" -o name 2>/dev/null)
-    [ "${#pods[@]}" -eq 0 ] || break
-    [ "$SECONDS" -lt "$deadline" ] || die "no pods matching '$selector' in namespace $ns after 30 s"
-    sleep 0.5
-  done
+  local pods=()
+  mapfile -t pods < <(wait_for_pods "$state" "$ns" "$selector") || exit 1
+  [ "${#pods[@]}" -gt 0 ] || exit 1
 
   local pod patch
   for pod in "${pods[@]}"; do
@@ -756,13 +764,9 @@ YAML
     return 0
   fi
 
-  local pods=() deadline=$((SECONDS + 30))
-  while :; do
-    mapfile -t pods < <("${kc[@]}" get pods -l "$selector" -o name 2>/dev/null)
-    [ "${#pods[@]}" -eq 0 ] || break
-    [ "$SECONDS" -lt "$deadline" ] || die "no pods matching '$selector' in namespace $ns after 30 s"
-    sleep 0.5
-  done
+  local pods=()
+  mapfile -t pods < <(wait_for_pods "$state" "$ns" "$selector") || exit 1
+  [ "${#pods[@]}" -gt 0 ] || exit 1
 
   local pod out patch events
   for pod in "${pods[@]}"; do
