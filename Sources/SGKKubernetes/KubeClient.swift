@@ -76,6 +76,29 @@ public final class KubeClient: Sendable {
     public let discovery: Discovery
     /// The server's warnings (`Warning: 299` headers, e.g. deprecated APIs), each told once.
     let warnings = ServerWarnings()
+    /// The cluster's identity as the server tells it (see `clusterID()`), once read.
+    let identity = Mutex<(read: Bool, id: String?)>((read: false, id: nil))
+
+    /// What the server says the cluster is: the UID of its `kube-system` namespace, which every
+    /// cluster has from its start and which no two clusters share. Unlike the server URL it does not
+    /// depend on how the server is spelled (`https://127.0.0.1:P` and `https://localhost:P` are one
+    /// cluster). Read once per client; nil when it cannot be read (no permission to get the
+    /// namespace): then the server URL is all there is. A transport failure is not remembered.
+    public func clusterID() async -> String? {
+        if let known = identity.withLock({ $0.read ? Optional($0.id) : nil }) { return known }
+        let id: String?
+        do {
+            let ns = try await sendJSON(.GET, "/api/v1/namespaces/kube-system")
+            id = ns.at("metadata", "uid")?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        } catch let e as KubeError {
+            guard case .api = e else { return nil }
+            id = nil
+        } catch {
+            return nil
+        }
+        identity.withLock { $0 = (read: true, id: id) }
+        return id
+    }
 
     /// Where the server's warnings go (each distinct text once per client), as kubectl prints
     /// them with `Warning:`; by default they are logged at warning level.

@@ -23,13 +23,17 @@ public struct Change: Sendable {
     public var after: Value?
     /// The equivalent `aws` / `eksctl` / `kubectl` lines (no secrets).
     public var explain: [String]
-    /// For a Kubernetes object: the API server it is in (the same name is another object elsewhere).
+    /// For a Kubernetes object: the API server it is in (the same name is another object elsewhere),
+    /// its URL as this run spelled it (for people to read).
     public var cluster: String?
+    /// For a Kubernetes object: the cluster as the server identifies it (its `kube-system` namespace's
+    /// UID, `KubeClient.clusterID()`), which does not depend on how the URL is spelled; nil when unknown.
+    public var clusterID: String?
 
     public init(_ action: Action, kind: String, name: String, detail: String? = nil, before: Value? = nil, after: Value? = nil,
-                explain: [String] = [], cluster: String? = nil) {
+                explain: [String] = [], cluster: String? = nil, clusterID: String? = nil) {
         self.action = action; self.kind = kind; self.name = name; self.detail = detail
-        self.before = before; self.after = after; self.explain = explain; self.cluster = cluster
+        self.before = before; self.after = after; self.explain = explain; self.cluster = cluster; self.clusterID = clusterID
     }
 
     var summary: String { "\(action.rawValue) \(kind) \(name)" + (detail.map { " (\($0))" } ?? "") }
@@ -208,6 +212,7 @@ final class Journal: @unchecked Sendable {
         entry["name"] = .string(change.name)
         if let d = change.detail { entry["detail"] = .string(d) }
         if let c = change.cluster { entry["cluster"] = .string(c) }
+        if let c = change.clusterID { entry["clusterID"] = .string(c) }
         // The states go with the start; the end adds what the write returned (a new ARN).
         if status == .started {
             entry["before"] = change.before?.json ?? .null
