@@ -46,6 +46,9 @@ public struct KubeResponse: Sendable {
     public var body: [UInt8]
     /// The credentials its request carried (never shown; see `KubeClient.error(for:info:)`).
     var credentials: [String] = []
+    /// The request was sent again after a connection broke under it: an earlier attempt may have
+    /// been carried out (so a 200 to a create-or-update may answer a retry of this run's own create).
+    public var resent = false
 
     public init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
         self.status = status; self.headers = headers; self.body = body
@@ -203,12 +206,14 @@ public final class KubeClient: Sendable {
         let idempotent = method != .POST
         var attempt = 0
         var reauthenticated = false
+        var resent = false
         while true {
             let started = Date()
-            let response: KubeResponse
+            var response: KubeResponse
             do {
                 response = try await sendOnce(method, pathWithQuery, body: body, contentType: contentType,
                                               accept: accept, timeout: timeout ?? options.requestTimeout)
+                response.resent = resent
             } catch let e as KubeError {
                 throw e
             } catch {
@@ -218,6 +223,7 @@ public final class KubeClient: Sendable {
                 let transient = !NetworkErrorText.neverSent(error) && !text.contains("imeout") && !text.contains("deadlineExceeded")
                 if idempotent, transient, attempt < options.maxRetries, !(error is CancellationError), !Task.isCancelled {
                     attempt += 1
+                    resent = true
                     logger.debug("retrying after transport error", metadata: ["request": "\(info)", "error": "\(error)"])
                     try await Task.sleep(nanoseconds: UInt64(0.2 * pow(2, Double(attempt - 1)) * 1e9))
                     continue
