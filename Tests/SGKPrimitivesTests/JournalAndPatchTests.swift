@@ -216,3 +216,45 @@ import Testing
         await sgk.close()
     }
 }
+
+/// Two runs that share a journal write one after the other (issue 21, defect 15).
+@Suite struct JournalLockTests {
+    @Test func aSecondRunWaitsAndSaysForWhom() async throws {
+        let dir = NSTemporaryDirectory() + "sgk-journal-lock-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = dir + "/journal.jsonl"
+        let first = Harness(environment: ["SGK_JOURNAL": journal])
+        first.session.context.options.journalPath = journal
+        try Effects.of(first.session.context).lockJournal()
+        let holder = try String(contentsOfFile: journal + ".lock", encoding: .utf8)
+        #expect(holder.contains("\"pid\":\(getpid())"), "\(holder)")
+        // The lock is per open file: a second run (another Effects, another open file) waits.
+        let second = Harness()
+        second.session.context.options.journalPath = journal
+        let effects = Effects.of(second.session.context)
+        let done = Locked(false)
+        let t = Thread {
+            try? effects.lockJournal()
+            done.set(true)
+        }
+        t.start()
+        try await Task.sleep(nanoseconds: 400_000_000)
+        #expect(!done.get())
+        #expect(second.err.text.contains("waiting for the install started at "), "\(second.err.text)")
+        #expect(second.err.text.contains("(pid \(getpid())) …"), "\(second.err.text)")
+        #expect(second.err.text.components(separatedBy: "waiting for").count == 2)  // said once
+        await first.close()  // the end of the first run gives the lock back
+        for _ in 0..<50 where !done.get() { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(done.get())
+        await second.close()
+    }
+}
+
+final class Locked<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+}
