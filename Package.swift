@@ -145,7 +145,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "SGKPrimitivesTests", dependencies: ["SGKPrimitives", "SGKLanguage", "SGKData", "SGKKubernetes", .product(name: "OrderedCollections", package: "swift-collections")]),
-        .testTarget(name: "SGKREPLTests", dependencies: ["SGKREPL", "SGKLanguage"]),
+        .testTarget(name: "SGKREPLTests", dependencies: ["SGKREPL", "SGKLanguage", "SGKData"]),
     ],
     swiftLanguageModes: [.v6]
 )

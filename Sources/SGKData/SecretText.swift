@@ -98,11 +98,38 @@ public enum SecretText {
     /// `name`, when given, is what the value is called (a variable, a map key): one that says
     /// secret, password or token hides the value too.
     public static func mayShow(_ value: String, name: String? = nil) -> Bool {
-        if let name, matches(#"(?i)secret|passw|token|credential|private[_-]?key"#, name) { return false }
+        if let name, namesSecret(name) { return false }
         if looksSecret(value) { return false }
         if value.count == 40, value.utf8.allSatisfy({ isBase64($0) }),
            value.contains(where: \.isUppercase), value.contains(where: \.isLowercase) { return false }
         return true
+    }
+
+    /// Whether a name (a variable, a map key, a keyword argument, a flag) says that what it holds
+    /// is secret: it contains secret, passw, token, credential or private key. The REPL's `:vars`
+    /// hides such values, and its history keeps no statement that gives one a value.
+    public static func namesSecret(_ name: String) -> Bool {
+        matches(#"(?i)secret|passw|token|credential|private[_-]?key"#, name)
+    }
+
+    /// The names a statement gives values to: `let NAME =`, `NAME = …`, `NAME: …` (a keyword
+    /// argument, a map key) and `--NAME …` (a flag).
+    public static func boundNames(_ text: String) -> [String] {
+        let patterns = [#"\b(?:let|var)\s+([A-Za-z_][A-Za-z0-9_-]*)"#, #"([A-Za-z_][A-Za-z0-9_-]*)["']?\s*(?:=(?!=)|:(?!:))"#,
+                        #"(?<![A-Za-z0-9_-])--?([A-Za-z][A-Za-z0-9_-]*)"#]
+        var names: [String] = []
+        for p in patterns {
+            guard let re = try? NSRegularExpression(pattern: p) else { continue }
+            for m in re.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                if let r = Range(m.range(at: 1), in: text) { names.append(String(text[r])) }
+            }
+        }
+        return names
+    }
+
+    /// Whether a statement gives a value to a name that says secret (`namesSecret`).
+    public static func bindsSecretName(_ text: String) -> Bool {
+        boundNames(text).contains(where: namesSecret)
     }
 
     static func isBase64(_ c: UInt8) -> Bool {

@@ -493,13 +493,17 @@ extension KubeClient {
         var q: [(String, String)] = [("fieldManager", options.fieldManager)]
         if options.force { q.append(("force", "true")) }
         if options.dryRun { q.append(("dryRun", "All")) }
-        let created = before == nil
         do {
             // A write is `configured` even when the server kept the object as it was: it was made
-            // (and journaled), so it is never said to be `unchanged`.
+            // (and journaled), so it is never said to be `unchanged`. It `created` the object only when
+            // the server says so (201): an object another run made after it was read (absent) was not
+            // created by this one — unless this request was sent again after its connection broke (its
+            // first attempt may have made the object, and the 200 answers the retry).
             return try await observed(options, path: path, namespace: namespace, before: before, body: body) {
-                let after = try await self.sendJSON(.PATCH, path, query: q, body: body, contentType: "application/apply-patch+yaml")
-                return (after, created ? .created : .configured)
+                let bytes = Array(JSONCodec.serialize(body, pretty: false).utf8)
+                let r = try await self.send(.PATCH, path, query: q, body: bytes, contentType: "application/apply-patch+yaml")
+                let created = before == nil && (r.status == 201 || r.resent)
+                return (try r.json(), created ? .created : .configured)
             }
         } catch let e as KubeError where e.httpStatus == 415 {
             await state.fallBack()

@@ -51,6 +51,9 @@ public struct KubeResponse: Sendable {
     public var body: [UInt8]
     /// The credentials its request carried (never shown; see `KubeClient.error(for:info:)`).
     var credentials: [String] = []
+    /// The request was sent again after a connection broke under it: an earlier attempt may have
+    /// been carried out (so a 200 to a create-or-update may answer a retry of this run's own create).
+    public var resent = false
 
     public init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
         self.status = status; self.headers = headers; self.body = body
@@ -81,6 +84,29 @@ public final class KubeClient: Sendable {
     public let discovery: Discovery
     /// The server's warnings (`Warning: 299` headers, e.g. deprecated APIs), each told once.
     let warnings = ServerWarnings()
+    /// The cluster's identity as the server tells it (see `clusterID()`), once read.
+    let identity = Mutex<(read: Bool, id: String?)>((read: false, id: nil))
+
+    /// What the server says the cluster is: the UID of its `kube-system` namespace, which every
+    /// cluster has from its start and which no two clusters share. Unlike the server URL it does not
+    /// depend on how the server is spelled (`https://127.0.0.1:P` and `https://localhost:P` are one
+    /// cluster). Read once per client; nil when it cannot be read (no permission to get the
+    /// namespace): then the server URL is all there is. A transport failure is not remembered.
+    public func clusterID() async -> String? {
+        if let known = identity.withLock({ $0.read ? Optional($0.id) : nil }) { return known }
+        let id: String?
+        do {
+            let ns = try await sendJSON(.GET, "/api/v1/namespaces/kube-system")
+            id = ns.at("metadata", "uid")?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        } catch let e as KubeError {
+            guard case .api = e else { return nil }
+            id = nil
+        } catch {
+            return nil
+        }
+        identity.withLock { $0 = (read: true, id: id) }
+        return id
+    }
 
     /// Where the server's warnings go (each distinct text once per client), as kubectl prints
     /// them with `Warning:`; by default they are logged at warning level.
@@ -201,12 +227,14 @@ public final class KubeClient: Sendable {
         var throttled = 0
         let firstAttempt = Date()
         var reauthenticated = false
+        var resent = false
         while true {
             let started = Date()
-            let response: KubeResponse
+            var response: KubeResponse
             do {
                 response = try await sendOnce(method, pathWithQuery, body: body, contentType: contentType,
                                               accept: accept, timeout: timeout ?? options.requestTimeout)
+                response.resent = resent
             } catch let e as KubeError {
                 throw e
             } catch {
@@ -216,6 +244,7 @@ public final class KubeClient: Sendable {
                 let transient = !NetworkErrorText.neverSent(error) && !text.contains("imeout") && !text.contains("deadlineExceeded")
                 if idempotent, transient, attempt < options.maxRetries, !(error is CancellationError), !Task.isCancelled {
                     attempt += 1
+                    resent = true
                     logger.debug("retrying after transport error", metadata: ["request": "\(info)", "error": "\(error)"])
                     try await Task.sleep(nanoseconds: UInt64(0.2 * pow(2, Double(attempt - 1)) * 1e9))
                     continue

@@ -23,13 +23,17 @@ public struct Change: Sendable {
     public var after: Value?
     /// The equivalent `aws` / `eksctl` / `kubectl` lines (no secrets).
     public var explain: [String]
-    /// For a Kubernetes object: the API server it is in (the same name is another object elsewhere).
+    /// For a Kubernetes object: the API server it is in (the same name is another object elsewhere),
+    /// its URL as this run spelled it (for people to read).
     public var cluster: String?
+    /// For a Kubernetes object: the cluster as the server identifies it (its `kube-system` namespace's
+    /// UID, `KubeClient.clusterID()`), which does not depend on how the URL is spelled; nil when unknown.
+    public var clusterID: String?
 
     public init(_ action: Action, kind: String, name: String, detail: String? = nil, before: Value? = nil, after: Value? = nil,
-                explain: [String] = [], cluster: String? = nil) {
+                explain: [String] = [], cluster: String? = nil, clusterID: String? = nil) {
         self.action = action; self.kind = kind; self.name = name; self.detail = detail
-        self.before = before; self.after = after; self.explain = explain; self.cluster = cluster
+        self.before = before; self.after = after; self.explain = explain; self.cluster = cluster; self.clusterID = clusterID
     }
 
     var summary: String { "\(action.rawValue) \(kind) \(name)" + (detail.map { " (\($0))" } ?? "") }
@@ -122,7 +126,22 @@ public final class Effects: @unchecked Sendable {
             throw CommandError("cannot write the journal at \(journal.path): \(reason)", code: "JournalError",
                                hint: "pass --journal FILE (or set SGK_JOURNAL) to a writable place: an uninstall reads it to know what this run created")
         }
+        try lockJournal()
     }
+
+    /// Takes the journal's lock before a command that may write reads what is there, and keeps it
+    /// to the end of the run (or of the REPL input): two runs that share a journal write one after
+    /// the other, each reading what the other made, so neither journals the other's creates. A
+    /// run that has to wait says for whom, once. Nothing to do in a dry run; a lock file that
+    /// cannot be made is not an error here (the journal's own error comes with the first write).
+    public func lockJournal() throws {
+        guard !isDryRun, let journal else { return }
+        try journal.acquire(cancellation: context.cancellation) { [context] line in
+            context.errors.write(line + "\n")
+            context.errors.flush()
+        }
+    }
+
 
     /// A write being made (see `begin`).
     public struct PendingWrite: Sendable {
@@ -195,6 +214,7 @@ final class Journal: @unchecked Sendable {
     init?(context: CallContext) {
         path = Journal.path(context)
         context.onShutdown { [self] in close() }
+        context.onEndOfInput { [self] in release() }
     }
 
     /// `--journal`-less default: `$XDG_STATE_HOME/sgk/journal/journal.jsonl` (or `~/.local/state/…`);
@@ -223,6 +243,7 @@ final class Journal: @unchecked Sendable {
         entry["name"] = .string(change.name)
         if let d = change.detail { entry["detail"] = .string(d) }
         if let c = change.cluster { entry["cluster"] = .string(c) }
+        if let c = change.clusterID { entry["clusterID"] = .string(c) }
         // The states go with the start; the end adds what the write returned (a new ARN).
         if status == .started {
             entry["before"] = change.before?.json ?? .null
@@ -266,11 +287,65 @@ final class Journal: @unchecked Sendable {
 
     func close() {
         lock.lock()
-        defer { lock.unlock() }
+        if fd >= 0 {
+            fsync(fd)
+            Foundation.close(fd)
+            fd = -1
+        }
+        lock.unlock()
+        release()
+    }
+
+    // MARK: The lock
+
+    /// `PATH.lock`, beside the journal: `flock`ed by the run that writes (released by the kernel
+    /// when that process ends, however it ends), holding `{"pid":N,"started":TIME}` of that run.
+    var lockPath: String { path + ".lock" }
+    private var lockFD: Int32 = -1
+
+    /// Takes the lock (once; it is held until `release`), waiting while another run holds it and
+    /// saying so through `notice`, once per run waited for. Ctrl-C ends the wait.
+    func acquire(cancellation: Cancellation, notice: (String) -> Void) throws {
+        lock.lock(); defer { lock.unlock() }
+        guard lockFD < 0 else { return }
+        let dir = (lockPath as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let fd = Foundation.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
-        fsync(fd)
-        Foundation.close(fd)
-        fd = -1
+        var told: String?
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else { Foundation.close(fd); return }
+            if cancellation.isCancelled { Foundation.close(fd); throw CancellationError() }
+            let holder = Journal.holder(fd)
+            if let holder, holder != told {
+                told = holder
+                notice("waiting for the install started at \(holder) … (it writes the same journal, \(path))")
+            }
+            usleep(100_000)
+        }
+        let started = SigV4Time.iso8601(Date())
+        let text = JSONCodec.serialize(.object(["pid": .int(Int(getpid())), "started": .string(started)]), pretty: false) + "\n"
+        _ = ftruncate(fd, 0)
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        lockFD = fd
+    }
+
+    /// `TIME (pid N)` of the run that holds the lock, from the lock file; nil until it has written them.
+    static func holder(_ fd: Int32) -> String? {
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0, let j = try? JSONCodec.parse(String(decoding: buf[..<n], as: UTF8.self)),
+              case .int(let pid)? = j["pid"], case .string(let started)? = j["started"] else { return nil }
+        return "\(started) (pid \(pid))"
+    }
+
+    func release() {
+        lock.lock(); defer { lock.unlock() }
+        guard lockFD >= 0 else { return }
+        _ = flock(lockFD, LOCK_UN)
+        Foundation.close(lockFD)
+        lockFD = -1
     }
 
     func context_warn(_ s: String) { FileHandle.standardError.write(Data("warning: \(s)\n".utf8)) }

@@ -1,5 +1,6 @@
 import Foundation
 import SGKData
+import SGKKubernetes
 import SGKLanguage
 
 /// `journal …`: reads the journal of performed writes that the Effects seam keeps,
@@ -98,7 +99,7 @@ public enum JournalLibrary: CommandLibrary {
     }
 
     static let entries = NativeCommand(Sig("journal entries", keywords: filters,
-                                           summary: "The journal's entries (writes, in the order they started): [{time, id, status, action, kind, name, detail, cluster, arn, before, after}]; status done, or interrupted when the run ended before the write's answer; cluster: a Kubernetes object's API server.",
+                                           summary: "The journal's entries (writes, in the order they started): [{time, id, status, action, kind, name, detail, cluster, arn, before, after}]; status done, or interrupted when the run ended before the write's answer; cluster: a Kubernetes object's API server URL as the run spelled it; clusterID: the cluster as its server identifies it (its kube-system namespace's UID), which ownership is decided by.",
                                            example: "journal entries kind: role name: sagemaker-k8s-operator-demo")) { inv in
         .list(try filtered(inv, kind: try inv.args.string(keyword: "kind"), name: try inv.args.string(keyword: "name")))
     }
@@ -108,7 +109,7 @@ public enum JournalLibrary: CommandLibrary {
                                            keywords: [.init("detail", flags: ["--detail"], "for role-policy-attachment: the policy ARN"),
                                                       .init("arn", flags: ["--arn"], "the resource's ARN now: an entry that recorded another ARN (another account) does not count"),
                                                       .init("id", flags: ["--id"], "the resource's unique id now (a role's RoleId): an entry that recorded another id (a role deleted and made again by hand) does not count"),
-                                                      .init("cluster", flags: ["--cluster"], "for a Kubernetes object: the API server URL (default: the context's); an entry made in another cluster does not count"),
+                                                      .init("cluster", flags: ["--cluster"], "for a Kubernetes object: the cluster's id (its kube-system namespace's UID) or, for entries that have none, the API server URL (default: the context's); an entry made in another cluster does not count"),
                                                       .init("context", flags: ["--context"], "the kubeconfig context whose API server that is (default: the current one)"),
                                                       .init("kubeconfig", flags: ["--kubeconfig"], "the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")],
                                            summary: "Whether sgk created this resource (or started to, in a run that was interrupted) and has not deleted it since, according to the journal (true or false).",
@@ -117,26 +118,32 @@ public enum JournalLibrary: CommandLibrary {
         let name = try inv.args.string(1, "the name")
         let arn = try inv.args.string(keyword: "arn")
         // A Kubernetes object's entries name its cluster: only those of this cluster count. A
-        // context asked for must exist; the current one is looked up only when an entry names a
-        // cluster (no kubeconfig: no cluster is this one).
+        // cluster is known by what its server says it is (the kube-system namespace's UID), which does
+        // not depend on how the server's URL is spelled; entries without it (older journals) compare
+        // by URL. A context asked for must exist; the current one is looked up only when an entry
+        // names a cluster (no kubeconfig: no cluster is this one).
         let o = try KubectlOptions(inv.args)
-        var here = try inv.args.string(keyword: "cluster")
-        var resolved = here != nil
-        if !resolved, o.context != nil || o.kubeconfig != nil {
-            here = try o.client(inv).target.cluster.server
-            resolved = true
-        }
-        func inThisCluster(_ cluster: String) -> Bool {
-            if !resolved {
-                resolved = true
-                here = try? o.client(inv).target.cluster.server
+        let given = try inv.args.string(keyword: "cluster")
+        // This cluster's client (nil: no kubeconfig), its server and (read only when an entry has
+        // one to compare with) its id.
+        var here: KubeClient??
+        var hereID: String??
+        if given == nil, o.context != nil || o.kubeconfig != nil { here = .some(try o.client(inv)) }
+        func trimmed(_ s: String?) -> String? { s.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } }  // https://x and https://x/ are one server
+        func inThisCluster(_ entry: Value) -> Bool {
+            let id = entry["clusterID"]?.stringValue, server = trimmed(entry["cluster"]?.stringValue)
+            if let given { return given == id || trimmed(given) == server }
+            if here == nil { here = .some(try? o.client(inv)) }
+            guard let client = here ?? nil else { return false }
+            if let id {
+                if hereID == nil { hereID = .some(KubectlCommands.clusterID(inv, client)) }
+                if let mine = hereID ?? nil { return id == mine }
             }
-            func trimmed(_ s: String?) -> String? { s.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } }
-            return trimmed(here) == trimmed(cluster)  // https://x and https://x/ are one server
+            return server != nil && trimmed(client.target.cluster.server) == server
         }
         let entries = try filtered(inv, kind: kind, name: name).filter {
-            guard case .string(let cluster)? = $0["cluster"] else { return true }
-            return inThisCluster(cluster)
+            guard $0["cluster"] != nil || $0["clusterID"] != nil else { return true }
+            return inThisCluster($0)
         }
         // An interrupted delete may not have happened: the create before it still counts.
         let last = entries.last {

@@ -6,10 +6,19 @@ import SGKLanguage
 /// Registers every AWS and Kubernetes primitive library.
 public enum Primitives {
     public static func register(into registry: inout CommandRegistry) {
-        registry.register(AWSLibrary.self)
-        registry.register(KubectlLibrary.self)
-        registry.register(JournalLibrary.self)
-        registry.register(ClusterBindingLibrary.self)
+        for c in AWSLibrary.commands + KubectlLibrary.commands + JournalLibrary.commands + ClusterBindingLibrary.commands {
+            registry.register(c.signature.isWrite ? lockingJournal(c) : c)
+        }
+    }
+
+    /// A command that may write takes the journal's lock before it reads what is there (its
+    /// read-before-write then sees what another run sharing the journal made: see `Effects.lockJournal`).
+    static func lockingJournal(_ c: NativeCommand) -> NativeCommand {
+        let run = c.run
+        return NativeCommand(c.signature) { inv in
+            try Effects.of(inv.context).lockJournal()
+            return try run(inv)
+        }
     }
 
     /// Lets `kubectl` primitives make EKS tokens in-process (the executable calls this once).

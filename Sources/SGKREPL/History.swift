@@ -9,11 +9,13 @@ import SGKData
 /// What may be written to the history, and the history file itself.
 public enum HistoryPolicy {
     /// Whether an entered statement may be recorded: not when its first line
-    /// starts with a space (bash `ignorespace`), is blank, or looks like it holds a secret.
+    /// starts with a space (bash `ignorespace`), is blank, looks like it holds a secret, or gives a
+    /// value to a name that says secret (`let token = …`, `aws_secret_access_key: …`, `--token …`):
+    /// the rule `:vars` hides values by (`SecretText.mayShow`).
     public static func mayRecord(_ entry: String) -> Bool {
         if entry.hasPrefix(" ") || entry.hasPrefix("\t") { return false }
         if entry.allSatisfy(\.isWhitespace) { return false }
-        return !looksSecret(entry)
+        return !looksSecret(entry) && !SecretText.bindsSecretName(entry)
     }
 
     /// True when the text holds something that looks like a credential (`SecretText`).

@@ -113,6 +113,7 @@ public final class REPL {
     @discardableResult
     func evaluate(_ text: String, name: String, incompleteIsError: Bool = false) -> Outcome {
         let file = SourceFile(name: name, text: text)
+        defer { session.context.endOfInput() }
         do {
             session.context.printedWithOutputFlag = false
             let v = try interruptible { try session.evaluate(file) }

@@ -168,3 +168,93 @@ import Testing
         }
     }
 }
+
+/// Ownership does not depend on how the server is spelled: an entry names the cluster by its
+/// kube-system namespace's UID (issue 21, defect 14).
+@Suite(.enabled(if: KubectlPeer.enabled), .serialized) struct JournalClusterIdentityTests {
+    let kubeconfig = KubectlPeer.kubeconfig ?? ""
+
+    /// The peer's kubeconfig with its server spelled `https://localhost:PORT` (its certificate names localhost too).
+    func byName(_ dir: String) throws -> String {
+        let text = try String(contentsOfFile: kubeconfig, encoding: .utf8)
+        let path = (dir as NSString).appendingPathComponent("by-name.kubeconfig")
+        try text.replacingOccurrences(of: "https://127.0.0.1:", with: "https://localhost:").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func createdThroughOneSpellingIsSgksThroughTheOther() async throws {
+        let ns = KubectlPeer.uniqueName("sgk-spelled")
+        let sgk = try SGKRun(kubeconfig: kubeconfig)
+        let other = try byName(sgk.temp.path)
+        #expect(try String(contentsOfFile: kubeconfig, encoding: .utf8).contains("https://127.0.0.1:"))
+        let (_, uid, _) = try KubectlPeer.kubectl(kubeconfig, ["get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"])
+        #expect(!uid.isEmpty)
+        _ = try await sgk.run("kubectl apply {apiVersion: \"v1\", kind: \"Namespace\", metadata: {name: \"\(ns)\"}}")
+        let entry = try await sgk.run("journal entries kind: Namespace name: \(ns) | first")
+        #expect(entry["clusterID"]?.stringValue == uid, "\(sgk.journal)")
+        #expect(entry["cluster"]?.stringValue?.hasPrefix("https://127.0.0.1:") == true)
+        #expect(try await sgk.run("journal created Namespace \(ns)") == .bool(true))
+        #expect(try await sgk.run("journal created Namespace \(ns) kubeconfig: \"\(other)\"") == .bool(true))
+        #expect(try await sgk.run("journal created Namespace \(ns) cluster: \"\(uid)\"") == .bool(true))
+        #expect(try await sgk.run("journal created Namespace \(ns) cluster: \"00000000-0000-0000-0000-000000000000\"") == .bool(false))
+        // Deleted through the other spelling: no longer sgk's through either.
+        _ = try await sgk.run("kubectl delete namespace \(ns) --wait=false --kubeconfig \"\(other)\"")
+        #expect(try await sgk.run("journal created Namespace \(ns)") == .bool(false))
+        #expect(try await sgk.run("journal created Namespace \(ns) kubeconfig: \"\(other)\"") == .bool(false))
+        await sgk.close()
+    }
+
+    @Test func anOlderEntryWithoutAClusterIDComparesByURL() async throws {
+        let sgk = try SGKRun(kubeconfig: kubeconfig)
+        let other = try byName(sgk.temp.path)
+        let server = try #require(try String(contentsOfFile: kubeconfig, encoding: .utf8)
+            .split(separator: "\n").first { $0.contains("server:") }?.split(separator: " ").last.map(String.init))
+        let line = #"{"time":"t1","action":"create","kind":"Namespace","name":"old","cluster":"\#(server)"}"#
+        try (line + "\n").write(toFile: (sgk.temp.path as NSString).appendingPathComponent("journal.jsonl"), atomically: true, encoding: .utf8)
+        #expect(try await sgk.run("journal created Namespace old") == .bool(true))
+        #expect(try await sgk.run("journal created Namespace old kubeconfig: \"\(other)\"") == .bool(false))
+        await sgk.close()
+    }
+}
+
+/// Two runs that share a journal write one after the other (issue 21, defect 15).
+@Suite struct JournalLockTests {
+    @Test func aSecondRunWaitsAndSaysForWhom() async throws {
+        let dir = NSTemporaryDirectory() + "sgk-journal-lock-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = dir + "/journal.jsonl"
+        let first = Harness(environment: ["SGK_JOURNAL": journal])
+        first.session.context.options.journalPath = journal
+        try Effects.of(first.session.context).lockJournal()
+        let holder = try String(contentsOfFile: journal + ".lock", encoding: .utf8)
+        #expect(holder.contains("\"pid\":\(getpid())"), "\(holder)")
+        // The lock is per open file: a second run (another Effects, another open file) waits.
+        let second = Harness()
+        second.session.context.options.journalPath = journal
+        let effects = Effects.of(second.session.context)
+        let done = Locked(false)
+        let t = Thread {
+            try? effects.lockJournal()
+            done.set(true)
+        }
+        t.start()
+        try await Task.sleep(nanoseconds: 400_000_000)
+        #expect(!done.get())
+        #expect(second.err.text.contains("waiting for the install started at "), "\(second.err.text)")
+        #expect(second.err.text.contains("(pid \(getpid())) …"), "\(second.err.text)")
+        #expect(second.err.text.components(separatedBy: "waiting for").count == 2)  // said once
+        await first.close()  // the end of the first run gives the lock back
+        for _ in 0..<50 where !done.get() { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(done.get())
+        await second.close()
+    }
+}
+
+final class Locked<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import SGKData
 import SGKLanguage
 import Testing
 @testable import SGKREPL
@@ -120,6 +121,44 @@ import Testing
         #expect(!HistoryPolicy.mayRecord("let st = \"FwoGZXIvYXdzEXAMPLETOKEN\""))
         // An access key id alone (e.g. looking a key up) is fine.
         #expect(HistoryPolicy.mayRecord("iam key-info AKIAIOSFODNN7EXAMPLE"))
+    }
+
+    /// One rule for both: a statement that gives a value to a name `:vars` hides (it says secret,
+    /// password, token, credential or private key) is not recorded, whatever the value looks like.
+    @Test func namesThatSaySecretAreNotRecorded() {
+        #expect(!HistoryPolicy.mayRecord("let token = \"abc123\""))
+        #expect(!HistoryPolicy.mayRecord("let aws_secret_access_key = $k"))
+        #expect(!HistoryPolicy.mayRecord("let db_password = \"tr0ub4dor\""))
+        #expect(!HistoryPolicy.mayRecord("kubectl get pods --token abc123"))
+        #expect(!HistoryPolicy.mayRecord("kubectl get pods --token=abc123"))
+        #expect(!HistoryPolicy.mayRecord("fetch https://x headers: {X-Auth-Token: \"abc\"}"))
+        #expect(!HistoryPolicy.mayRecord("let c = {client_secret: \"abc\"}"))
+        #expect(!HistoryPolicy.mayRecord("token = \"abc\""))
+        // Names of things, not values given to them: recorded.
+        #expect(HistoryPolicy.mayRecord("kubectl get secrets -n kube-system"))
+        #expect(HistoryPolicy.mayRecord("let t = $token"))
+        #expect(HistoryPolicy.mayRecord("if $a == 1 { print \"one\" }"))
+        // The same names `:vars` hides.
+        for name in ["token", "aws_secret_access_key", "db_password", "client_secret", "private_key", "credentials"] {
+            #expect(!SecretText.mayShow("x", name: name))
+            #expect(!HistoryPolicy.mayRecord("let \(name) = \"x\""), "\(name)")
+        }
+        for name in ["a", "tok", "region"] {
+            #expect(SecretText.mayShow("x", name: name))
+            #expect(HistoryPolicy.mayRecord("let \(name) = \"x\""), "\(name)")
+        }
+    }
+
+    @Test func loopHidesAndForgetsTheSameNames() throws {
+        let path = tempPath("hist")
+        let h = Harness()
+        h.run(["let token = \"abc123\"", "let aws_secret_access_key = \"plain\"", "let region = \"us-west-2\"", ":vars"],
+              history: HistoryFile(path: path))
+        #expect(HistoryFile(path: path).load() == ["let region = \"us-west-2\"", ":vars"])
+        let raw = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!raw.contains("abc123") && !raw.contains("plain"))
+        #expect(!h.out.text.contains("abc123") && !h.out.text.contains("plain"), "\(h.out.text)")
+        #expect(h.out.text.contains("us-west-2"))
     }
 
     @Test func fileIsCreated0600AndRoundTrips() throws {

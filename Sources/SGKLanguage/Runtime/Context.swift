@@ -101,6 +101,20 @@ public final class CallContext: @unchecked Sendable {
         lock.lock(); shutdownHooks.append(hook); lock.unlock()
     }
 
+    private var endOfInputHooks: [@Sendable () -> Void] = []
+
+    /// Registers work to do at the end of each REPL input (the journal's lock is given back, so
+    /// that a session left open does not hold up another run).
+    public func onEndOfInput(_ hook: @escaping @Sendable () -> Void) {
+        lock.lock(); endOfInputHooks.append(hook); lock.unlock()
+    }
+
+    /// Runs the end-of-input hooks (the REPL calls it after each input).
+    public func endOfInput() {
+        lock.lock(); let hooks = endOfInputHooks; lock.unlock()
+        for h in hooks { h() }
+    }
+
     /// A context dropped without `shutdown()` still closes its clients, in the background.
     deinit {
         let hooks = shutdownHooks

@@ -78,6 +78,11 @@ enum KubectlCommands {
 
     // MARK: shared
 
+    /// The cluster's identity for journal entries (`KubeClient.clusterID()`): nil when it cannot be read.
+    static func clusterID(_ inv: Invocation, _ client: KubeClient) -> String? {
+        (try? run(inv) { await client.clusterID() }) ?? nil
+    }
+
     static func run<T: Sendable>(_ inv: Invocation, _ op: @escaping @Sendable () async throws -> T) throws -> T {
         try inv.context.wait(op)
     }
@@ -191,7 +196,9 @@ enum KubectlCommands {
         var options = ApplyOptions(fieldManager: fieldManager, force: force, dryRun: effects.isDryRun, namespace: o.namespace)
         options.convertCRDs = true
         // Each object's write is journaled as the apply makes it, not when the whole apply returns.
-        if !effects.isDryRun { options.observer = ApplyJournal(effects: effects, cluster: client.target.cluster.server) }
+        if !effects.isDryRun {
+            options.observer = ApplyJournal(effects: effects, cluster: client.target.cluster.server, clusterID: clusterID(inv, client))
+        }
         // Tuning knob (benchmarks): requests in flight per apply.
         if let n = inv.context.environment["SGK_KUBE_CONCURRENCY"].flatMap({ Int($0) }), n > 0 { options.concurrency = n }
         let applyOptions = options
@@ -281,20 +288,21 @@ enum KubectlCommands {
     /// an apply leaves the objects it was writing journaled (`interrupted`), not forgotten.
     final class ApplyJournal: ApplyObserver, @unchecked Sendable {
         let effects: Effects
-        /// The API server the apply writes to.
+        /// The API server the apply writes to, and the cluster's identity.
         let cluster: String
+        let clusterID: String?
         let lock = NSLock()
         /// Each write begun, with the manifest it sends.
         var pending: [Int: (write: Effects.PendingWrite, body: JSON)] = [:]
         var next = 0
 
-        init(effects: Effects, cluster: String) { self.effects = effects; self.cluster = cluster }
+        init(effects: Effects, cluster: String, clusterID: String?) { self.effects = effects; self.cluster = cluster; self.clusterID = clusterID }
 
         static func id(_ namespace: String?, _ name: String) -> String { namespace.map { "\($0)/\(name)" } ?? name }
 
         func willWrite(_ w: ApplyWrite) -> Int {
             let change = Change(w.before == nil ? .create : .update, kind: w.kind, name: Self.id(w.namespace, w.name),
-                                before: w.before.map { Value(json: forJournal($0)) }, after: Value(json: forJournal(w.body)), cluster: cluster)
+                                before: w.before.map { Value(json: forJournal($0)) }, after: Value(json: forJournal(w.body)), cluster: cluster, clusterID: clusterID)
             let p = effects.begin(change)
             lock.lock(); defer { lock.unlock() }
             next += 1
@@ -629,6 +637,7 @@ enum KubectlCommands {
         var deleted: [(APIResource, String, String?)] = []
         // Absent objects are reported together at the end, as kubectl does; the others are deleted.
         var missing: [(APIResource, String, String?)] = []
+        let clusterID = effects.isDryRun || targets.isEmpty ? nil : clusterID(inv, client)
         for (r, name, ns) in targets {
             let before = try run(inv) { try await client.getIfExists(r, name: name, namespace: ns) }
             let id = ns.map { "\($0)/\(name)" } ?? name
@@ -646,7 +655,7 @@ enum KubectlCommands {
                                 resourceName: r.nameOutput(name), object: nil, dryRun: false)
             let v = row.value
             _ = try effects.write(Change(.delete, kind: r.kind, name: id, before: Value(json: forJournal(before)), explain: explain,
-                                         cluster: client.target.cluster.server), planned: v) {
+                                         cluster: client.target.cluster.server, clusterID: clusterID), planned: v) {
                 _ = try run(inv) { try await client.delete(r, name: name, namespace: ns, propagationPolicy: .background) }
                 deleted.append((r, name, ns))
                 return v

@@ -101,7 +101,8 @@ extension KubectlCommands {
             return Value(json: stripManaged(before))
         }
         let change = Change(.update, kind: r.kind, name: id, detail: "patch", before: Value(json: KubectlCommands.forJournal(before)),
-                            after: Value(json: KubectlCommands.forJournal(preview)), explain: explain, cluster: client.target.cluster.server)
+                            after: Value(json: KubectlCommands.forJournal(preview)), explain: explain, cluster: client.target.cluster.server,
+                            clusterID: effects.isDryRun ? nil : KubectlCommands.clusterID(inv, client))
         let result = try effects.write(change, planned: Value(json: stripManaged(preview))) {
             Value(json: stripManaged(try run(inv) {
                 try await client.patch(r, name: name, namespace: ns, patch: patchJSON, contentType: contentType, query: [("fieldManager", KubectlCommands.patchFieldManager)])
