@@ -46,6 +46,9 @@ sys.exit(0 if all(u.find_spec(m) for m in ("moto", "flask", "flask_cors")) else 
 pip_wanted=()
 have_moto || pip_wanted+=('moto[server]')
 command -v aws >/dev/null 2>&1 || pip_wanted+=(awscli)
+# kube-peer.sh bind-eks and the e2e tools read YAML and make certificates in python.
+python3 -c 'import importlib.util as u, sys
+sys.exit(0 if u.find_spec("yaml") and u.find_spec("cryptography") else 1)' >/dev/null 2>&1 || pip_wanted+=(pyyaml cryptography)
 if [ "${#pip_wanted[@]}" -gt 0 ] && ! python3 -m pip --version >/dev/null 2>&1; then
   packages+=(python3-pip)
 fi
