@@ -184,6 +184,21 @@ extension KubeClient {
             }
         }
 
+        // Schema rules newer than the server: left out of CRDs for a server before 1.25, said once
+        // each; never against a server that knows them (nor when its version cannot be read).
+        let withRules = prepared.indices.filter { CRDConversion.validationRuleCount(prepared[$0].1) > 0 }
+        if options.convertCRDs, !withRules.isEmpty, let version = try? await serverVersion(),
+           CRDConversion.lowersValidationRules(forServer: version) {
+            for k in withRules {
+                let rules = CRDConversion.validationRuleCount(prepared[k].1)
+                prepared[k].1 = CRDConversion.lowerValidationRules(prepared[k].1)
+                let w = CRDConversion.loweringWarning(name: prepared[k].2.name, rules: rules,
+                                                      serverVersion: version["gitVersion"]?.stringValue ?? "before 1.25")
+                notices.append(w)
+                logger.notice("\(w)")
+            }
+        }
+
         let state = ApplyState(clientSide: options.clientSide)
         let plan = await schedule(prepared, options: options)
         let outcome = await run(plan, options: options, state: state)

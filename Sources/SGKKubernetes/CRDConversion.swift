@@ -188,4 +188,72 @@ public enum CRDConversion {
         }
         return .object(n)
     }
+
+    // MARK: - Schema rules newer than the server
+
+    /// `x-kubernetes-validations` (CEL rules) came with Kubernetes 1.25; older servers refuse a
+    /// CRD that holds them under server-side apply (the field is not in their schema of CRDs).
+    public static let validationsKey = "x-kubernetes-validations"
+    public static let validationsSince = 25
+
+    /// How many `x-kubernetes-validations` rules a v1 CRD's schemas hold.
+    public static func validationRuleCount(_ crd: JSON) -> Int {
+        guard crd["kind"]?.stringValue == "CustomResourceDefinition", crd["apiVersion"]?.stringValue == v1 else { return 0 }
+        func count(_ node: JSON) -> Int {
+            switch node {
+            case .object(let o):
+                var n = o[validationsKey]?.arrayValue?.count ?? 0
+                for (k, v) in o where k != validationsKey { n += count(v) }
+                return n
+            case .array(let a):
+                return a.reduce(0) { $0 + count($1) }
+            default:
+                return 0
+            }
+        }
+        return (crd.at("spec", "versions")?.arrayValue ?? []).reduce(0) { $0 + count($1["schema"] ?? .null) }
+    }
+
+    /// The CRD without its `x-kubernetes-validations` rules, for a server older than 1.25;
+    /// nothing else changes.
+    public static func lowerValidationRules(_ crd: JSON) -> JSON {
+        func strip(_ node: JSON) -> JSON {
+            switch node {
+            case .object(let o):
+                var n = OrderedDictionary<String, JSON>()
+                for (k, v) in o where k != validationsKey { n[k] = strip(v) }
+                return .object(n)
+            case .array(let a):
+                return .array(a.map(strip))
+            default:
+                return node
+            }
+        }
+        guard case .object(var top) = crd, case .object(var spec)? = top["spec"], let versions = spec["versions"]?.arrayValue else { return crd }
+        spec["versions"] = .array(versions.map { v in
+            guard case .object(var vo) = v, let schema = vo["schema"] else { return v }
+            vo["schema"] = strip(schema)
+            return .object(vo)
+        })
+        top["spec"] = .object(spec)
+        return .object(top)
+    }
+
+    /// The one line said for a lowered CRD, as kubectl prints a server's warning.
+    public static func loweringWarning(name: String, rules: Int, serverVersion: String) -> String {
+        "Warning: CustomResourceDefinition \(name): its \(rules) x-kubernetes-validations rule(s) are left out: the server (\(serverVersion)) does not know the field (Kubernetes 1.\(validationsSince)+), so they are not checked on this cluster"
+    }
+
+    /// Whether rules must be left out for a server of this `/version`: only for a readable 1.x
+    /// before 1.25 — never for a server that knows the field, nor one whose version is unknown.
+    public static func lowersValidationRules(forServer version: JSON) -> Bool {
+        guard let minor = minorVersion(version) else { return false }
+        return minor < validationsSince
+    }
+
+    /// The minor version of a `/version` document (`"20"`, `"20+"` → 20), or nil.
+    public static func minorVersion(_ version: JSON) -> Int? {
+        guard version["major"]?.stringValue == "1", let minor = version["minor"]?.stringValue else { return nil }
+        return Int(minor.prefix { $0.isNumber })
+    }
 }

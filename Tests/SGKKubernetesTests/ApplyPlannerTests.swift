@@ -298,6 +298,49 @@ import Testing
         #expect(pruned.at("properties", "spec", "x-kubernetes-preserve-unknown-fields") == nil)
     }
 
+    /// CEL rules (x-kubernetes-validations, Kubernetes 1.25+) are left out for an older server
+    /// only, and nothing else of the CRD changes.
+    @Test func lowersValidationRulesForOlderServersOnly() throws {
+        let crd = try obj("""
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: pools.metallb.io}
+        spec:
+          group: metallb.io
+          names: {kind: Pool, plural: pools}
+          scope: Namespaced
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema:
+                type: object
+                properties:
+                  spec:
+                    type: object
+                    x-kubernetes-validations: [{rule: "self.a <= self.b", message: "a must be <= b"}]
+                    properties:
+                      a: {type: integer}
+                      b: {type: integer, x-kubernetes-validations: [{rule: "self >= 0"}]}
+        """)
+        #expect(CRDConversion.validationRuleCount(crd) == 2)
+        let lowered = CRDConversion.lowerValidationRules(crd)
+        #expect(CRDConversion.validationRuleCount(lowered) == 0)
+        let spec = try #require(lowered.at("spec", "versions")?[0]?.at("schema", "openAPIV3Schema", "properties", "spec"))
+        #expect(spec.at("properties", "b", "type")?.stringValue == "integer")
+        #expect(spec["type"]?.stringValue == "object")
+        #expect(lowered.at("metadata", "name") == crd.at("metadata", "name"))
+        // Only for a server before 1.25, and never when its version cannot be read.
+        #expect(CRDConversion.lowersValidationRules(forServer: try obj("{major: '1', minor: '20', gitVersion: v1.20.2}")))
+        #expect(CRDConversion.lowersValidationRules(forServer: try obj("{major: '1', minor: '24+'}")))
+        #expect(!CRDConversion.lowersValidationRules(forServer: try obj("{major: '1', minor: '25'}")))
+        #expect(!CRDConversion.lowersValidationRules(forServer: try obj("{major: '1', minor: '31+', gitVersion: v1.31.4-eks-2d5f260}")))
+        #expect(!CRDConversion.lowersValidationRules(forServer: try obj("{gitVersion: unknown}")))
+        #expect(CRDConversion.loweringWarning(name: "pools.metallb.io", rules: 2, serverVersion: "v1.20.2")
+                == "Warning: CustomResourceDefinition pools.metallb.io: its 2 x-kubernetes-validations rule(s) are left out: the server (v1.20.2) does not know the field (Kubernetes 1.25+), so they are not checked on this cluster")
+    }
+
     @Test func makesSchemasStructural() throws {
         let schema = try obj("""
         type: object

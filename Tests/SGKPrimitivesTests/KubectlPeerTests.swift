@@ -180,6 +180,29 @@ enum KubectlInstallerScenario {
 @Suite(.enabled(if: KubectlPeer.enabled), .serialized) struct KubectlPeerTests {
     var kubeconfig: String { KubectlPeer.kubeconfig ?? "" }
 
+    /// A CRD with CEL rules (Kubernetes 1.25+) on the 1.20 peer: the rules are left out, said in
+    /// one Warning line; the re-apply is unchanged.
+    @Test func celRulesAreLeftOutForAnOlderServer() async throws {
+        let sgk = try SGKRun(kubeconfig: kubeconfig)
+        let name = "gadgets\(UUID().uuidString.lowercased().prefix(6)).sgk.test"
+        let group = String(name.split(separator: ".", maxSplits: 1)[1])
+        let plural = String(name.split(separator: ".")[0])
+        let crd = """
+        {apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: {name: "\(name)"},
+         spec: {group: "\(group)", scope: "Namespaced", names: {kind: "Gadget", plural: "\(plural)"},
+                versions: [{name: "v1", served: true, storage: true, schema: {openAPIV3Schema: {type: "object",
+                  properties: {spec: {type: "object", "x-kubernetes-validations": [{rule: "self.a <= self.b"}],
+                                      properties: {a: {type: "integer"}, b: {type: "integer"}}}}}}}]}}
+        """
+        let first = try await sgk.run("\(crd) | kubectl apply")
+        #expect(first.listValue?.first?["action"]?.stringValue == "created")
+        #expect(sgk.err.text.contains("Warning: CustomResourceDefinition \(name): its 1 x-kubernetes-validations rule(s) are left out: the server (v1.20"), "\(sgk.err.text)")
+        let again = try await sgk.run("\(crd) | kubectl apply")
+        #expect(again.listValue?.first?["action"]?.stringValue == "unchanged")
+        _ = try KubectlPeer.kubectl(kubeconfig, ["delete", "crd", name, "--wait=false"])
+        await sgk.close()
+    }
+
     @Test func dryRunAppliesNothing() async throws {
         let suffix = String(UUID().uuidString.lowercased().prefix(8))
         let (text, ns) = try KubectlFixtures.isolatedInstaller(suffix: suffix)

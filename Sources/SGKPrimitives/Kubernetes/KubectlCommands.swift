@@ -238,7 +238,7 @@ enum KubectlCommands {
             }
             if !remaining.isEmpty { failure = .applyFailed(failures: remaining, results: results) }
         }
-        for n in notices { note(inv, "notice: \(n)") }
+        for n in notices { note(inv, n.hasPrefix("Warning: ") ? n : "notice: \(n)") }
 
         var explainPending = true
         // What sgk did that the kubectl line alone would not: said under it, so that the lines stay honest.
