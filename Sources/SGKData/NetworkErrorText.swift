@@ -1,5 +1,5 @@
-/// Plain words for the errors a connection can end with (as NIO, NIOSSL and AsyncHTTPClient
-/// describe them: `connection reset (error set): Connection refused (errno: 111)`,
+/// Plain words for the errors a connection can end with (as NIO, NIOSSL and sgk's transport,
+/// SGKHTTP, describe them: `connection reset (error set): Connection refused (errno: 111)`,
 /// `handshakeFailed(NIOSSL.BoringSSLError.sslError([… CERTIFICATE_VERIFY_FAILED …]))`), shared by
 /// the AWS and Kubernetes clients and `fetch` so that each says the same thing the same way.
 public enum NetworkErrorText {
