@@ -213,8 +213,14 @@ struct AWSPrimitivesTests {
         let e = await h.failure("role attach-policy no-such-role-\(UUID().uuidString.prefix(6)) policy: arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")
         #expect(e.contains("test.sgk:1:1: error: role attach-policy: NoSuchEntity"))
         #expect(!e.contains("testing"), "no secret in errors")
-        let e2 = await h.failure("eks describe-cluster nope-\(UUID().uuidString.prefix(6)) region: us-west-2")
+        let cluster = try Self.makeCluster()
+        let missing = "nope-\(UUID().uuidString.prefix(6))"
+        let e2 = await h.failure("eks describe-cluster \(missing) region: us-west-2")
         #expect(e2.contains("ResourceNotFoundException"))
+        // Where it looked, and what is there.
+        #expect(e2.contains("hint: no cluster \(missing) in us-west-2; the clusters there: "), "\(e2)")
+        #expect(e2.contains(cluster), "\(e2)")
+        #expect(e2.contains("give the cluster's region (region: R, --region R)"), "\(e2)")
     }
 
     @Test func eksKubeconfigUsesSgkAsExecPlugin() async throws {

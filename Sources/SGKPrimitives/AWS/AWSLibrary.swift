@@ -54,7 +54,18 @@ public enum AWSLibrary: CommandLibrary {
         let key = (clients.configuration(region: region).region ?? "") + "/" + name
         if !fresh, let known = clients.describedCluster(key) { return known }
         let c = clients.client(region: region)
-        let cluster = try inv.context.wait { try await c.eks.describeCluster(name: name) }
+        let cluster: EKSCluster
+        do {
+            cluster = try inv.context.wait { try await c.eks.describeCluster(name: name) }
+        } catch var e as AWSError where e.code == "ResourceNotFoundException" {
+            // Say where it looked, and what is there: a wrong region is the usual cause.
+            let here = clients.configuration(region: region).region ?? "the default region"
+            let names = (try? inv.context.wait { try await c.eks.listClusters() }) ?? nil
+            let there = names.map { $0.isEmpty ? "there are no clusters there" : "the clusters there: \($0.sorted().joined(separator: ", "))" }
+            e.hint = "no cluster \(name) in \(here)" + (there.map { "; \($0)" } ?? "")
+                + ": check the name, or give the cluster's region (region: R, --region R)"
+            throw e
+        }
         clients.remember(cluster, key)
         return cluster
     }
