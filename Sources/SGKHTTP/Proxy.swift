@@ -52,12 +52,12 @@ public enum ProxySetting: Sendable {
         }
     }
 
-    /// Whether `host` goes direct: loopback always; `NO_PROXY` entries `*`, a host, `.suffix` or
+    /// Whether `host` goes direct: loopback and link-local always; `NO_PROXY` entries `*`, a host, `.suffix` or
     /// `suffix` (matching the host and its subdomains), an IP, or an IP CIDR, each with an optional port.
     static func bypasses(host: String, port: Int, noProxy: String) -> Bool {
         let h = host.lowercased()
         if h == "localhost" || h.hasSuffix(".localhost") { return true }
-        if let ip = ServerIdentity.parseIP(h), isLoopback(ip) { return true }
+        if let ip = ServerIdentity.parseIP(h), isLoopback(ip) || isLinkLocal(ip) { return true }
         for raw in noProxy.split(separator: ",") {
             var entry = raw.trimmingCharacters(in: .whitespaces).lowercased()
             if entry.isEmpty { continue }
@@ -79,6 +79,13 @@ public enum ProxySetting: Sendable {
             }
         }
         return false
+    }
+
+    /// 169.254.0.0/16 and fe80::/10: the instance metadata service and the container credentials
+    /// endpoint (169.254.169.254, 169.254.170.2), which the AWS SDKs never reach through a proxy.
+    static func isLinkLocal(_ ip16: [UInt8]) -> Bool {
+        if Array(ip16.prefix(12)) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] { return ip16[12] == 169 && ip16[13] == 254 }
+        return ip16[0] == 0xfe && ip16[1] & 0xc0 == 0x80
     }
 
     static func isLoopback(_ ip16: [UInt8]) -> Bool {

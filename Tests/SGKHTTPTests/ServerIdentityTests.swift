@@ -199,6 +199,12 @@ import Testing
         #expect(try !proxied("https://127.0.0.1:6443/"))
         #expect(try !proxied("https://localhost:6443/"))
         #expect(try !proxied("https://[::1]:6443/"))
+        // Instance metadata and container credentials never go through a proxy.
+        let both = ["HTTPS_PROXY": "http://proxy.corp:3128", "HTTP_PROXY": "http://proxy.corp:3128"]
+        #expect(try ProxySetting.environment(both).proxy(for: RequestTarget(url: "http://169.254.169.254/latest/api/token")) == nil)
+        #expect(try ProxySetting.environment(both).proxy(for: RequestTarget(url: "http://169.254.170.2/v2/credentials")) == nil)
+        #expect(try ProxySetting.environment(both).proxy(for: RequestTarget(url: "http://[fe80::a9fe:a9fe]/")) == nil)
+        #expect(try ProxySetting.environment(both).proxy(for: RequestTarget(url: "http://iam.amazonaws.com/")) != nil)
         #expect(try !proxied("https://api.internal.example/"))
         #expect(try !proxied("https://10.1.2.3/"))
         #expect(try !proxied("https://exact.example:8443/"))
