@@ -23,7 +23,7 @@ readonly PROG
 usage() {
   cat <<EOF
 usage: $PROG build
-       $PROG start STATE_DIR [--no-v1beta1] [--token-webhook URL]
+       $PROG start STATE_DIR [--no-v1beta1] [--token-webhook URL] [--issuer URL]
        $PROG stop STATE_DIR
        $PROG ready-pod STATE_DIR NAMESPACE SELECTOR
        $PROG bind-eks KUBECONFIG CLUSTER_ARN
@@ -405,7 +405,7 @@ launch_peer() {
     --client-ca-file="$state/ca.crt"
     --token-auth-file="$state/tokens.csv"
     --authorization-mode=RBAC --anonymous-auth=false
-    --service-account-issuer=https://kubernetes.default.svc
+    --service-account-issuer="$(cat "$state/issuer" 2>/dev/null || echo https://kubernetes.default.svc)"
     --service-account-key-file="$state/sa.pub"
     --service-account-signing-key-file="$state/sa.key"
     --service-cluster-ip-range=10.0.0.0/24
@@ -492,12 +492,13 @@ launch_peer() {
 }
 
 cmd_start() {
-  local state="" no_v1beta1=false webhook="" arg
+  local state="" no_v1beta1=false webhook="" issuer="" arg
   while [ "$#" -gt 0 ]; do
     arg=$1; shift
     case "$arg" in
       --no-v1beta1) no_v1beta1=true ;;
       --token-webhook) [ "$#" -gt 0 ] || die "--token-webhook needs a URL"; webhook=$1; shift ;;
+      --issuer) [ "$#" -gt 0 ] || die "--issuer needs a URL"; issuer=$1; shift ;;
       -*) usage >&2; die "unknown option $arg" ;;
       *) [ -z "$state" ] || { usage >&2; exit 2; }; state=$arg ;;
     esac
@@ -516,6 +517,11 @@ cmd_start() {
   else
     rm -f "$state/token-webhook.kubeconfig"
   fi
+
+  # The issuer of the service account tokens it mints (an EKS cluster's is its OIDC issuer URL;
+  # only written into tokens, never contacted).
+  case "$issuer" in "" | https://*) ;; *) die "--issuer must be an https:// URL, not $issuer" ;; esac
+  printf '%s\n' "${issuer:-https://kubernetes.default.svc}" >"$state/issuer"
 
   if all_recorded_alive "$state" && [ -s "$state/server" ] && readyz "$state"; then
     log "peer already running in $state ($(cat "$state/server"))"

@@ -217,6 +217,19 @@ public struct IAM: Sendable {
         _ = try await call("DeleteRolePolicy", [QueryParameter("RoleName", roleName), QueryParameter("PolicyName", policyName)])
     }
 
+    /// `iam get-role-policy`: an inline policy's document (decoded), or nil when the role has no
+    /// inline policy of that name.
+    public func getRolePolicy(roleName: String, policyName: String) async throws -> String? {
+        do {
+            let r = try await call("GetRolePolicy", [QueryParameter("RoleName", roleName), QueryParameter("PolicyName", policyName)])
+            return r.string("PolicyDocument").map(IAM.decodeDocument)
+        } catch let e as AWSError where e.code == "NoSuchEntity" {
+            // The role itself missing is still an error: only an absent policy is nil.
+            if (try? await getRole(name: roleName)) == nil { throw e }
+            return nil
+        }
+    }
+
     /// `iam put-role-policy` (an inline policy).
     public func putRolePolicy(roleName: String, policyName: String, policyDocument: String) async throws {
         _ = try await call("PutRolePolicy", [QueryParameter("RoleName", roleName), QueryParameter("PolicyName", policyName),

@@ -827,6 +827,31 @@ enum KubectlCommands {
         return .string(text)
     }
 
+    // MARK: create token
+
+    static func createToken(_ inv: Invocation) throws -> Value {
+        let o = try KubectlOptions(inv.args)
+        let account = try inv.args.string(0, "the service account")
+        var audiences: [String] = []
+        switch inv.args.keyword("audience") {
+        case .list(let l)?: audiences = l.map(\.text)
+        case let v?: audiences = [v.text]
+        case nil: break
+        }
+        var seconds: Int?
+        if let d = try inv.args.duration(keyword: "duration") {
+            guard d >= 600 else { throw CommandError("--duration must be at least 10m (the API server's minimum), not \(Int(d))s", argument: .keyword("duration")) }
+            seconds = Int(d)
+        }
+        let client = try o.client(inv)
+        let namespace = o.namespace
+        let (auds, secs) = (audiences, seconds)
+        let r = try run(inv) {
+            try await client.createToken(serviceAccount: account, namespace: namespace, audiences: auds, seconds: secs)
+        }
+        return .string(r.token)
+    }
+
     // MARK: api-resources
 
     static func apiResources(_ inv: Invocation) throws -> Value {
