@@ -4,7 +4,7 @@ import SGKAWS
 import SGKData
 import SGKLanguage
 
-/// `aws`, `eks`, `oidc`, `role` and `policy` primitives.
+/// `aws`, `eks`, `oidc`, `role`, `policy` and `iam` primitives.
 public enum AWSLibrary: CommandLibrary {
     typealias Sig = CommandSignature
     static let region = Sig.Keyword("region", flags: ["--region"], "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile)")
@@ -13,7 +13,7 @@ public enum AWSLibrary: CommandLibrary {
         [whoami, regionCommand, profile, partition, clusters, describeCluster, token, kubeconfig,
          oidcAssociate, oidcProvider, oidcProviders, oidcDelete,
          roleCreate, roleGet, roleList, roleDelete, roleAttach, roleDetach, rolePolicies, roleUpdateTrust,
-         policyCreate, policyGet, policyDelete]
+         policyCreate, policyGet, policyDelete, iamEvaluate, iamPolicySize]
     }
 
     static func regionArg(_ inv: Invocation) throws -> String? { try inv.args.string(keyword: "region") }
