@@ -77,9 +77,10 @@ extension AWSLibrary {
     static func principalArg(_ inv: Invocation) throws -> PolicyRequest.Principal? {
         guard let v = inv.args.keyword("principal") else { return nil }
         let hint = "e.g. principal: {Federated: $provider.Arn}, {Service: \"pods.eks.amazonaws.com\"} or {AWS: \"arn:aws:iam::123456789012:role/x\"}"
-        guard case .map(let m) = v, m.count == 1, let (key, id) = m.first else {
+        guard case .map(let m) = v, m.count == 1, let entry = m.elements.first else {
             throw CommandError("principal: must be a map with one of Federated, Service or AWS", hint: hint, argument: .keyword("principal"))
         }
+        let (key, id) = (entry.key, entry.value)
         guard let type = PolicyRequest.PrincipalType.allCases.first(where: { $0.rawValue.lowercased() == key.lowercased() }) else {
             throw CommandError("principal: '\(key)' is not a principal type: Federated, Service or AWS", hint: hint, argument: .keyword("principal"))
         }
