@@ -49,14 +49,14 @@ extension AWSLibrary {
         example: "let size = iam policy-size $role.AssumeRolePolicyDocument\nif $size > 1800 { print \"the trust policy nears IAM's 2,048-character limit\" }")) { inv in
         guard let v = inv.args.positional(0) else { throw CommandError("missing POLICY: a policy document (a map or JSON text)", argument: .positional(0)) }
         if case .string(let text) = v {
-            _ = try policyJSON(v, "POLICY")   // JSON text, as IAM takes it
+            _ = try policyJSON(v, "POLICY", checked: false)   // JSON text, as IAM takes it
             return .int(PolicyEvaluator.size(text: text))
         }
-        return .int(PolicyEvaluator.size(try policyJSON(v, "POLICY")))
+        return .int(PolicyEvaluator.size(try policyJSON(v, "POLICY", checked: false)))
     }
 
-    /// A policy document argument (a map or JSON text) as JSON, with a usable structure.
-    static func policyJSON(_ v: Value, _ what: String) throws -> JSON {
+    /// A policy document argument (a map or JSON text) as JSON; `checked`: with a usable structure.
+    static func policyJSON(_ v: Value, _ what: String, checked: Bool = true) throws -> JSON {
         let json: JSON
         switch v {
         case .map: json = v.json
@@ -67,7 +67,7 @@ extension AWSLibrary {
         default:
             throw CommandError("\(what) must be a policy document (a map or JSON text), not \(v.aTypeName)", argument: .positional(0))
         }
-        if let problem = PolicyEvaluator.documentProblem(json) {
+        if checked, let problem = PolicyEvaluator.documentProblem(json) {
             throw CommandError("\(what): \(problem)", code: "MalformedPolicyDocument",
                                hint: "a policy document is {Version: \"2012-10-17\", Statement: [{Effect: Allow, Action: …, …}]}", argument: .positional(0))
         }
@@ -77,10 +77,9 @@ extension AWSLibrary {
     static func principalArg(_ inv: Invocation) throws -> PolicyRequest.Principal? {
         guard let v = inv.args.keyword("principal") else { return nil }
         let hint = "e.g. principal: {Federated: $provider.Arn}, {Service: \"pods.eks.amazonaws.com\"} or {AWS: \"arn:aws:iam::123456789012:role/x\"}"
-        guard case .map(let m) = v, m.count == 1, let entry = m.elements.first else {
+        guard case .map(let m) = v, m.count == 1, let (key, id) = m.elements.first else {
             throw CommandError("principal: must be a map with one of Federated, Service or AWS", hint: hint, argument: .keyword("principal"))
         }
-        let (key, id) = (entry.key, entry.value)
         guard let type = PolicyRequest.PrincipalType.allCases.first(where: { $0.rawValue.lowercased() == key.lowercased() }) else {
             throw CommandError("principal: '\(key)' is not a principal type: Federated, Service or AWS", hint: hint, argument: .keyword("principal"))
         }
