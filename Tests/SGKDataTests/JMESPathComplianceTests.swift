@@ -150,10 +150,10 @@ import Testing
         #expect(error("f(a,)")?.kind == .syntax)
     }
 
-    @Test func hostileInputIsAnErrorNotACrash() {
+    @Test func hostileInputIsAnErrorNotACrash() throws {
         for e in [String(repeating: "(", count: 100_000), String(repeating: "[", count: 100_000),
                   String(repeating: "!", count: 100_000), Array(repeating: "a", count: 50_000).joined(separator: "."),
-                  String(repeating: "[0]", count: 50_000), "a[99999999999999999999999]", "a[-9223372036854775808:]",
+                  String(repeating: "[0]", count: 50_000), "a[99999999999999999999999]",
                   String(repeating: "&", count: 10_000) + "a"] {
             do {
                 _ = try JMESPath.search(e, in: .null)
@@ -162,6 +162,7 @@ import Testing
                 #expect(error.kind == .syntax || error.kind == .invalidType)
             }
         }
+        #expect(try JMESPath.search("a[-9223372036854775808:]", in: .null) == .null)
         // Extreme slice bounds do not overflow.
         let a = JSON.array([.int(1), .int(2), .int(3)])
         #expect(try JMESPath.search("[-9223372036854775807:9223372036854775807:9223372036854775807]", in: a) == .array([.int(1)]))
