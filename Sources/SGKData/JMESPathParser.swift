@@ -150,10 +150,18 @@ enum JMESLexer {
             case "`":
                 let raw = try consumeUntil("`", what: "the literal")
                 let text = raw.replacingAll("\\`", with: "`")
-                do {
-                    tokens.append(JMESToken(kind: .literal(try JSONCodec.parse(text)), offset: start))
-                } catch {
-                    throw fail("the literal `\(raw)` is not valid JSON (\(error.message))", at: start)
+                let parsed: Result<JSON, DataParseError> = Result { () throws(DataParseError) -> JSON in try JSONCodec.parse(text) }
+                switch parsed {
+                case .success(let value):
+                    tokens.append(JMESToken(kind: .literal(value), offset: start))
+                case .failure(let jsonError):
+                    // Not JSON: the text itself as a string, as the aws CLI's jmespath reads
+                    // `running` in [?State==`running`] (the spec's deprecated form, still common).
+                    let trimmed = String(text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+                    guard case .string(let s)? = try? JSONCodec.parse("\"" + trimmed + "\"") else {
+                        throw fail("the literal `\(raw)` is neither JSON nor a plain string (\(jsonError.message))", at: start)
+                    }
+                    tokens.append(JMESToken(kind: .literal(.string(s)), offset: start))
                 }
             case "\"":
                 let raw = try consumeUntil("\"", what: "the quoted identifier")

@@ -100,6 +100,37 @@ import Testing
         #expect(passed == total)
     }
 
+    /// Every suite expression, mutated (characters deleted, doubled, swapped, or replaced by
+    /// JMESPath's punctuation), parses and runs to a value or a JMESPathError, never a trap.
+    @Test func mutatedExpressionsNeverTrap() throws {
+        var rng = SeededGenerator(seed: 0x4A4D_4553)
+        let alphabet: [Character] = Array(".*[]?@&|!=<>(){}:,'\"`\\-0123456789abc_ ✓")
+        var cases: [Case] = []
+        for f in Self.files() { cases += try Self.cases(in: f) }
+        var errors = 0
+        for c in cases {
+            for _ in 0..<12 {
+                var chars = Array(c.expression)
+                for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                    let i = chars.isEmpty ? 0 : Int.random(in: 0..<chars.count, using: &rng)
+                    switch Int.random(in: 0..<4, using: &rng) {
+                    case 0: if !chars.isEmpty { chars.remove(at: i) }
+                    case 1: if !chars.isEmpty { chars.insert(chars[i], at: i) }
+                    case 2: if i + 1 < chars.count { chars.swapAt(i, i + 1) }
+                    default: chars.insert(alphabet.randomElement(using: &rng) ?? ".", at: i)
+                    }
+                }
+                do {
+                    _ = try JMESPath.search(String(chars), in: c.given)
+                } catch {
+                    errors += 1
+                    #expect(!error.message.isEmpty)
+                }
+            }
+        }
+        #expect(errors > 0)
+    }
+
     // MARK: Beyond the suite
 
     @Test func integersStayExact() throws {
@@ -133,7 +164,8 @@ import Testing
         #expect(dot?.description == "syntax error at column 5: expected an identifier, '*', '[' or '{' after '.', found the end of the expression")
         #expect(dot?.pointer == "foo.\n    ^")
         #expect(error("a[?b = 1]")?.column == 6)
-        #expect(error("`{bad`")?.kind == .syntax)
+        #expect(error("`\"unclosed`")?.kind == .syntax)
+        #expect(error("`\"unclosed`")?.description.contains("neither JSON nor a plain string") == true)
         #expect(error("'unclosed")?.description.contains("never closed") == true)
         let unknown = error("lenght(a)")
         #expect(unknown?.kind == .unknownFunction)
@@ -167,6 +199,15 @@ import Testing
         let a = JSON.array([.int(1), .int(2), .int(3)])
         #expect(try JMESPath.search("[-9223372036854775807:9223372036854775807:9223372036854775807]", in: a) == .array([.int(1)]))
         #expect(try JMESPath.search("[9223372036854775807:-9223372036854775807:-9223372036854775807]", in: a) == .array([.int(3)]))
+    }
+
+    /// As the aws CLI's jmespath (the spec's deprecated form): a literal that is not JSON is its text.
+    @Test func bareLiteralsAreStrings() throws {
+        let data = try JSONCodec.parse(#"{"r": [{"State": "running", "Id": 1}, {"State": "stopped", "Id": 2}], "n": "00"}"#)
+        #expect(try JMESPath.search("r[?State==`running`].Id", in: data) == .array([.int(1)]))
+        #expect(try JMESPath.search("r[?State==` stopped`].Id", in: data) == .array([.int(2)]))
+        #expect(try JMESPath.search("n == `00`", in: data) == .bool(true))
+        #expect(try JMESPath.search("`1`", in: data) == .int(1))
     }
 
     @Test func strings() throws {
