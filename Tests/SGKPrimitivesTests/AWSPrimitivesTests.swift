@@ -141,6 +141,33 @@ struct AWSPrimitivesTests {
         #expect(!providers.contains(try #require(await h.run("$p.Arn")?.stringValue)))
     }
 
+    @Test func queryShapesTheResultAsAwsQueryDoes() async throws {
+        let cluster = try Self.makeCluster()
+        let h = Harness()
+        defer { Task { await h.close() } }
+        // The aws CLI's answer wraps the cluster in {cluster: …}; sgk's value is the cluster.
+        let (text, code) = try runProcess(["aws", "eks", "describe-cluster", "--name", cluster, "--region", "us-west-2",
+                                           "--query", "cluster.identity.oidc.issuer", "--output", "text"])
+        #expect(code == 0)
+        let issuer = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(issuer.hasPrefix("https://"))
+        #expect(try await h.run("eks describe-cluster \(cluster) region: us-west-2 --query identity.oidc.issuer") == .string(issuer))
+        #expect(try await h.run("eks describe-cluster \(cluster) --region us-west-2 query: '{n: name, s: status}'")?["n"] == .string(cluster))
+        #expect(try await h.run("eks clusters region: us-west-2 --query \"contains(@, '\(cluster)')\"") == .bool(true))
+        // A query that does not parse stops the command before its request: no role is made.
+        let role = Self.unique("sgk-query")
+        let trust = #"{Version: "2012-10-17", Statement: [{Effect: "Allow", Principal: {Service: "ec2.amazonaws.com"}, Action: "sts:AssumeRole"}]}"#
+        let e = await h.failure("role create \(role) trust: \(trust) --query 'Arn.'")
+        #expect(e.contains("JMESPath syntax error at column 5"), "\(e)")
+        let (_, got) = try runProcess(["aws", "iam", "get-role", "--role-name", role])
+        #expect(got != 0, "a bad query must stop the write")
+        #expect(try await h.run("role create \(role) trust: \(trust) --query RoleName") == .string(role))
+        #expect(try await h.run("role get \(role) --query 'length(AssumeRolePolicyDocument.Statement)'") == .int(1))
+        let unknown = await h.failure("role get \(role) --query 'lenght(RoleName)'")
+        #expect(unknown.contains("no function named 'lenght' (did you mean 'length'?)"), "\(unknown)")
+        _ = try await h.run("role delete \(role)")
+    }
+
     @Test func malformedNamesAndDocumentsFailBeforeAnyWriteEvenInADryRun() async throws {
         // moto accepts both; IAM rejects them: the dry run must not plan what would fail.
         let h = Harness(dryRun: true)

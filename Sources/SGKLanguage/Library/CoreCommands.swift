@@ -5,7 +5,7 @@ import OrderedCollections
 /// files, processes. `commands` gathers every core table.
 public enum CoreCommands: CommandLibrary {
     public static var commands: [NativeCommand] {
-        basics + DataCommands.commands + TextCommands.commands + IOCommands.commands + ManifestCommands.commands
+        basics + DataCommands.commands + [JMESQuery.query] + TextCommands.commands + IOCommands.commands + ManifestCommands.commands
     }
 
     static var basics: [NativeCommand] {

@@ -13,7 +13,23 @@ public enum AWSLibrary: CommandLibrary {
         [whoami, regionCommand, profile, partition, clusters, describeCluster, token, kubeconfig,
          oidcAssociate, oidcProvider, oidcProviders, oidcDelete,
          roleCreate, roleGet, roleList, roleDelete, roleAttach, roleDetach, rolePolicies, roleUpdateTrust,
-         policyCreate, policyGet, policyDelete, iamEvaluate, iamPolicySize]
+         policyCreate, policyGet, policyDelete].map(withQuery) + [iamEvaluate, iamPolicySize]
+    }
+
+    static let query = Sig.Keyword("query", flags: ["--query"], "a JMESPath expression applied to the result, as aws --query (e.g. cluster.identity.oidc.issuer)")
+
+    /// Every AWS primitive takes `--query Q` / `query: Q`, as every aws CLI command does: the
+    /// expression is parsed before the command runs (a typo never follows a write), then
+    /// applied to the command's value.
+    static func withQuery(_ c: NativeCommand) -> NativeCommand {
+        var signature = c.signature
+        signature.keywords.append(query)
+        let run = c.run
+        return NativeCommand(signature) { inv in
+            guard let text = try inv.args.string(keyword: "query") else { return try run(inv) }
+            let q = try JMESQuery.compile(text, argument: .keyword("query"))
+            return try JMESQuery.apply(q, to: try run(inv), argument: .keyword("query"))
+        }
     }
 
     static func regionArg(_ inv: Invocation) throws -> String? { try inv.args.string(keyword: "region") }

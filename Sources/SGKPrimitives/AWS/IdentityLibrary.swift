@@ -8,7 +8,7 @@ import SGKLanguage
 public enum IdentityLibrary: CommandLibrary {
     typealias Sig = CommandSignature
 
-    public static var commands: [NativeCommand] { [roleGetPolicy, rolePutPolicy, assumeWebIdentity, jwtClaims] }
+    public static var commands: [NativeCommand] { [roleGetPolicy, rolePutPolicy, assumeWebIdentity].map(AWSLibrary.withQuery) + [jwtClaims] }
 
     static let policyName = Sig.Keyword("policy-name", required: true, flags: ["--policy-name"], "the inline policy's name")
 
