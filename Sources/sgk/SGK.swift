@@ -236,8 +236,8 @@ enum SGK {
         return runSession(session) {
             do {
                 let line = ShellWords.source(args)
-                if let v = try session.evaluate(SourceFile(name: "<command line>", text: line)), !v.isNull, !printsItself {
-                    session.context.output.write(try Formatter.format(v, as: "json"))
+                if let v = try session.evaluate(SourceFile(name: "<command line>", text: line)), !printsItself {
+                    try printResult(v, session)
                 }
                 session.context.output.flush()
                 return 0
@@ -246,6 +246,24 @@ enum SGK {
                 // The arguments came from the shell: a command line that does not resolve is a usage error.
                 return error is DiagnosticList ? 64 : code
             }
+        }
+    }
+
+    /// The value of a command line or of `sgk -c`'s last expression, on stdout: nothing for null; on
+    /// a terminal as the REPL shows it; otherwise text as it is and any other value as JSON, so
+    /// that `sgk -c … | jq .` works.
+    static func printResult(_ v: Value, _ session: Session) throws {
+        if v.isNull { return }
+        let env = session.context.environment
+        if isatty(1) == 1 {
+            let color = env["NO_COLOR"] == nil && env["TERM"] != "dumb"
+            if let shown = Display(color: color).render(v) { session.context.output.write(shown) }
+            return
+        }
+        if case .string(let text) = v {
+            session.context.output.write(text.hasSuffix("\n") ? text : text + "\n")
+        } else {
+            session.context.output.write(try Formatter.format(v, as: "json"))
         }
     }
 
@@ -279,7 +297,9 @@ enum SGK {
         guard let code else { return runSession(session) { REPL.start(session: session) } }
         return runSession(session) {
             do {
-                try session.run(SourceFile(name: "<-c>", text: code))
+                session.context.printedWithOutputFlag = false
+                let v = try session.evaluate(SourceFile(name: "<-c>", text: code))
+                if let v, !session.context.printedWithOutputFlag { try printResult(v, session) }
                 session.context.output.flush()
                 return 0
             } catch {
