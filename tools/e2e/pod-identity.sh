@@ -35,6 +35,8 @@ STUB_PID=$!
 for _ in $(seq 100); do [ -s "$E2E_STATE/stub/url" ] && break; sleep 0.1; done
 STUB=$(cat "$E2E_STATE/stub/url") || { echo "the EKS stub did not start" >&2; exit 1; }
 export AWS_ENDPOINT_URL_EKS="$STUB"
+# common.bash's mark also reads the kube peer's audit log: this test has no kube peer.
+mark() { MOTO_MARK=$(wc -l <"$E2E_STATE/moto/moto-recording.jsonl" 2>/dev/null || echo 0); }
 stub_writes() { grep -v '^GET ' "$E2E_STATE/stub/requests" 2>/dev/null | grep -cv ' /stub/'; }
 
 $T aws eks create-cluster --name "$C" --role-arn arn:aws:iam::123456789012:role/eks \
@@ -60,7 +62,7 @@ check "aws describes its role" '[ "$(aws eks describe-pod-identity-association -
 check "aws reads the role trust: pods.eks.amazonaws.com, AssumeRole + TagSession" \
   '[ "$(aws iam get-role --role-name podid-runner --query "Role.AssumeRolePolicyDocument.Statement[0].[Principal.Service, join(\`,\`, Action)]" --output text)" = "pods.eks.amazonaws.com	sts:AssumeRole,sts:TagSession" ]'
 check "aws describes the add-on ACTIVE" '[ "$(aws eks describe-addon --cluster-name "$C" --addon-name eks-pod-identity-agent --query addon.status --output text)" = ACTIVE ]'
-check "the journal says sgk made it" '[ "$(sgk -c "journal created pod-identity-association \"$C/ml/runner\" arn: \"$(aws eks describe-pod-identity-association --cluster-name "$C" --association-id "$ID" --query association.associationArn --output text)\"")" = true ]'
+check "the journal says sgk made it" '[ "$(sgk -c "print (journal created pod-identity-association \"$C/ml/runner\" arn: \"$(aws eks describe-pod-identity-association --cluster-name "$C" --association-id "$ID" --query association.associationArn --output text)\")")" = true ]'
 
 # 2. again: nothing written; a dry run of a change writes nothing either.
 mark; before=$(stub_writes)
@@ -80,22 +82,22 @@ check "another role updates the association in place" '[ "$(aws eks describe-pod
 
 # Pages: five more service accounts, listed by sgk and by the aws paginator (pages of 2).
 for i in 1 2 3 4 5; do sgk -c "eks pod-identity create cluster: $C namespace: batch service-account: job$i role-arn: arn:aws:iam::123456789012:role/podid-other" >/dev/null; done
-check "sgk lists every page" '[ "$(sgk -c "eks pod-identity list cluster: $C | count")" = 6 ]'
+check "sgk lists every page" '[ "$(sgk -c "print (eks pod-identity list cluster: $C | count)")" = 6 ]'
 check "the aws paginator reads the same" '[ "$(aws eks list-pod-identity-associations --cluster-name "$C" --query "length(associations)")" = 6 ]'
 check "aws filters by namespace" '[ "$(aws eks list-pod-identity-associations --cluster-name "$C" --namespace batch --query "length(associations)")" = 5 ]'
 
 # 4. the add-on DEGRADED, then missing.
 curl -fsS -X PUT "$STUB/stub/addons/$C/eks-pod-identity-agent?status=DEGRADED&issue=InsufficientNumberOfReplicas" >/dev/null
-check "a DEGRADED add-on and its issue" '[ "$(sgk -c "let a = eks addon get cluster: $C name: eks-pod-identity-agent; \"\${a.status} \${a.health.issues[0].code}\"")" = "DEGRADED InsufficientNumberOfReplicas" ]'
+check "a DEGRADED add-on and its issue" '[ "$(sgk -c "let a = eks addon get cluster: $C name: eks-pod-identity-agent; print \"\${a.status} \${a.health.issues[0].code}\"")" = "DEGRADED InsufficientNumberOfReplicas" ]'
 curl -fsS -X DELETE "$STUB/stub/addons/$C/eks-pod-identity-agent" >/dev/null
 out=$(sgk -c "eks addon get cluster: $C name: eks-pod-identity-agent" 2>&1); rc=$?
 check "a missing add-on is an error with the create-addon hint" '[ "$rc" -ne 0 ] && [[ "$out" == *ResourceNotFoundException* && "$out" == *"aws eks create-addon --cluster-name $C --addon-name eks-pod-identity-agent"* ]]' || echo "$out" >&2
-check "missing-ok gives null" '[ "$(sgk -c "eks addon get cluster: $C name: eks-pod-identity-agent missing-ok: true")" = null ]'
+check "missing-ok gives null" '[ "$(sgk -c "print (eks addon get cluster: $C name: eks-pod-identity-agent missing-ok: true)")" = null ]'
 
 # 5. delete.
 sgk -c "eks pod-identity delete cluster: $C namespace: ml service-account: runner" >/dev/null 2>&1
 check "aws no longer lists it" '[ "$(aws eks list-pod-identity-associations --cluster-name "$C" --namespace ml --query "length(associations)")" = 0 ]'
-check "the journal no longer says it is sgk's" '[ "$(sgk -c "journal created pod-identity-association \"$C/ml/runner\"")" = false ]'
+check "the journal no longer says it is sgk's" '[ "$(sgk -c "print (journal created pod-identity-association \"$C/ml/runner\")")" = false ]'
 out=$(sgk -c "eks pod-identity delete cluster: $C namespace: ml service-account: runner missing-ok: true" --dry-run 2>&1)
 check "a second delete is unchanged" '[[ "$out" == *"= unchanged pod-identity-association $C/ml/runner (absent)"* ]]' || echo "$out" >&2
 finish pod-identity
