@@ -13,7 +13,7 @@ public enum AWSLibrary: CommandLibrary {
         [whoami, regionCommand, profile, partition, clusters, describeCluster, token, kubeconfig,
          oidcAssociate, oidcProvider, oidcProviders, oidcDelete,
          roleCreate, roleGet, roleList, roleDelete, roleAttach, roleDetach, rolePolicies, roleUpdateTrust,
-         policyCreate, policyGet, policyDelete].map(withQuery) + [iamEvaluate, iamPolicySize]
+         policyCreate, policyGet, policyDelete].map(withQuery) + podIdentityCommands.map(withQuery) + [iamEvaluate, iamPolicySize]
     }
 
     static let query = Sig.Keyword("query", flags: ["--query"], "a JMESPath expression applied to the result, as aws --query (e.g. cluster.identity.oidc.issuer)")
