@@ -133,7 +133,7 @@ public enum KubectlLibrary: CommandLibrary {
                 "kubectl create token",
                 positionals: [.init("service-account", "the service account's name")],
                 keywords: [namespaceKW, contextKW, kubeconfigKW,
-                           .init("audience", flags: ["--audience"], "an audience of the token (repeatable; default: the API server's)"),
+                           .init("audience", flags: ["--audience"], "the token's audience, or a list of them (default: the API server's)"),
                            .init("duration", flags: ["--duration"], "how long the token is valid (default: the server's, usually 1h)")],
                 summary: "A token of the service account from the TokenRequest API, as a pod would get it (kubectl create token). Returns the token; `jwt claims` reads what it says.",
                 example: "jwt claims (kubectl create token runner -n ml --audience sts.amazonaws.com)"), KubectlCommands.createToken),
