@@ -185,10 +185,10 @@ enum KubectlCommands {
         let o = try KubectlOptions(inv.args)
         try o.requireOutput(rowFormats)
         try Effects.of(inv.context).requireJournal()
-        guard let manifest = inv.args.positional(0) ?? inv.args.input else {
-            throw CommandError("no manifest given", hint: "kubectl apply -f FILE, kubectl apply $manifest, or $docs | kubectl apply", argument: .input)
+        guard let (docs, source, kustomizeDir) = try Manifests.documentsOrKustomize(inv.args.positional(0) ?? inv.args.input,
+                                                                                  kustomize: try inv.args.string(keyword: "kustomize"), context: inv.context) else {
+            throw CommandError("no manifest given", hint: "kubectl apply -f FILE, kubectl apply -k DIR, kubectl apply $manifest, or $docs | kubectl apply", argument: .input)
         }
-        let (docs, source) = try Manifests.documents(manifest, context: inv.context)
         let client = try o.client(inv)
         let effects = Effects.of(inv.context)
         let force = try inv.args.bool(keyword: "force-conflicts")
@@ -246,10 +246,14 @@ enum KubectlCommands {
         let convertedCRDs = notices.contains { $0.contains("v1beta1") } && converted > 0
         // Documents given as a value follow the line as a here-document, as sgk sends them (list-map
         // keys defaulted, no status, v1beta1 CRDs converted when the server needs it), without Secret values.
-        explain += Manifests.explainArguments(docs, source: source, inline: effects.isExplaining) { doc in
-            var sent = ApplyPlanner.applyBody(doc)
-            if convertedCRDs, CRDConversion.isV1beta1CRD(sent), let v1 = try? CRDConversion.convert(sent) { sent = v1 }
-            return forJournal(sent)
+        if let kustomizeDir {
+            explain += " -k " + KubeText.quote(kustomizeDir)
+        } else {
+            explain += Manifests.explainArguments(docs, source: source, inline: effects.isExplaining) { doc in
+                var sent = ApplyPlanner.applyBody(doc)
+                if convertedCRDs, CRDConversion.isV1beta1CRD(sent), let v1 = try? CRDConversion.convert(sent) { sent = v1 }
+                return forJournal(sent)
+            }
         }
         let inline = explain.contains("\n")
         var notes: [String] = []
@@ -554,6 +558,19 @@ enum KubectlCommands {
         return value
     }
 
+    // MARK: kustomize
+
+    /// `kubectl kustomize DIR`: the rendered objects (no cluster call); `-o yaml` prints them as kubectl does.
+    static func kustomize(_ inv: Invocation) throws -> Value {
+        let dir = try inv.args.optionalString(0, "the kustomization directory") ?? "."
+        let format = try inv.args.string(keyword: "output")
+        if let format, !["yaml", "json", "name", "compact"].contains(format) { throw unknownFormat(format, "yaml, json, name") }
+        let docs = try Manifests.kustomize(dir, context: inv.context)
+        let value = Value.list(docs.map(Value.init(json:)))
+        if let format { inv.context.output.write(try Formatter.format(value, as: format)) }
+        return value
+    }
+
     // MARK: delete
 
     static func delete(_ inv: Invocation) throws -> Value {
@@ -575,9 +592,8 @@ enum KubectlCommands {
         var targets: [(APIResource, String, String?)] = []
         var unmappedDocs: [String] = []
         var explainOnce: String?
-        let manifest = inv.args.keyword("filename") ?? inv.args.input
-        if let manifest {
-            let (docs, source) = try Manifests.documents(manifest, context: inv.context)
+        if let (docs, source, kustomizeDir) = try Manifests.documentsOrKustomize(inv.args.keyword("filename") ?? inv.args.input,
+                                                                                kustomize: try inv.args.string(keyword: "kustomize"), context: inv.context) {
             let refs = try docs.map { try ObjectRef($0) }
             let (resolved, unmapped) = try run(inv) {
                 var out: [(APIResource, String, String?)] = []
@@ -604,7 +620,8 @@ enum KubectlCommands {
             // Reverse order: namespaced objects before their Namespace, custom resources before their CRD.
             targets = resolved.reversed()
             explainOnce = "kubectl delete\(o.explainFlags())"
-                + Manifests.explainArguments(docs, source: source, inline: Effects.of(inv.context).isExplaining, shown: Manifests.identity)
+                + (kustomizeDir.map { " -k " + KubeText.quote($0) }
+                    ?? Manifests.explainArguments(docs, source: source, inline: Effects.of(inv.context).isExplaining, shown: Manifests.identity))
         } else {
             let first = try inv.args.optionalString(0, "the resource type")
             guard let first else {

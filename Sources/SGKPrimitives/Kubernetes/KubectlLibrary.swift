@@ -31,6 +31,8 @@ public enum KubectlLibrary: CommandLibrary {
                                                    "server (or client): plan this call only; reads and server dry runs happen, nothing is written")
     static let timeoutKW = CommandSignature.Keyword("timeout", flags: ["--timeout"], "how long to wait, e.g. 60s")
     static let common = [namespaceKW, contextKW, kubeconfigKW, outputKW]
+    static let kustomizeKW = CommandSignature.Keyword("kustomize", flags: ["-k", "--kustomize"], isPath: true,
+                                                      "a kustomization directory: its objects as `kubectl kustomize DIR` renders them")
 
     public static var commands: [NativeCommand] {
         [
@@ -39,6 +41,7 @@ public enum KubectlLibrary: CommandLibrary {
                 positionals: [.init("manifest", optional: true, flags: ["-f", "--filename"], isPath: true,
                                     "a file, directory or URL of YAML/JSON, or a map or list of maps")],
                 keywords: common + [
+                    kustomizeKW,
                     dryRunKW,
                     .init("server-side", isSwitch: true, flags: ["--server-side"], "accepted for habit: apply is always server-side"),
                     .init("force-conflicts", isSwitch: true, flags: ["--force-conflicts"], "take ownership of fields other managers own"),
@@ -47,6 +50,13 @@ public enum KubectlLibrary: CommandLibrary {
                 input: .subject,
                 summary: "Apply manifests with server-side apply, concurrently (custom resources wait for their CRDs; v1beta1 CRDs converted when the server lacks v1beta1). Returns [{kind, apiVersion, name, namespace, action}].",
                 example: "kubectl apply -f installer.yaml", isWrite: true), KubectlCommands.apply),
+
+            NativeCommand(CommandSignature(
+                "kubectl kustomize",
+                positionals: [.init("dir", optional: true, isPath: true, "the kustomization directory (default: the current directory)")],
+                keywords: [.init("output", flags: ["-o", "--output"], "print the objects: yaml (as kubectl kustomize prints them), json, name")],
+                summary: "Render a local kustomization directory natively, as kustomize v5.5 (kubectl v1.32) does: the list of objects in kustomize's order. Supported fields: resources, namespace, namePrefix, nameSuffix, images, commonLabels, labels, commonAnnotations, patches, patchesStrategicMerge, patchesJson6902, configMapGenerator, secretGenerator; any other is an error.",
+                example: "kubectl kustomize config/default -o yaml"), KubectlCommands.kustomize),
 
             NativeCommand(CommandSignature(
                 "kubectl get",
@@ -68,6 +78,7 @@ public enum KubectlLibrary: CommandLibrary {
                               .init("names", variadic: true, "names of objects")],
                 keywords: common + [
                     .init("filename", flags: ["-f", "--filename"], isPath: true, "delete the objects of a file, URL, map or list of maps"),
+                    kustomizeKW,
                     selectorKW,
                     .init("wait", isSwitch: true, flags: ["--wait"], "wait until the objects are gone (default true)"),
                     timeoutKW,

@@ -254,6 +254,41 @@ enum Manifests {
         }
     }
 
+    /// The objects of a kustomization directory (`-k DIR`), rendered natively as `kubectl kustomize DIR`.
+    static func kustomize(_ location: String, context: CallContext) throws -> [JSON] {
+        var path = location
+        if path.hasPrefix("~/") { path = (context.environment["HOME"] ?? NSHomeDirectory()) + path.dropFirst(1) }
+        let lower = location.lowercased()
+        if lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("git@") || lower.hasPrefix("github.com/") {
+            throw CommandError("sgk renders local kustomization directories only, not \(location)", hint: "clone or download the tree and pass its directory")
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw CommandError("the path \"\(location)\" does not exist", code: "NotFound")
+        }
+        guard isDir.boolValue else {
+            throw CommandError("\(location) is not a directory: -k (kubectl kustomize) takes a kustomization directory", hint: "use -f for a manifest file")
+        }
+        do {
+            return try Kustomize.render(directory: path, environment: context.environment)
+        } catch {
+            throw CommandError(error.message, code: "KustomizeError",
+                               hint: "sgk supports the kustomization fields \(Kustomize.supportedFields.joined(separator: ", "))")
+        }
+    }
+
+    /// The documents of `-f` (the positional or input) or `-k`, and the `--explain` arguments' source;
+    /// `kustomizeDir` is set for `-k`.
+    static func documentsOrKustomize(_ manifest: Value?, kustomize: String?, context: CallContext) throws -> (docs: [JSON], source: String, kustomizeDir: String?)? {
+        if let kustomize {
+            if manifest != nil { throw CommandError("only one of -f or -k can be specified", argument: .keyword("kustomize")) }
+            return (try Manifests.kustomize(kustomize, context: context), kustomize, kustomize)
+        }
+        guard let manifest else { return nil }
+        let (d, s) = try documents(manifest, context: context)
+        return (d, s, nil)
+    }
+
     static func read(_ location: String, context: CallContext) throws -> [JSON] {
         let lower = location.lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
