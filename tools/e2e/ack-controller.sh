@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# End to end, on its own moto and kube-apiserver v1.20: the ACK SageMaker controller's whole
+# life (install-ack-controller, verify-ack-controller, uninstall-ack-controller) from the
+# fixture's config/ tree, read back with the real aws and kubectl, writes counted at the peers:
+#   1. IRSA: --dry-run writes nothing; the install makes the role (trust: the OIDC provider,
+#      `sub` the LIST of the controller's and ack-applicationautoscaling-controller's service
+#      accounts), attaches AmazonSageMakerFullAccess, puts SagemakerStudioAccess, applies the
+#      28 CRDs (the CEL ones lowered for 1.20), the Deployment with its image and AWS_REGION,
+#      the annotated service account, the reader/writer Roles in ack-system; a second run
+#      writes nothing; verify passes once the pod is Ready and names a broken link with its fix;
+#      uninstall refuses while an ACK resource exists, then removes exactly what the install
+#      created (a dry run first: no write); an unrelated role survives;
+#   2. Pod Identity (the loopback EKS stub for what moto does not answer);
+#   3. the migration from the SageMaker operator on a peer holding both CRD sets and old
+#      TrainingJobs: ACK installed, the operator gone, ACK manifests the ACK CRDs accept.
+. "$(dirname "$0")/common.bash"
+start_peers
+CFG="$ROOT/../shared/fixtures/ack-sagemaker-controller/config"
+NS=ack-system
+ROLE=ack-sagemaker-controller-ack
+run() { "$SGK_BIN" run "$@" 2>&1; }
+install() { run install-ack-controller --cluster "$1" --region us-west-2 --config "$CFG" "${@:2}"; }
+verify() { run verify-ack-controller --cluster "$1" --region us-west-2 --config "$CFG" "${@:2}"; }
+uninstall() { run uninstall-ack-controller --cluster "$1" --region us-west-2 --config "$CFG" "${@:2}"; }
+role_exists() { aws iam get-role --role-name "$1" >/dev/null 2>&1; }
+ack_crds() { kubectl get crd -o name | grep -c 'services.k8s.aws'; }
+providers() { aws iam list-open-id-connect-providers --query 'length(OpenIDConnectProviderList)' --output text; }
+
+# ---- 1. IRSA
+make_cluster ack
+issuer=$(aws eks describe-cluster --name ack --query cluster.identity.oidc.issuer --output text)
+host=${issuer#https://}
+aws iam create-role --role-name unrelated-ml-role --assume-role-policy-document \
+  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null
+
+out=$(run install-ack-controller --cluster ack --region us-west-2); code=$?
+check "without --config: a clear error telling how to get the tree" '[ "$code" -ne 0 ] && [[ "$out" == *"config: is required"* ]] && [[ "$out" == *"git clone --depth 1 --branch v1.9.1 https://github.com/aws-controllers-k8s/sagemaker-controller"* ]]' || echo "$out" >&2
+
+mark
+out=$(install ack --dry-run); code=$?
+check "dry-run plans the role, its policies and the objects" '[ "$code" -eq 0 ] && [[ "$out" == *"+ create role $ROLE"* ]] && [[ "$out" == *"SagemakerStudioAccess"* ]] && [[ "$out" == *"+ create Deployment $NS/ack-sagemaker-controller"* ]]' || echo "$out" >&2
+check "dry-run writes nothing (moto $(moto_writes), kube $(kube_writes))" '[ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ]'
+
+mark
+t0=$(date +%s.%N)
+first=$(install ack); code=$?
+t1=$(date +%s.%N)
+check "install succeeds ($(python3 -c "print(round($t1 - $t0, 2))") s)" '[ "$code" -eq 0 ]' || echo "$first" >&2
+order=$(kube_write_order | tr '\n' ' ')
+check "the CRDs reach the server before any namespaced object" '[[ "${order%%namespaced*}" == *crd* ]] && [ "$(grep -ow crd <<<"${order%%namespaced*}" | wc -l)" -eq 28 ]'
+check "the 1.20 peer gets the CEL CRDs lowered, with a Warning line" '[[ "$first" == *"Warning:"*"x-kubernetes-validations"* ]]' || grep -i warn <<<"$first" >&2
+trust=$(aws iam get-role --role-name $ROLE --query Role.AssumeRolePolicyDocument --output json)
+check "the role trusts the cluster's OIDC provider" '[ "$(jq -r ".Statement[0].Principal.Federated" <<<"$trust")" = "arn:aws:iam::123456789012:oidc-provider/$host" ] && [ "$(jq -r ".Statement[0].Action" <<<"$trust")" = sts:AssumeRoleWithWebIdentity ]'
+check "its sub is the list of both service accounts" '[ "$(jq -c ".Statement[0].Condition.StringEquals[\"$host:sub\"]" <<<"$trust")" = "[\"system:serviceaccount:ack-system:ack-sagemaker-controller\",\"system:serviceaccount:ack-system:ack-applicationautoscaling-controller\"]" ] && [ "$(jq -r ".Statement[0].Condition.StringEquals[\"$host:aud\"]" <<<"$trust")" = sts.amazonaws.com ]' || echo "$trust" >&2
+check "the managed policy is attached" '[ "$(aws iam list-attached-role-policies --role-name $ROLE --query "AttachedPolicies[].PolicyArn" --output text)" = arn:aws:iam::aws:policy/AmazonSageMakerFullAccess ]'
+inline=$(aws iam get-role-policy --role-name $ROLE --policy-name SagemakerStudioAccess --query PolicyDocument --output json)
+check "the inline policy SagemakerStudioAccess allows sagemaker:* on domains, user profiles, apps" '[ "$(jq -c ".Statement[0].Action" <<<"$inline")" = "[\"sagemaker:*\"]" ] && [ "$(jq -r ".Statement[0].Resource | join(\" \")" <<<"$inline")" = "arn:aws:sagemaker:*:*:domain/* arn:aws:sagemaker:*:*:user-profile/* arn:aws:sagemaker:*:*:app/*" ]' || echo "$inline" >&2
+check "the 28 CRDs (26 sagemaker, 2 common) are there" '[ "$(ack_crds)" -eq 28 ]'
+check "the Deployment runs the kustomization's image" '[ "$(kubectl -n $NS get deploy ack-sagemaker-controller -o jsonpath="{.spec.template.spec.containers[0].image}")" = public.ecr.aws/aws-controllers-k8s/sagemaker-controller:1.9.1 ]'
+check "its AWS_REGION is set" '[ "$(kubectl -n $NS get deploy ack-sagemaker-controller -o jsonpath="{.spec.template.spec.containers[0].env[?(@.name==\"AWS_REGION\")].value}")" = us-west-2 ]'
+check "the service account is annotated with the role" '[ "$(kubectl -n $NS get sa ack-sagemaker-controller -o jsonpath="{.metadata.annotations.eks\.amazonaws\.com/role-arn}")" = arn:aws:iam::123456789012:role/$ROLE ]'
+check "the reader/writer Roles are in the controller's namespace" 'kubectl -n $NS get role ack-sagemaker-reader ack-sagemaker-writer >/dev/null && ! kubectl -n default get role ack-sagemaker-reader >/dev/null 2>&1'
+check "the summary names the role, the policies and the image" '[[ "$first" == *"role: arn:aws:iam::123456789012:role/$ROLE"* ]] && [[ "$first" == *"inline policies: SagemakerStudioAccess"* ]] && [[ "$first" == *"image: public.ecr.aws/aws-controllers-k8s/sagemaker-controller:1.9.1"* ]]'
+
+mark
+second=$(install ack); code=$?
+mw=$(moto_writes); kw=$(kube_writes)
+check "second install: no write at moto ($mw) nor at the kube-apiserver ($kw)" '[ "$code" -eq 0 ] && [ "$mw" -eq 0 ] && [ "$kw" -eq 0 ]'
+[ "$mw$kw" = 00 ] || cat "$E2E_STATE/moto-writes.txt" "$E2E_STATE/kube-writes.txt" >&2
+check "second install reports everything unchanged" '[[ "$second" == *" 0 created, 0 configured, "* ]]' || grep objects: <<<"$second" >&2
+
+"$ROOT/tools/kube-peer.sh" ready-pod "$E2E_STATE/kube" "$NS" app.kubernetes.io/name=ack-sagemaker-controller >/dev/null 2>&1
+v=$(verify ack --wait 60s); code=$?
+check "verify passes once the pod is Ready" '[ "$code" -eq 0 ] && [[ "$v" == *"all checks passed"* ]] && [[ "$v" == *"ok      role trust:"*"ack-applicationautoscaling-controller"* ]] && [[ "$v" == *"ok      CRDs: 28 of 28 Established"* ]]' || echo "$v" >&2
+aws iam delete-role-policy --role-name $ROLE --policy-name SagemakerStudioAccess
+v=$(verify ack --wait 5s); code=$?
+check "verify names a missing inline policy with its fix" '[ "$code" -eq 1 ] && [[ "$v" == *"FAILED  inline policy: $ROLE has no inline policy SagemakerStudioAccess"* ]] && [[ "$v" == *"fix: re-run the install: sgk run install-ack-controller"* ]]' || echo "$v" >&2
+out=$(install ack); code=$?
+check "a re-run puts it back" '[ "$code" -eq 0 ] && aws iam get-role-policy --role-name $ROLE --policy-name SagemakerStudioAccess >/dev/null'
+
+# An ACK resource: the uninstall will not delete the CRD under it (its AWS resource is the user's).
+kubectl create namespace ml-jobs >/dev/null
+kubectl -n ml-jobs apply -f - >/dev/null <<'EOF'
+apiVersion: sagemaker.services.k8s.aws/v1alpha1
+kind: Model
+metadata:
+  name: m1
+spec:
+  modelName: m1
+EOF
+out=$(uninstall ack); code=$?
+check "uninstall refuses while an ACK resource exists, names it, removes nothing" '[ "$code" -ne 0 ] && [[ "$out" == *"ResourcesInUse"* || "$out" == *"Model ml-jobs/m1"* ]] && role_exists $ROLE && [ "$(ack_crds)" -eq 28 ]' || echo "$out" >&2
+kubectl -n ml-jobs delete model.sagemaker.services.k8s.aws m1 >/dev/null
+
+mark
+dry=$(uninstall ack --dry-run); code=$?
+check "dry-run uninstall plans the deletions and writes nothing (moto $(moto_writes), kube $(kube_writes))" '[ "$code" -eq 0 ] && [[ "$dry" == *"- delete role $ROLE"* ]] && [ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ]' || echo "$dry" >&2
+out=$(uninstall ack); code=$?
+check "uninstall succeeds" '[ "$code" -eq 0 ]' || echo "$out" >&2
+check "the role is gone, with its policies" '! role_exists $ROLE'
+check "the OIDC provider the install made is gone" '[ "$(providers)" -eq 0 ]'
+check "the CRDs and the namespace are gone" '[ "$(ack_crds)" -eq 0 ] && [ "$(kubectl get ns $NS -o jsonpath={.status.phase} 2>/dev/null)" != Active ]'
+check "the unrelated role and its user namespace survive" 'role_exists unrelated-ml-role && kubectl get ns ml-jobs >/dev/null'
+mark
+out=$(uninstall ack); code=$?
+check "a second uninstall writes nothing (moto $(moto_writes), kube $(kube_writes))" '[ "$code" -eq 0 ] && [ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ]' || echo "$out" >&2
+
+# A role that existed before: kept by the uninstall, only what the install added to it removed;
+# a pre-existing role with another trust stops the install.
+make_cluster ack-pre
+phost=$(aws eks describe-cluster --name ack-pre --query cluster.identity.oidc.issuer --output text); phost=${phost#https://}
+aws iam create-role --role-name other-trust-role --assume-role-policy-document \
+  "$(aws iam get-role --role-name unrelated-ml-role --query Role.AssumeRolePolicyDocument --output json)" >/dev/null
+out=$(install ack-pre --role-name other-trust-role); code=$?
+check "install over a role with another trust stops with TrustPolicyMismatch and a hint" '[ "$code" -ne 0 ] && [[ "$out" == *"TrustPolicyMismatch"* ]] && [[ "$out" == *"--role-name NAME"* ]]' || echo "$out" >&2
+aws iam create-open-id-connect-provider --url "https://$phost" --client-id-list sts.amazonaws.com \
+  --thumbprint-list 9e99a48a9960b14926bb7f3b02e22da2b0ab7280 >/dev/null 2>&1 || true
+sed "s#$host#$phost#g" <<<"$trust" >"$E2E_STATE/pre-trust.json"
+aws iam create-role --role-name ack-sagemaker-controller-ack-pre --assume-role-policy-document "file://$E2E_STATE/pre-trust.json" >/dev/null
+out=$(install ack-pre); code=$?
+check "install over a pre-existing role with the right trust succeeds" '[ "$code" -eq 0 ]' || echo "$out" >&2
+out=$(uninstall ack-pre); code=$?
+check "uninstall keeps the pre-existing role and provider, removes the policies the install added" '[ "$code" -eq 0 ] && role_exists ack-sagemaker-controller-ack-pre && [[ "$out" == *"kept:    role arn:aws:iam::123456789012:role/ack-sagemaker-controller-ack-pre (not in the journal"* ]] && [ -z "$(aws iam list-attached-role-policies --role-name ack-sagemaker-controller-ack-pre --query "AttachedPolicies[].PolicyArn" --output text)" ] && [ -z "$(aws iam list-role-policies --role-name ack-sagemaker-controller-ack-pre --query "PolicyNames" --output text)" ] && [ "$(providers)" -eq 1 ]' || echo "$out" >&2
+
+finish "ack controller"
