@@ -100,13 +100,14 @@ public enum Kustomize {
     // MARK: hash
 
     /// kustomize's name suffix of a generated ConfigMap or Secret: the SHA-256 of the JSON of
-    /// {kind, name, data (, binaryData) (, type)} with sorted keys, its first 10 hex digits with
+    /// {kind, name: "", data (, binaryData) (, type)} with sorted keys, its first 10 hex digits with
     /// 0 1 3 a e spelled g h k m t.
     static func hash(_ o: JSON) throws(KustomizeError) -> String {
         var m = OrderedDictionary<String, JSON>()
         let kind = o["kind"]?.stringValue ?? ""
         m["kind"] = .string(kind)
-        m["name"] = .string(o.at("metadata", "name")?.stringValue ?? "")
+        // kustomize v5.5 hashes with an empty name (checked against kubectl v1.32.4).
+        m["name"] = .string("")
         m["data"] = o["data"] ?? .object([:])
         if kind == "ConfigMap" {
             if let bd = o["binaryData"]?.objectValue, !bd.isEmpty { m["binaryData"] = .object(bd) }
@@ -183,7 +184,7 @@ struct KResource {
     var version: String { Kustomize.gvk(obj).version }
 
     mutating func rename(_ n: String) {
-        obj = JSONPath.set(obj, ["metadata", "name"], .string(n))
+        obj = KPath.set(obj, ["metadata", "name"], .string(n))
         if !names.contains(n) { names.append(n) }
     }
 
@@ -197,7 +198,7 @@ struct KResource {
 }
 
 /// Small path helpers over the JSON tree: keys, with `[]` for every element of a list.
-enum JSONPath {
+enum KPath {
     static func set(_ j: JSON, _ path: [String], _ v: JSON) -> JSON {
         guard let k = path.first else { return v }
         var o = j.objectValue ?? [:]

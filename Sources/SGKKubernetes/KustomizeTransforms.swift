@@ -178,7 +178,7 @@ enum Transformers {
     static func run(_ ctx: Context, on res: inout [KResource]) throws(KustomizeError) {
         // patchesStrategicMerge: files (or inline YAML) of strategic merge patches, each matched by its own id.
         for entry in try ctx.strings("patchesStrategicMerge") {
-            let (text, source) = entry.contains("\n") ? (entry, "an inline patch") : (try ctx.readFile(entry, what: "patch"), entry)
+            let (text, source) = try entry.contains("\n") ? (entry, "an inline patch") : (ctx.readFile(entry, what: "patch"), entry)
             for p in try Builder.parseDocs(text, file: "\(ctx.file): \(source)") {
                 try strategicPatch(p, target: nil, source: source, ctx: ctx, res: &res)
             }
@@ -293,7 +293,7 @@ enum Transformers {
         guard case .object = patch else { throw KustomizeError("\(ctx.file): the patch \(source) is not a map") }
         var indices: [Int] = []
         if let target {
-            for i in res.indices where try matches(target, res[i], ctx: ctx) { indices.append(i) }
+            for i in res.indices { if try matches(target, res[i], ctx: ctx) { indices.append(i) } }
         } else {
             let id = KResource(patch)
             guard !id.kind.isEmpty, !id.name.isEmpty else {
@@ -324,7 +324,8 @@ enum Transformers {
     }
 
     static func jsonPatch(_ ops: JSON, target: Selector, source: String, ctx: Context, res: inout [KResource]) throws(KustomizeError) {
-        for i in res.indices where try matches(target, res[i], ctx: ctx) {
+        for i in res.indices {
+            guard try matches(target, res[i], ctx: ctx) else { continue }
             do {
                 res[i].obj = try JSONPatch.apply(ops, to: res[i].obj)
             } catch {
@@ -349,21 +350,17 @@ enum Transformers {
         for i in res.indices {
             let kind = res[i].kind
             if !clusterScoped.contains(kind) {
-                res[i].obj = JSONPath.set(res[i].obj, ["metadata", "namespace"], .string(ns))
+                res[i].obj = KPath.set(res[i].obj, ["metadata", "namespace"], .string(ns))
                 res[i].noteIdentity()
             }
             switch kind {
             case "RoleBinding", "ClusterRoleBinding":
                 // kustomize's default (defaultOnly): the subjects named "default" move to the namespace.
-                JSONPath.modify(&res[i].obj, ["subjects", "[]"], create: false) { s in
+                KPath.modify(&res[i].obj, ["subjects", "[]"], create: false) { s in
                     guard case .object(var o)? = s, o["name"]?.stringValue == "default" else { return }
                     o["namespace"] = .string(ns)
                     s = .object(o)
                 }
-            case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
-                JSONPath.modify(&res[i].obj, ["webhooks", "[]", "clientConfig", "service", "namespace"], create: false) { $0 = .string(ns) }
-            case "APIService":
-                JSONPath.modify(&res[i].obj, ["spec", "service", "namespace"], create: false) { $0 = .string(ns) }
             default: break
             }
         }
@@ -430,7 +427,7 @@ enum Labels {
         for s in all {
             if !s.kinds.isEmpty && !s.kinds.contains(r.kind) { continue }
             if let g = s.group, g != r.group { continue }
-            JSONPath.modify(&r.obj, s.path[...], create: s.create) { v in
+            KPath.modify(&r.obj, s.path[...], create: s.create) { v in
                 if !s.create && v == nil { return }
                 var o = v?.objectValue ?? [:]
                 for (k, x) in pairs { o[k] = .string(x) }
@@ -447,7 +444,7 @@ enum Labels {
         if selectors { specs += selectorSpecs }
         for i in res.indices {
             if specs.isEmpty {
-                JSONPath.modify(&res[i].obj, ["metadata", "labels"], create: true) { v in
+                KPath.modify(&res[i].obj, ["metadata", "labels"], create: true) { v in
                     var o = v?.objectValue ?? [:]
                     for (k, x) in pairs { o[k] = .string(x) }
                     v = .object(o)
@@ -514,15 +511,15 @@ enum Images {
         let search = image[slash...]
         let at = search.firstIndex(of: "@")
         let colon = search.firstIndex(of: ":")
-        switch (colon, at) {
-        case (nil, nil): return (image, "", "")
-        case (let c, let a?) where c == nil || a < c!:
+        if colon == nil && at == nil { return (image, "", "") }
+        if let a = at, colon == nil || a < colon! {
             return (String(image[..<a]), "", String(image[image.index(after: a)...]))
-        case (let c?, let a?):
-            return (String(image[..<c]), String(image[image.index(after: c)..<a]), String(image[image.index(after: a)...]))
-        case (let c?, nil):
-            return (String(image[..<c]), String(image[image.index(after: c)...]), "")
         }
+        if let c = colon, let a = at {
+            return (String(image[..<c]), String(image[image.index(after: c)..<a]), String(image[image.index(after: a)...]))
+        }
+        let c = colon ?? image.endIndex
+        return (String(image[..<c]), c == image.endIndex ? "" : String(image[image.index(after: c)...]), "")
     }
 
     static func rewrite(_ rule: Rule, _ image: String) -> String? {
@@ -565,12 +562,12 @@ enum Images {
 /// After names changed (prefix, suffix, hashes), references to the old names follow: ConfigMaps and
 /// Secrets in pod templates, ServiceAccounts, Roles and ClusterRoles in RBAC, Services in webhooks.
 enum NameReferences {
-    struct Ref {
+    struct Ref: Sendable {
         var kind: String            // the referred kind
         var referrers: [String]     // kinds holding the reference ([]: any)
         var path: [String]          // to the map holding the name
         var field: String           // the name's field in that map
-        var when: ((OrderedDictionary<String, JSON>) -> Bool)? = nil
+        var when: (@Sendable (OrderedDictionary<String, JSON>) -> Bool)? = nil
         var namespaceField: String? = nil
     }
 
@@ -622,7 +619,7 @@ enum NameReferences {
         for i in res.indices {
             let referrer = res[i]
             for ref in refs where ref.referrers.contains(referrer.kind) {
-                JSONPath.modify(&res[i].obj, ref.path[...], create: false) { holder in
+                KPath.modify(&res[i].obj, ref.path[...], create: false) { holder in
                     guard case .object(var o)? = holder, let old = o[ref.field]?.stringValue else { return }
                     if let when = ref.when, !when(o) { return }
                     let candidates = snapshot.filter { $0.kind == ref.kind && $0.names.contains(old) }

@@ -185,7 +185,7 @@ enum KubectlCommands {
         let o = try KubectlOptions(inv.args)
         try o.requireOutput(rowFormats)
         try Effects.of(inv.context).requireJournal()
-        guard let (docs, source, kustomizeDir) = try Manifests.documentsOrKustomize(inv.args.positional(0) ?? inv.args.input,
+        guard case let (docs, source, kustomizeDir)? = try Manifests.documentsOrKustomize(inv.args.positional(0) ?? inv.args.input,
                                                                                   kustomize: try inv.args.string(keyword: "kustomize"), context: inv.context) else {
             throw CommandError("no manifest given", hint: "kubectl apply -f FILE, kubectl apply -k DIR, kubectl apply $manifest, or $docs | kubectl apply", argument: .input)
         }
@@ -592,8 +592,10 @@ enum KubectlCommands {
         var targets: [(APIResource, String, String?)] = []
         var unmappedDocs: [String] = []
         var explainOnce: String?
-        if let (docs, source, kustomizeDir) = try Manifests.documentsOrKustomize(inv.args.keyword("filename") ?? inv.args.input,
+        var fromManifest = false
+        if case let (docs, source, kustomizeDir)? = try Manifests.documentsOrKustomize(inv.args.keyword("filename") ?? inv.args.input,
                                                                                 kustomize: try inv.args.string(keyword: "kustomize"), context: inv.context) {
+            fromManifest = true
             let refs = try docs.map { try ObjectRef($0) }
             let (resolved, unmapped) = try run(inv) {
                 var out: [(APIResource, String, String?)] = []
@@ -663,7 +665,7 @@ enum KubectlCommands {
                 continue
             }
             var explain: [String] = []
-            if manifest == nil {
+            if !fromManifest {
                 explain = ["kubectl delete \(r.qualifiedName) \(KubeText.quote(name))\(o.explainFlags(namespace: false))\(ns.map { " -n \(KubeText.quote($0))" } ?? "")"]
             } else if let line = explainOnce {
                 explain = [line]; explainOnce = nil
