@@ -24,6 +24,18 @@ verify() { run verify-ack-controller --cluster "$1" --region us-west-2 --config 
 uninstall() { run uninstall-ack-controller --cluster "$1" --region us-west-2 --config "$CFG" "${@:2}"; }
 role_exists() { aws iam get-role --role-name "$1" >/dev/null 2>&1; }
 ack_crds() { kubectl get crd -o name | grep -c 'services.k8s.aws'; }
+# Writes at the kube-apiserver, a server-side dry run (?dryRun=All: what a --dry-run apply asks
+# to show its plan; the server persists nothing) left out.
+kube_persisted_writes() {
+  tail -n +"$((KUBE_MARK + 1))" "$E2E_STATE/kube/audit.log" 2>/dev/null | python3 -c '
+import sys, json
+n = 0
+for line in sys.stdin:
+    e = json.loads(line)
+    if e.get("userAgent", "").startswith("sgk") and e.get("verb") not in ("get", "list", "watch") and "dryRun=All" not in e.get("requestURI", ""):
+        n += 1
+print(n)'
+}
 providers() { aws iam list-open-id-connect-providers --query 'length(OpenIDConnectProviderList)' --output text; }
 
 # ---- 1. IRSA
@@ -39,7 +51,7 @@ check "without --config: a clear error telling how to get the tree" '[ "$code" -
 mark
 out=$(install ack --dry-run); code=$?
 check "dry-run plans the role, its policies and the objects" '[ "$code" -eq 0 ] && [[ "$out" == *"+ create role $ROLE"* ]] && [[ "$out" == *"SagemakerStudioAccess"* ]] && [[ "$out" == *"+ create Deployment $NS/ack-sagemaker-controller"* ]]' || echo "$out" >&2
-check "dry-run writes nothing (moto $(moto_writes), kube $(kube_writes))" '[ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ]'
+check "dry-run writes nothing (moto $(moto_writes), kube $(kube_persisted_writes) besides server-side dry runs)" '[ "$(moto_writes)" -eq 0 ] && [ "$(kube_persisted_writes)" -eq 0 ]'
 
 mark
 t0=$(date +%s.%N)
