@@ -134,4 +134,33 @@ check "install over a pre-existing role with the right trust succeeds" '[ "$code
 out=$(uninstall ack-pre); code=$?
 check "uninstall keeps the pre-existing role and provider, removes the policies the install added" '[ "$code" -eq 0 ] && role_exists ack-sagemaker-controller-ack-pre && [[ "$out" == *"kept:    role arn:aws:iam::123456789012:role/ack-sagemaker-controller-ack-pre (not in the journal"* ]] && [ -z "$(aws iam list-attached-role-policies --role-name ack-sagemaker-controller-ack-pre --query "AttachedPolicies[].PolicyArn" --output text)" ] && [ -z "$(aws iam list-role-policies --role-name ack-sagemaker-controller-ack-pre --query "PolicyNames" --output text)" ] && [ "$(providers)" -eq 1 ]' || echo "$out" >&2
 
+# ---- 3. the migration from the SageMaker operator, on a peer holding both CRD sets
+FIXOP="$ROOT/../shared/fixtures/sagemaker-operator"
+make_cluster mig
+out=$(run install-sagemaker-operator --cluster mig --region us-west-2 --installer "$FIXOP/installer.yaml"); code=$?
+check "the old operator is installed" '[ "$code" -eq 0 ]' || echo "$out" >&2
+out=$("$SGK_BIN" -c "kubectl apply (kubectl kustomize $CFG/crd)" 2>&1); code=$?
+check "the ACK CRDs are there too (applied from kubectl kustomize)" '[ "$code" -eq 0 ] && [ "$(ack_crds)" -eq 28 ] && [ "$(kubectl get crd -o name | grep -c sagemaker.aws.amazon.com)" -eq 8 ]' || echo "$out" >&2
+kubectl create namespace ml-old >/dev/null
+kubectl create namespace ml-old2 >/dev/null
+kubectl -n ml-old apply -f "$FIXOP/sample-trainingjob.yaml" >/dev/null
+sed 's/^metadata:/metadata:\n  finalizers: [sagemaker-operator-finalizer]/; s/name: xgboost-mnist/name: xgboost-2/' "$FIXOP/sample-trainingjob.yaml" | kubectl -n ml-old2 apply -f - >/dev/null
+migrate() { run migrate-sagemaker-operator-to-ack --cluster mig --region us-west-2 --config "$CFG" --installer "$FIXOP/installer.yaml" "$@"; }
+mark
+dry=$(migrate --dry-run); code=$?
+check "a dry-run migration shows the plan and writes nothing (moto $(moto_writes), kube $(kube_persisted_writes))" '[ "$code" -eq 0 ] && [[ "$dry" == *"TrainingJob ml-old/xgboost-mnist → sagemaker.services.k8s.aws/v1alpha1 TrainingJob"* ]] && [ "$(moto_writes)" -eq 0 ] && [ "$(kube_persisted_writes)" -eq 0 ]' || echo "$dry" >&2
+mkdir -p "$E2E_STATE/migrated"
+out=$(migrate --out "$E2E_STATE/migrated"); code=$?
+check "the migration succeeds" '[ "$code" -eq 0 ]' || echo "$out" >&2
+check "its plan names the old custom resources, the role and the installer's objects" '[[ "$out" == *"custom resources (sagemaker.aws.amazon.com): 2"* ]] && [[ "$out" == *"TrainingJob ml-old2/xgboost-2 → sagemaker.services.k8s.aws/v1alpha1 TrainingJob"* ]] && [[ "$out" == *"role: arn:aws:iam::123456789012:role/sagemaker-k8s-operator-mig"* ]] && [[ "$out" == *"objects of its installer: 18"* ]]' || echo "$out" >&2
+check "ACK is installed" '[ "$(kubectl -n $NS get deploy ack-sagemaker-controller -o jsonpath="{.spec.template.spec.containers[0].image}")" = public.ecr.aws/aws-controllers-k8s/sagemaker-controller:1.9.1 ] && role_exists ack-sagemaker-controller-mig'
+check "the operator is uninstalled: its CRDs, namespace, role and old TrainingJobs gone" '[ "$(kubectl get crd -o name | grep -c sagemaker.aws.amazon.com)" -eq 0 ] && ! kubectl get ns sagemaker-k8s-operator-system >/dev/null 2>&1 && ! role_exists sagemaker-k8s-operator-mig'
+check "the ACK CRDs and the user namespaces are kept" '[ "$(ack_crds)" -eq 28 ] && kubectl get ns ml-old ml-old2 >/dev/null'
+m="$E2E_STATE/migrated/ml-old-TrainingJob-xgboost-mnist.yaml"
+check "a starting ACK manifest is printed and written for each old TrainingJob" '[ -f "$m" ] && [ -f "$E2E_STATE/migrated/ml-old2-TrainingJob-xgboost-2.yaml" ] && [[ "$out" == *"apiVersion: sagemaker.services.k8s.aws/v1alpha1"* ]]'
+# A server-side dry run through the ACK CRD's structural schema: a field it does not know is pruned,
+# so the spec coming back equal to the manifest's says every converted field is an ACK field.
+got=$(kubectl create --dry-run=server -f "$m" -o json 2>&1); code=$?
+check "the ACK CRD takes it with every converted field (server-side dry run)" '[ "$code" -eq 0 ] && [ "$(jq -r .spec.trainingJobName <<<"$got")" = xgboost-mnist ] && [ "$(jq -r .spec.roleARN <<<"$got")" = arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole ] && [ "$(jq -r .spec.hyperParameters.max_depth <<<"$got")" = 5 ] && [ "$(jq -r ".spec.inputDataConfig[0].dataSource.s3DataSource.s3URI" <<<"$got")" = s3://my-bucket/xgboost/train/ ] && [ "$(jq -r ".metadata.annotations[\"services.k8s.aws/region\"]" <<<"$got")" = us-west-2 ] && python3 -c "import sys,json,yaml; a=json.loads(sys.argv[1])[\"spec\"]; b=yaml.safe_load(open(sys.argv[2]))[\"spec\"]; sys.exit(a!=b)" "$got" "$m"' || { echo "$got" >&2; cat "$m" >&2; }
+
 finish "ack controller"
