@@ -49,8 +49,9 @@ out=$(run install-ack-controller --cluster ack --region us-west-2); code=$?
 check "without --config: a clear error telling how to get the tree" '[ "$code" -ne 0 ] && [[ "$out" == *"config: is required"* ]] && [[ "$out" == *"git clone --depth 1 --branch v1.9.1 https://github.com/aws-controllers-k8s/sagemaker-controller"* ]]' || echo "$out" >&2
 
 mark
-out=$(install ack --dry-run); code=$?
+out=$(install ack --dry-run --explain); code=$?
 check "dry-run plans the role, its policies and the objects" '[ "$code" -eq 0 ] && [[ "$out" == *"+ create role $ROLE"* ]] && [[ "$out" == *"SagemakerStudioAccess"* ]] && [[ "$out" == *"+ create Deployment $NS/ack-sagemaker-controller"* ]]' || echo "$out" >&2
+check "--explain gives the aws and kubectl lines" '[[ "$out" == *"aws iam put-role-policy"*"--policy-name SagemakerStudioAccess"* ]] && [[ "$out" == *"aws iam attach-role-policy"* ]] && [[ "$out" == *"kubectl apply"* ]]' || grep -E "^\s*(aws|kubectl) " <<<"$out" | head -5 >&2
 check "dry-run writes nothing (moto $(moto_writes), kube $(kube_persisted_writes) besides server-side dry runs)" '[ "$(moto_writes)" -eq 0 ] && [ "$(kube_persisted_writes)" -eq 0 ]'
 
 mark
