@@ -99,26 +99,68 @@ public enum Kustomize {
 
     // MARK: hash
 
-    /// kustomize's name suffix of a generated ConfigMap or Secret: the SHA-256 of the JSON of
-    /// {kind, name: "", data (, binaryData) (, type)} with sorted keys, its first 10 hex digits with
-    /// 0 1 3 a e spelled g h k m t.
+    /// kustomize's name suffix of a generated ConfigMap or Secret: the SHA-256 of Go's json.Marshal
+    /// of a map (keys in byte order, HTML-safe escapes) of
+    ///   ConfigMap: {kind, name, data (, binaryData when it is a map)}
+    ///   Secret:    {kind, name, type, data (, stringData when it is a map)}
+    /// then its first 10 hex digits with 0 1 3 a e spelled g h k m t. kustomize v5.5 looks the name
+    /// up as one field called "metadata/name", which no object has, so it is always "" (checked
+    /// against kubectl v1.32.4); a missing type or data is "" too. The data values are hashed as the
+    /// object holds them: a generated Secret's base64 in kustomize's 70-column lines.
     static func hash(_ o: JSON) throws(KustomizeError) -> String {
+        func field(_ k: String) -> JSON {
+            switch o[k] {
+            case nil, .null?: return .string("")
+            case .string(let s)?: return .string(s)
+            case .bool(let b)?: return .string(b ? "true" : "false")
+            case .int(let i)?: return .string(String(i))
+            case .double(let d)?: return .string(JSONCodec.serialize(.double(d)))
+            case .object(let m)?: return .object(m)
+            case .array?: return .null  // not a map: Go's json.Unmarshal into a map leaves it nil
+            }
+        }
         var m = OrderedDictionary<String, JSON>()
         let kind = o["kind"]?.stringValue ?? ""
         m["kind"] = .string(kind)
-        // kustomize v5.5 hashes with an empty name (checked against kubectl v1.32.4).
         m["name"] = .string("")
-        m["data"] = o["data"] ?? .object([:])
-        if kind == "ConfigMap" {
-            if let bd = o["binaryData"]?.objectValue, !bd.isEmpty { m["binaryData"] = .object(bd) }
+        m["data"] = field("data")
+        if kind == "Secret" {
+            m["type"] = field("type")
+            if let sd = o["stringData"]?.objectValue { m["stringData"] = .object(sd) }
         } else {
-            m["type"] = o["type"] ?? .string("")
+            if let bd = o["binaryData"]?.objectValue { m["binaryData"] = .object(bd) }
         }
-        let text = goJSON(sortKeys(.object(m)))
+        let text = goJSON(goSorted(.object(m)))
         let digest = SHA256.hash(data: Array(text.utf8))
         let hex = digest.map { String(format: "%02x", $0) }.joined()
         let map: [Character: Character] = ["0": "g", "1": "h", "3": "k", "a": "m", "e": "t"]
         return String(hex.prefix(10).map { map[$0] ?? $0 })
+    }
+
+    /// Map keys in the byte order of their UTF-8, as Go's encoding/json writes them.
+    static func goSorted(_ j: JSON) -> JSON {
+        switch j {
+        case .object(let o):
+            var out = OrderedDictionary<String, JSON>()
+            for (k, v) in o.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) { out[k] = goSorted(v) }
+            return .object(out)
+        case .array(let a): return .array(a.map(goSorted))
+        default: return j
+        }
+    }
+
+    /// Base64 as kustomize (kyaml) writes generated Secret data and ConfigMap binaryData: from 70
+    /// characters on, lines of 70 each ending in a newline; shorter, one line without one.
+    static func base64Lines(_ bytes: [UInt8]) -> String {
+        let b = Data(bytes).base64EncodedString()
+        guard b.utf8.count >= 70 else { return b }
+        var out = ""
+        var rest = Substring(b)
+        while !rest.isEmpty {
+            out += rest.prefix(70) + "\n"
+            rest = rest.dropFirst(70)
+        }
+        return out
     }
 
     /// JSON as Go's encoding/json writes it (compact, HTML-safe escapes).

@@ -155,11 +155,11 @@ enum Generators {
         var binary = OrderedDictionary<String, JSON>()
         for (k, v) in data {
             if kind == "Secret" {
-                text[k] = .string(Data(v).base64EncodedString())
+                text[k] = .string(Kustomize.base64Lines(v))
             } else if let s = String(validating: v, as: UTF8.self) {
                 text[k] = .string(s)
             } else {
-                binary[k] = .string(Data(v).base64EncodedString())
+                binary[k] = .string(Kustomize.base64Lines(v))
             }
         }
         var out = OrderedDictionary<String, JSON>()

@@ -85,16 +85,11 @@ enum KustomizeFixtures {
         let got = try Kustomize.render(directory: dir, environment: [:])
         let want = try KustomizeFixtures.parse(String(contentsOfFile: KustomizeFixtures.root + "/\(name)/expected.yaml", encoding: .utf8))
         #expect(!want.isEmpty)
-        // Known gap: the name hash of a generated Secret differs from kustomize v5.5's (ConfigMaps match).
-        let known = name == "11-secret-generator"
-        var equal = 0
-        withKnownIssue("generated Secret name hashes differ from kustomize's", isIntermittent: !known) {
-            equal = KustomizeFixtures.compare(got, want, name)
-            #expect(equal == want.count)
-            if let live = try KustomizeFixtures.live(dir) {
-                #expect(live == want, "\(name): expected.yaml is stale against the installed kubectl")
-                _ = KustomizeFixtures.compare(got, live, "\(name) (live)")
-            }
+        let equal = KustomizeFixtures.compare(got, want, name)
+        #expect(equal == want.count)
+        if let live = try KustomizeFixtures.live(dir) {
+            #expect(live == want, "\(name): expected.yaml is stale against the installed kubectl")
+            _ = KustomizeFixtures.compare(got, live, "\(name) (live)")
         }
         print("kustomize equality: \(name): \(equal)/\(want.count) objects equal")
     }

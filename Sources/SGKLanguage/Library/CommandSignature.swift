@@ -42,6 +42,8 @@ public struct CommandSignature: Sendable {
     public var positionals: [Positional]
     public var keywords: [Keyword]
     public var input: Input
+    /// Keywords that, when given, stand in for the subject (`kubectl apply -k DIR` needs no manifest).
+    public var subjectKeywords: [String] = []
     public var summary: String
     public var example: String?
     /// The command changes AWS or Kubernetes state (goes through the Effects seam).

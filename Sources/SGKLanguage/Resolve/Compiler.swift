@@ -684,7 +684,8 @@ final class Compiler {
         }
         // Arity.
         let takesSubject = sig.input == .subject
-        let subjectFromArgs = takesSubject && !hasInput
+        let subjectByKeyword = sig.subjectKeywords.contains { keywordRanges[canonicalName($0)] != nil }
+        let subjectFromArgs = takesSubject && !hasInput && !subjectByKeyword
         let available = positional.count - (subjectFromArgs ? 1 : 0)
         let required = sig.positionals.filter { !$0.optional && !$0.variadic }.count
         let variadic = sig.positionals.contains { $0.variadic }

@@ -581,6 +581,9 @@ enum KubectlCommands {
         let o = try KubectlOptions(inv.args)
         try o.requireOutput(rowFormats)
         let effects = Effects.of(inv.context)
+        if inv.args.keyword("kustomize") != nil, (inv.args.keyword("filename") ?? inv.args.input) != nil {
+            throw CommandError("only one of -f or -k can be specified", argument: .keyword("kustomize"))
+        }
         let waitForGone = try inv.args.bool(keyword: "wait", default: true)
         let timeout = try inv.args.duration(keyword: "timeout") ?? 60
         let ignoreNotFound = try inv.args.bool(keyword: "ignore-not-found")

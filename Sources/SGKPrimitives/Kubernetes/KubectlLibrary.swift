@@ -49,7 +49,7 @@ public enum KubectlLibrary: CommandLibrary {
                 ],
                 input: .subject,
                 summary: "Apply manifests with server-side apply, concurrently (custom resources wait for their CRDs; v1beta1 CRDs converted when the server lacks v1beta1). Returns [{kind, apiVersion, name, namespace, action}].",
-                example: "kubectl apply -f installer.yaml", isWrite: true), KubectlCommands.apply),
+                example: "kubectl apply -f installer.yaml", isWrite: true).withSubjectKeywords(["kustomize"]), KubectlCommands.apply),
 
             NativeCommand(CommandSignature(
                 "kubectl kustomize",
@@ -173,5 +173,14 @@ public enum KubectlLibrary: CommandLibrary {
                 summary: "Set current-context in the kubeconfig file (a write, through --dry-run/--explain).",
                 example: "kubectl config use-context staging", isWrite: true), KubectlCommands.useContext),
         ]
+    }
+}
+
+extension CommandSignature {
+    /// The signature with keywords that stand in for its subject.
+    func withSubjectKeywords(_ names: [String]) -> CommandSignature {
+        var s = self
+        s.subjectKeywords = names
+        return s
     }
 }
