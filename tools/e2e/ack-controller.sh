@@ -132,16 +132,22 @@ sed "s#$host#$phost#g" <<<"$trust" >"$E2E_STATE/pre-trust.json"
 aws iam create-role --role-name ack-sagemaker-controller-ack-pre --assume-role-policy-document "file://$E2E_STATE/pre-trust.json" >/dev/null
 out=$(install ack-pre); code=$?
 check "install over a pre-existing role with the right trust succeeds" '[ "$code" -eq 0 ]' || echo "$out" >&2
+# Another ACK controller in the cluster (another service's): the CRDs all ACK controllers share,
+# and the namespace it runs in, stay.
+kubectl -n $NS create deployment ack-s3-controller --image public.ecr.aws/aws-controllers-k8s/s3-controller:1.0.0 >/dev/null
 out=$(uninstall ack-pre); code=$?
 check "uninstall keeps the pre-existing role and provider, removes the policies the install added" '[ "$code" -eq 0 ] && role_exists ack-sagemaker-controller-ack-pre && [[ "$out" == *"kept:    role arn:aws:iam::123456789012:role/ack-sagemaker-controller-ack-pre (not in the journal"* ]] && [ -z "$(aws iam list-attached-role-policies --role-name ack-sagemaker-controller-ack-pre --query "AttachedPolicies[].PolicyArn" --output text)" ] && [ -z "$(aws iam list-role-policies --role-name ack-sagemaker-controller-ack-pre --query "PolicyNames" --output text)" ] && [ "$(providers)" -eq 1 ]' || echo "$out" >&2
+
+check "the common services.k8s.aws CRDs and the namespace stay for the other controller; the sagemaker ones go" '[ "$(kubectl get crd -o name | grep -c "\.services\.k8s\.aws$")" -eq 2 ] && [ "$(kubectl get crd -o name | grep -c sagemaker.services.k8s.aws)" -eq 0 ] && kubectl get ns $NS >/dev/null && [[ "$out" == *"(shared by the ACK controllers: still used by $NS/ack-s3-controller)"* ]]' || { echo "$out" >&2; kubectl get crd -o name >&2; }
+kubectl -n $NS delete deployment ack-s3-controller >/dev/null
 
 # ---- 3. the migration from the SageMaker operator, on a peer holding both CRD sets
 FIXOP="$ROOT/../shared/fixtures/sagemaker-operator"
 make_cluster mig
 out=$(run install-sagemaker-operator --cluster mig --region us-west-2 --installer "$FIXOP/installer.yaml"); code=$?
 check "the old operator is installed" '[ "$code" -eq 0 ]' || echo "$out" >&2
-out=$("$SGK_BIN" -c "kubectl apply (kubectl kustomize $CFG/crd)" 2>&1); code=$?
-check "the ACK CRDs are there too (applied from kubectl kustomize)" '[ "$code" -eq 0 ] && [ "$(ack_crds)" -eq 28 ] && [ "$(kubectl get crd -o name | grep -c sagemaker.aws.amazon.com)" -eq 8 ]' || echo "$out" >&2
+out=$("$SGK_BIN" -c "kubectl apply -k $CFG/crd" 2>&1); code=$?
+check "the ACK CRDs are there too (kubectl apply -k)" '[ "$code" -eq 0 ] && [ "$(ack_crds)" -eq 28 ] && [ "$(kubectl get crd -o name | grep -c sagemaker.aws.amazon.com)" -eq 8 ]' || echo "$out" >&2
 kubectl create namespace ml-old >/dev/null
 kubectl create namespace ml-old2 >/dev/null
 kubectl -n ml-old apply -f "$FIXOP/sample-trainingjob.yaml" >/dev/null
