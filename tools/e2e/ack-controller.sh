@@ -138,7 +138,7 @@ kubectl -n $NS create deployment ack-s3-controller --image public.ecr.aws/aws-co
 out=$(uninstall ack-pre); code=$?
 check "uninstall keeps the pre-existing role and provider, removes the policies the install added" '[ "$code" -eq 0 ] && role_exists ack-sagemaker-controller-ack-pre && [[ "$out" == *"kept:    role arn:aws:iam::123456789012:role/ack-sagemaker-controller-ack-pre (not in the journal"* ]] && [ -z "$(aws iam list-attached-role-policies --role-name ack-sagemaker-controller-ack-pre --query "AttachedPolicies[].PolicyArn" --output text)" ] && [ -z "$(aws iam list-role-policies --role-name ack-sagemaker-controller-ack-pre --query "PolicyNames" --output text)" ] && [ "$(providers)" -eq 1 ]' || echo "$out" >&2
 
-check "the common services.k8s.aws CRDs and the namespace stay for the other controller; the sagemaker ones go" '[ "$(kubectl get crd -o name | grep -c "\.services\.k8s\.aws$")" -eq 2 ] && [ "$(kubectl get crd -o name | grep -c sagemaker.services.k8s.aws)" -eq 0 ] && kubectl get ns $NS >/dev/null && [[ "$out" == *"(shared by the ACK controllers: still used by $NS/ack-s3-controller)"* ]]' || { echo "$out" >&2; kubectl get crd -o name >&2; }
+check "the common services.k8s.aws CRDs and the namespace stay for the other controller; the sagemaker ones go" '[ "$(kubectl get crd -o name | grep -cE "/[a-z]+\.services\.k8s\.aws$")" -eq 2 ] && [ "$(kubectl get crd -o name | grep -c sagemaker.services.k8s.aws)" -eq 0 ] && kubectl get ns $NS >/dev/null && [[ "$out" == *"(shared by the ACK controllers: still used by $NS/ack-s3-controller)"* ]]' || { echo "$out" >&2; kubectl get crd -o name >&2; }
 kubectl -n $NS delete deployment ack-s3-controller >/dev/null
 
 # ---- 3. the migration from the SageMaker operator, on a peer holding both CRD sets
