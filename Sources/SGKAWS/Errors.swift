@@ -86,7 +86,32 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
         case "EntityAlreadyExists":
             return "it already exists: get or update it instead of creating it"
         case "ResourceNotFoundException" where service == "eks":
-            return "check the cluster name and the region"
+            switch operation {
+            case "DescribeAddon":
+                return "the add-on is not installed on the cluster (or no such cluster in this region: the message says which): `aws eks create-addon --cluster-name CLUSTER --addon-name NAME` installs it"
+            case "DescribePodIdentityAssociation", "UpdatePodIdentityAssociation", "DeletePodIdentityAssociation":
+                return "no such Pod Identity association in the cluster (deleted meanwhile?), or no such cluster in this region: `aws eks list-pod-identity-associations --cluster-name CLUSTER` lists them"
+            default:
+                return "check the cluster name and the region"
+            }
+        case "ResourceInUseException" where service == "eks":
+            if operation == "CreatePodIdentityAssociation" {
+                return "the namespace and service account already have a Pod Identity association in this cluster: change its role (UpdatePodIdentityAssociation) or delete it first"
+            }
+            return "the resource is in use or already exists: the message says which"
+        case "InvalidParameterException" where service == "eks":
+            if operation.hasSuffix("PodIdentityAssociation") || operation == "ListPodIdentityAssociations" {
+                return "EKS rejected a parameter (the message names it): the role ARN must be an IAM role (arn:PARTITION:iam::ACCOUNT:role/NAME) of the cluster's partition, the namespace and service account valid Kubernetes names"
+            }
+            return "EKS rejected a parameter: the message names it"
+        case "InvalidRequestException" where service == "eks":
+            return "EKS refused the request in the cluster's present state (the message says why): Pod Identity needs an ACTIVE cluster on Kubernetes 1.24 or later"
+        case "ResourceLimitExceededException" where service == "eks":
+            return "an EKS quota is reached (Pod Identity: 5,000 associations per cluster): delete unused ones or ask for a higher quota"
+        case "ClientException" where service == "eks":
+            return "EKS refused the request (the message says why): often the caller's permissions or the cluster's state"
+        case "ServerException", "ServiceUnavailableException":
+            return "the AWS endpoint failed (\(code)) even after retries: try again later; if it lasts, check the endpoint (AWS_ENDPOINT_URL, proxy)"
         case "InvalidIdentityToken":
             return "the web identity token was rejected: is the OIDC provider registered in IAM for this issuer?"
         case "DeleteConflict":

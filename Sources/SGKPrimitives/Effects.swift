@@ -249,9 +249,10 @@ final class Journal: @unchecked Sendable {
             entry["before"] = change.before?.json ?? .null
             entry["after"] = change.after?.json ?? .null
         }
-        if case .map(let m) = result, case .string(let arn)? = m["Arn"] { entry["arn"] = .string(arn) }
-        // What tells this resource from a later one of the same name (IAM gives every role an id).
-        if case .map(let m) = result, case .string(let uid)? = m["RoleId"] ?? m["PolicyId"], uid != "(planned)" { entry["uid"] = .string(uid) }
+        // An EKS Pod Identity association's ARN and id are `associationArn` and `associationId`.
+        if case .map(let m) = result, case .string(let arn)? = m["Arn"] ?? m["associationArn"] { entry["arn"] = .string(arn) }
+        // What tells this resource from a later one of the same name (IAM gives every role an id, EKS every association).
+        if case .map(let m) = result, case .string(let uid)? = m["RoleId"] ?? m["PolicyId"] ?? m["associationId"], uid != "(planned)" { entry["uid"] = .string(uid) }
         append(JSONCodec.serialize(.object(entry), pretty: false) + "\n")
         return id
     }

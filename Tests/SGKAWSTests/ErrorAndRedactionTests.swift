@@ -35,6 +35,32 @@ import SGKData
         }
     }
 
+    /// The Pod Identity and add-on errors of the EKS model, as EKS (and tools/e2e/eks-api-stub.py)
+    /// sends them: the code in `x-amzn-ErrorType`, the shape's members in the body; each with its hint.
+    @Test func eksPodIdentityErrorsHaveHints() {
+        func parse(_ code: String, _ status: Int, _ operation: String, _ message: String) -> AWSError {
+            var h = HTTPHeaders()
+            h.add(name: "x-amzn-ErrorType", value: code)
+            let body = #"{"message":"\#(message)","clusterName":"demo"}"#
+            return AWSError.parse(service: "eks", operation: operation, status: status, headers: h, body: Array(body.utf8), secrets: [])
+        }
+        let inUse = parse("ResourceInUseException", 409, "CreatePodIdentityAssociation", "Association already exists: a-1")
+        #expect(inUse.code == "ResourceInUseException" && inUse.isAlreadyExists && inUse.statusCode == 409)
+        #expect(inUse.hint?.contains("UpdatePodIdentityAssociation") == true)
+        let gone = parse("ResourceNotFoundException", 404, "DeletePodIdentityAssociation", "No Pod Identity Association found with id: a-1")
+        #expect(gone.isNotFound && gone.hint?.contains("aws eks list-pod-identity-associations") == true)
+        let addon = parse("ResourceNotFoundException", 404, "DescribeAddon", "No addon: eks-pod-identity-agent found in cluster: demo")
+        #expect(addon.hint?.contains("aws eks create-addon") == true)
+        let bad = parse("InvalidParameterException", 400, "CreatePodIdentityAssociation", "roleArn is not valid")
+        #expect(bad.hint?.contains("arn:PARTITION:iam::ACCOUNT:role/NAME") == true && !bad.isRetryable)
+        let state = parse("InvalidRequestException", 400, "CreatePodIdentityAssociation", "cluster is not ACTIVE")
+        #expect(state.hint?.contains("1.24") == true)
+        let limit = parse("ResourceLimitExceededException", 400, "CreatePodIdentityAssociation", "limit")
+        #expect(limit.hint?.contains("quota") == true)
+        let server = parse("ServerException", 500, "ListPodIdentityAssociations", "boom")
+        #expect(server.isRetryable && server.hint?.contains("try again later") == true)
+    }
+
     @Test func eksJSONErrors() {
         var h = HTTPHeaders()
         h.add(name: "X-Amzn-ErrorType", value: "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.eks/")

@@ -39,7 +39,7 @@ fewer than maxResults; clients must follow nextToken), so tests see pagination w
 Writes its port to DIR/port and its URL to DIR/url (atomically, once it listens), appends one
 line per request to DIR/requests (`METHOD PATH STATUS`, control requests included), and stops
 by itself after --ttl seconds (default 900)."""
-import argparse, base64, json, os, random, re, string, sys, threading, time, uuid
+import argparse, base64, json, os, random, re, signal, string, sys, threading, time, uuid
 import http.client, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,6 +50,13 @@ ap.add_argument("--addons")
 ap.add_argument("--page-cap", type=int, default=100)
 ap.add_argument("--ttl", type=float, default=900)
 args = ap.parse_args()
+
+# A parent may have blocked or ignored the signals that stop it (a test runner's threads do, and
+# a child inherits both): it stops on SIGTERM, SIGINT and SIGHUP whatever started it.
+STOP = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP)
+for sig in STOP:
+    signal.signal(sig, signal.SIG_DFL)
 
 moto = urllib.parse.urlsplit(args.moto)
 if moto.scheme != "http" or moto.hostname not in ("127.0.0.1", "localhost", "::1"):

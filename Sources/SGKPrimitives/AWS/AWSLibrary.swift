@@ -13,7 +13,7 @@ public enum AWSLibrary: CommandLibrary {
         [whoami, regionCommand, profile, partition, clusters, describeCluster, token, kubeconfig,
          oidcAssociate, oidcProvider, oidcProviders, oidcDelete,
          roleCreate, roleGet, roleList, roleDelete, roleAttach, roleDetach, rolePolicies, roleUpdateTrust,
-         policyCreate, policyGet, policyDelete]
+         policyCreate, policyGet, policyDelete] + podIdentityCommands
     }
 
     static func regionArg(_ inv: Invocation) throws -> String? { try inv.args.string(keyword: "region") }
