@@ -141,6 +141,51 @@ check "uninstall keeps the pre-existing role and provider, removes the policies 
 check "the common services.k8s.aws CRDs and the namespace stay for the other controller; the sagemaker ones go" '[ "$(kubectl get crd -o name | grep -cE "/[a-z]+\.services\.k8s\.aws$")" -eq 2 ] && [ "$(kubectl get crd -o name | grep -c sagemaker.services.k8s.aws)" -eq 0 ] && kubectl get ns $NS >/dev/null && [[ "$out" == *"(shared by the ACK controllers: still used by $NS/ack-s3-controller)"* ]]' || { echo "$out" >&2; kubectl get crd -o name >&2; }
 kubectl -n $NS delete deployment ack-s3-controller >/dev/null
 
+# ---- 2. EKS Pod Identity: moto answers none of its operations, the loopback EKS stub does
+# (IAM and STS stay on moto; the clusters are moto's, forwarded).
+mkdir -p "$E2E_STATE/stub"
+python3 "$ROOT/tools/e2e/eks-api-stub.py" "$E2E_STATE/stub" "$(cat "$E2E_STATE/moto/moto.url")" --ttl 600 &
+STUB_PID=$!
+for _ in $(seq 100); do [ -s "$E2E_STATE/stub/url" ] && break; sleep 0.1; done
+STUB=$(cat "$E2E_STATE/stub/url") || { echo "the EKS stub did not start" >&2; exit 1; }
+export AWS_ENDPOINT_URL_EKS="$STUB"
+stub_writes() { grep -v '^GET ' "$E2E_STATE/stub/requests" 2>/dev/null | grep -cv ' /stub/'; }
+PIROLE=ack-sagemaker-controller-ack-pi
+make_cluster ack-pi
+p0=$(providers)
+out=$(install ack-pi --identity pod-identity); code=$?
+check "without the eks-pod-identity-agent add-on the install stops before any write, saying how" '[ "$code" -ne 0 ] && [[ "$out" == *"needs the eks-pod-identity-agent add-on ACTIVE on ack-pi: the add-on is not installed; nothing was written"* ]] && [[ "$out" == *"aws eks create-addon --cluster-name ack-pi --addon-name eks-pod-identity-agent"* ]] && ! role_exists $PIROLE' || echo "$out" >&2
+curl -fsS -X PUT "$STUB/stub/addons/ack-pi/eks-pod-identity-agent?status=ACTIVE" >/dev/null
+mark; sw=$(stub_writes)
+out=$(install ack-pi --identity pod-identity --dry-run); code=$?
+check "Pod Identity dry run plans the associations and writes nothing (moto $(moto_writes), kube $(kube_persisted_writes), stub $(( $(stub_writes) - sw )))" '[ "$code" -eq 0 ] && [[ "$out" == *"+ create pod-identity-association ack-pi/$NS/ack-sagemaker-controller"* ]] && [ "$(moto_writes)" -eq 0 ] && [ "$(kube_persisted_writes)" -eq 0 ] && [ "$(stub_writes)" -eq "$sw" ]' || echo "$out" >&2
+out=$(install ack-pi --identity pod-identity); code=$?
+check "Pod Identity install succeeds" '[ "$code" -eq 0 ]' || echo "$out" >&2
+pitrust=$(aws iam get-role --role-name $PIROLE --query Role.AssumeRolePolicyDocument --output json)
+check "the role trusts pods.eks.amazonaws.com for sts:AssumeRole and sts:TagSession" '[ "$(jq -r ".Statement[0].Principal.Service" <<<"$pitrust")" = pods.eks.amazonaws.com ] && [ "$(jq -c "[.Statement[0].Action[]] | sort" <<<"$pitrust")" = "[\"sts:AssumeRole\",\"sts:TagSession\"]" ]' || echo "$pitrust" >&2
+check "its managed and inline policies are there" '[ "$(aws iam list-attached-role-policies --role-name $PIROLE --query "AttachedPolicies[].PolicyArn" --output text)" = arn:aws:iam::aws:policy/AmazonSageMakerFullAccess ] && aws iam get-role-policy --role-name $PIROLE --policy-name SagemakerStudioAccess >/dev/null'
+assoc=$(aws eks list-pod-identity-associations --cluster-name ack-pi --query "associations[].serviceAccount" --output text | tr '\t' '\n' | sort | tr '\n' ' ')
+check "an association for each service account ($assoc)" '[ "$assoc" = "ack-applicationautoscaling-controller ack-sagemaker-controller " ]'
+aid=$(aws eks list-pod-identity-associations --cluster-name ack-pi --service-account ack-sagemaker-controller --query "associations[0].associationId" --output text)
+check "the association names the role" '[ "$(aws eks describe-pod-identity-association --cluster-name ack-pi --association-id "$aid" --query association.roleArn --output text)" = arn:aws:iam::123456789012:role/$PIROLE ]'
+check "no OIDC provider made, no service account annotation" '[ "$(providers)" -eq "$p0" ] && [ -z "$(kubectl -n $NS get sa ack-sagemaker-controller -o jsonpath="{.metadata.annotations.eks\.amazonaws\.com/role-arn}")" ]'
+check "the Deployment runs the image with AWS_REGION" '[ "$(kubectl -n $NS get deploy ack-sagemaker-controller -o jsonpath="{.spec.template.spec.containers[0].image}")" = public.ecr.aws/aws-controllers-k8s/sagemaker-controller:1.9.1 ] && [ "$(kubectl -n $NS get deploy ack-sagemaker-controller -o jsonpath="{.spec.template.spec.containers[0].env[?(@.name==\"AWS_REGION\")].value}")" = us-west-2 ]'
+mark; sw=$(stub_writes)
+out=$(install ack-pi --identity pod-identity); code=$?
+check "a second Pod Identity install writes nothing (moto $(moto_writes), kube $(kube_writes), stub $(( $(stub_writes) - sw )))" '[ "$code" -eq 0 ] && [ "$(moto_writes)" -eq 0 ] && [ "$(kube_writes)" -eq 0 ] && [ "$(stub_writes)" -eq "$sw" ]' || echo "$out" >&2
+"$ROOT/tools/kube-peer.sh" ready-pod "$E2E_STATE/kube" "$NS" app.kubernetes.io/name=ack-sagemaker-controller >/dev/null 2>&1
+v=$(verify ack-pi --identity pod-identity --wait 60s); code=$?
+check "verify passes: the agent, the two associations" '[ "$code" -eq 0 ] && [[ "$v" == *"ok      pod identity agent: eks-pod-identity-agent ACTIVE"* ]] && [ "$(grep -c "^ok      pod identity: " <<<"$v")" -eq 2 ] && [[ "$v" == *"ok      role trust: pods.eks.amazonaws.com"* ]]' || echo "$v" >&2
+curl -fsS -X PUT "$STUB/stub/addons/ack-pi/eks-pod-identity-agent?status=DEGRADED&issue=InsufficientNumberOfReplicas" >/dev/null
+v=$(verify ack-pi --identity pod-identity --wait 5s); code=$?
+check "verify names a degraded agent with its fix" '[ "$code" -eq 1 ] && [[ "$v" == *"FAILED  pod identity agent: eks-pod-identity-agent: the add-on is DEGRADED"* ]] && [[ "$v" == *"fix: "* ]]' || echo "$v" >&2
+curl -fsS -X PUT "$STUB/stub/addons/ack-pi/eks-pod-identity-agent?status=ACTIVE" >/dev/null
+out=$(uninstall ack-pi --identity pod-identity); code=$?
+check "Pod Identity uninstall removes the associations, the role, the objects" '[ "$code" -eq 0 ] && [ -z "$(aws eks list-pod-identity-associations --cluster-name ack-pi --query "associations[]" --output text)" ] && ! role_exists $PIROLE && [ "$(ack_crds)" -eq 0 ] && [[ "$out" == *"removed: Pod Identity association $NS/ack-sagemaker-controller"* ]]' || echo "$out" >&2
+check "the unrelated role still survives" 'role_exists unrelated-ml-role'
+kill "$STUB_PID" 2>/dev/null; wait "$STUB_PID" 2>/dev/null
+unset AWS_ENDPOINT_URL_EKS
+
 # ---- 3. the migration from the SageMaker operator, on a peer holding both CRD sets
 FIXOP="$ROOT/../shared/fixtures/sagemaker-operator"
 make_cluster mig
