@@ -111,9 +111,11 @@ if $ack; then
   if [ "$identity" = pod-identity ]; then
     # moto answers no Pod Identity operation: the loopback EKS stub (test-only) does, with the
     # eks-pod-identity-agent add-on ACTIVE; IAM and STS stay on moto.
+    mkdir -p "$STATE/eks-stub"
     python3 tools/e2e/eks-api-stub.py "$STATE/eks-stub" "$AWS_ENDPOINT_URL" --ttl 3600 >/dev/null 2>&1 &
     stub_pid=$!
-    for _ in $(seq 50); do [ -s "$STATE/eks-stub/url" ] && break; sleep 0.1; done
+    for _ in $(seq 300); do [ -s "$STATE/eks-stub/url" ] && break; sleep 0.1; done
+    [ -s "$STATE/eks-stub/url" ] || { say "the EKS stub did not start"; exit 1; }
     export AWS_ENDPOINT_URL_EKS; AWS_ENDPOINT_URL_EKS=$(cat "$STATE/eks-stub/url")
     curl -fsS -X PUT "$AWS_ENDPOINT_URL_EKS/stub/addons/$CLUSTER/eks-pod-identity-agent?status=ACTIVE" >/dev/null
   fi
