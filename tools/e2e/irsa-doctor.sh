@@ -177,6 +177,9 @@ kubectl -n ok-two annotate serviceaccount app "eks.amazonaws.com/role-arn=$arn" 
 doc valid-two-clusters "" "" ok-two --service-account app
 
 # ---------------------------------------------------------------- broken setups, one link each
+# 0. No such cluster (a wrong name or region): said once, with the clusters that are there.
+CLUSTER=nope doc cluster-missing "cluster" "check the name, or give the cluster's region" default --service-account app
+
 # 1. The cluster's IAM OIDC provider is missing.
 good no-provider >/dev/null
 aws iam delete-open-id-connect-provider --open-id-connect-provider-arn "$PROVIDER"
