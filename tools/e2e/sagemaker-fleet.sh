@@ -2,22 +2,25 @@
 # End to end, on its own moto and three kube-apiservers — three EKS clusters in three regions
 # (moto gives the clusters of one region one OIDC issuer), each bound to its own API server by
 # a context named by its ARN, as `aws eks update-kubeconfig` writes one:
+#   0. --dry-run prints every cluster's plan (its lines start with the cluster), writes nothing;
 #   1. the fleet install with the third cluster's credentials wrong: the two good clusters end
 #      installed (their objects, their own roles), the broken one is reported in the table with
 #      its error, and the exit code is 1;
 #   2. after the credentials are fixed, a re-run completes the third and writes nothing to the
 #      other two (counted in the audit logs of their API servers); a third run writes nothing;
-#   3. --dry-run prints every cluster's plan (its lines start with the cluster);
 #   4. the fleet uninstall removes what each cluster's install made, on each cluster.
 . "$(dirname "$0")/common.bash"
 EXTRA=$(mktemp -d "${TMPDIR:-/tmp}/sgk-e2e-fleet.XXXXXX")
 stop_extra() { for n in 2 3; do "$ROOT/tools/kube-peer.sh" stop "$EXTRA/kube$n" >/dev/null 2>&1; done; rm -rf "$EXTRA"; }
 # The second and third API servers start while the first peers do (each takes a while).
-for n in 2 3; do "$ROOT/tools/kube-peer.sh" start "$EXTRA/kube$n" >"$EXTRA/kube$n.log" 2>&1 & done
+(for n in 2 3; do "$ROOT/tools/kube-peer.sh" start "$EXTRA/kube$n" >"$EXTRA/kube$n.log" 2>&1; echo $? >"$EXTRA/kube$n.rc"; done) &
 start_peers
 trap 'stop_extra; stop_peers' EXIT INT TERM
 wait
-for n in 2 3; do [ -s "$EXTRA/kube$n/server" ] || { cat "$EXTRA/kube$n.log" >&2; echo "cannot start kube peer $n" >&2; exit 1; }; done
+for n in 2 3; do
+  [ "$(cat "$EXTRA/kube$n.rc" 2>/dev/null)" = 0 ] && kubectl --kubeconfig "$EXTRA/kube$n/kubeconfig" get --raw /readyz >/dev/null 2>&1 ||
+    { tail -20 "$EXTRA/kube$n.log" >&2; echo "cannot start kube peer $n" >&2; exit 1; }
+done
 
 I="$FIX/installer.yaml"
 NS=sagemaker-k8s-operator-system
@@ -53,6 +56,16 @@ print(sum(1 for l in sys.stdin if json.loads(l).get("userAgent", "").startswith(
 mark_all() { MARKS=(); for d in "${dirs[@]}"; do MARKS+=("$(wc -l <"$d/audit.log" 2>/dev/null || echo 0)"); done; mark; }
 fleet() { "$SGK_BIN" run install-sagemaker-operator-fleet --fleet "$FLEET" --installer "$I" "$@" 2>&1; }
 row() { grep -E "^$1 " <<<"$2" | tr -s ' '; }   # the table's row of a cluster
+
+# ---- 0. --dry-run: every cluster's plan, and nothing written
+mark_all
+out=$(fleet --dry-run); code=$?
+echo "$out" >"$E2E_STATE/dry.txt"
+check "--dry-run plans on every cluster (exit $code)" \
+  '[ "$code" -eq 0 ] && for n in 1 2 3; do grep -q "^\[fleet-$n\] + create role sagemaker-k8s-operator-fleet-$n" <<<"$out" && grep -q "^\[fleet-$n\] + create Namespace $NS" <<<"$out" || exit 1; done'
+check "--dry-run: every row planned" '[ "$(grep -cE "^fleet-[123] .* planned " <<<"$out")" -eq 3 ]'
+check "--dry-run wrote nothing (moto $(moto_writes), peers $(writes_at 1) $(writes_at 2) $(writes_at 3))" \
+  '[ "$(moto_writes)" -eq 0 ] && [ "$(writes_at 1)" -eq 0 ] && [ "$(writes_at 2)" -eq 0 ] && [ "$(writes_at 3)" -eq 0 ]'
 
 # ---- 1. the third cluster's credentials are wrong
 kubectl config set-credentials u3 --token=not-the-token >/dev/null
@@ -92,13 +105,6 @@ mark_all
 out=$(fleet); code=$?
 check "a third run writes nothing anywhere (moto $(moto_writes), peers $(writes_at 1) $(writes_at 2) $(writes_at 3))" \
   '[ "$code" -eq 0 ] && [ "$(moto_writes)" -eq 0 ] && [ "$(writes_at 1)" -eq 0 ] && [ "$(writes_at 2)" -eq 0 ] && [ "$(writes_at 3)" -eq 0 ]'
-
-# ---- 3. --dry-run: every cluster's plan
-out=$(fleet --dry-run --namespace fleet-other); code=$?
-echo "$out" >"$E2E_STATE/dry.txt"
-check "--dry-run plans on every cluster (exit $code)" \
-  '[ "$code" -eq 0 ] && for n in 1 2 3; do grep -q "^\[fleet-$n\] + create Namespace fleet-other" <<<"$out" || exit 1; done'
-check "--dry-run: every row planned" '[ "$(grep -cE "^fleet-[123] .* planned " <<<"$out")" -eq 3 ]'
 
 # ---- 4. the fleet uninstall
 out=$("$SGK_BIN" run uninstall-sagemaker-operator-fleet --fleet "$FLEET" --installer "$I" 2>&1); code=$?
