@@ -6,8 +6,8 @@
 # peers: HTTP clients, the journal, the cluster binding, all from concurrent bodies).
 # Any report from ThreadSanitizer fails the run.
 #
-# Not part of tools/test.sh: a sanitized build of sgk and its dependencies takes tens of minutes
-# on a 2-core machine (see the note in tools/README.md), too long for CI's budget.
+# Not part of tools/test.sh: a sanitized build is a second full build of sgk and its dependencies
+# (see the note in tools/README.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$ROOT"
