@@ -71,7 +71,7 @@ public final class Effects: @unchecked Sendable {
     public var isExplaining: Bool { context.options.explain }
 
     func paint(_ s: String, _ code: String) -> String {
-        context.options.color && (context.output as? FileSink)?.isTerminal == true ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+        context.options.color && context.output.isTerminal ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
     }
 
     func printExplain(_ lines: [String]) {

@@ -126,13 +126,16 @@ public struct Invocation: @unchecked Sendable {
     public let arguments: Arguments
     public let context: CallContext
     let interpreter: Interpreter
+    /// The calling frame's depth and owner (see `Frame`), for blocks the command calls.
+    var depth = 0
+    var owner = 0
 
     public var args: Arguments { arguments }
 
     /// Calls a block or function value with positional arguments.
     public func call(_ f: Value, _ args: [Value]) throws -> Value {
         guard case .function(let fn) = f else { throw CommandError("expected a block { … } or function, got \(f.typeName)") }
-        return try interpreter.callFunction(fn, args)
+        return try interpreter.callFunction(fn, args, depth: depth, owner: owner)
     }
 
     /// The registry this run uses (for `help`).

@@ -173,6 +173,12 @@ final class Compiler {
                 report("undefined variable '\(name)'", nr, hint: "declare it first: let \(name) = …")
                 return { _ in .next }
             }
+            if let body = parallelBodyCrossed(toAssign: name) {
+                _ = compilePipeline(p)
+                report("cannot assign '\(name)' in the body of 'parallel for': it is a variable of the code around the loop", nr,
+                       hint: "bodies run at the same time and may read '\(name)', not assign it; the loop's value lists each body's last value\(body)")
+                return { _ in .next }
+            }
             // `x = $x + …` appends in place (amortized O(1)) when x is a local list, map or string.
             if depth == 0, p.stages.count == 1, case .expr(.binary(.add, .variable(let v, _), let rhs, let r)) = p.stages[0], v == name {
                 let file = self.file
@@ -210,7 +216,15 @@ final class Compiler {
             }
             let e = compilePipeline(p)
             if depth == 0 { return { f in f[slot] = try e(f); return .next } }
-            return { f in let v = try e(f); f.ancestor(depth)[slot] = v; return .next }
+            let file = self.file
+            return { f in
+                let v = try e(f)
+                let target = f.ancestor(depth)
+                // A function called from a body of `parallel for` assigns a variable the bodies share.
+                if target.owner != f.owner { throw Compiler.sharedAssignment(name, file, nr) }
+                target[slot] = v
+                return .next
+            }
         case .pipeline(let p):
             let e = compilePipeline(p)
             return { f in _ = try e(f); return .next }
@@ -256,17 +270,22 @@ final class Compiler {
         case .fn:
             return { _ in .next }   // hoisted by compileBlock
         case .return(let p, let r):
-            if !scope.isFunction && scope.parent != nil {
+            if scope.isParallelBody {
+                report("'return' cannot leave the body of 'parallel for'", r,
+                       hint: "a body's value is its last statement's (an expression or a command)")
+            } else if !scope.isFunction && scope.parent != nil {
                 report("'return' outside a function", r)
             }
             guard let p else { return { f in f.returnValue = .null; return .ret } }
             let e = compilePipeline(p)
             return { f in f.returnValue = try e(f); return .ret }
         case .break(let r):
-            if scope.loopDepth == 0 { report("'break' outside a loop", r) }
+            if scope.loopDepth == 0 { report(scope.isParallelBody ? "'break' cannot leave the body of 'parallel for'" : "'break' outside a loop", r,
+                                             hint: scope.isParallelBody ? "bodies run at the same time; 'fail' ends this one with an error" : nil) }
             return { _ in .brk }
         case .continue(let r):
-            if scope.loopDepth == 0 { report("'continue' outside a loop", r) }
+            if scope.loopDepth == 0 { report(scope.isParallelBody ? "'continue' cannot leave the body of 'parallel for'" : "'continue' outside a loop", r,
+                                             hint: scope.isParallelBody ? "the body's value is its last statement's: use if/else to give one" : nil) }
             return { _ in .cont }
         case .try(let body, let name, _, let handler, _):
             let b = withBlockScope { compileBlock(body) }
@@ -722,7 +741,7 @@ final class Compiler {
             } else {
                 args.input = input
             }
-            let inv = Invocation(command: name, arguments: args, context: interp.context, interpreter: interp)
+            let inv = Invocation(command: name, arguments: args, context: interp.context, interpreter: interp, depth: f.depth, owner: f.owner)
             let result: Value
             do {
                 result = try run(inv)
@@ -1053,6 +1072,79 @@ final class Compiler {
             return compileBinary(op, a, b, r)
         case .pipeline(let p):
             return compilePipeline(p)
+        case .parallel(let p):
+            return compileParallel(p)
+        }
+    }
+
+    /// Whether assigning `name` from here crosses the body of a `parallel for` (the variable
+    /// belongs to the code around it): nil if not, else a hint's tail.
+    func parallelBodyCrossed(toAssign name: String) -> String? {
+        var s: FnScope? = scope
+        var crossed = false
+        while let fs = s {
+            for b in fs.blocks.reversed() where b.vars[name] != nil { return crossed ? "" : nil }
+            if fs.isParallelBody { crossed = true }
+            s = fs.parent
+        }
+        return nil
+    }
+
+    static func sharedAssignment(_ name: String, _ file: SourceFile, _ r: SourceRange) -> RuntimeError {
+        RuntimeError("cannot assign '\(name)' from a body of 'parallel for': the variable is shared by the bodies", code: "SharedAssignment",
+                     hint: "bodies run at the same time and may read the variables around the loop, not assign them; give results as the body's value",
+                     file: file, range: r)
+    }
+
+    /// `parallel for x in LIST limit: N keep-going: B { … }`: the body is compiled as a scope of
+    /// its own (a frame per body, whose parent is the loop's frame); see `Interpreter.runParallel`.
+    func compileParallel(_ p: ParallelFor) -> Eval {
+        let it = compileExpr(p.iterable)
+        let limitEval = p.limit.map { compileExpr($0) }
+        let keepEval = p.keepGoing.map { compileExpr($0) }
+        let prefixEval = p.prefix.map { compileExpr($0) }
+        let fnScope = FnScope(parent: scope, name: "parallel for", isFunction: false)
+        fnScope.isParallelBody = true
+        let saved = scope
+        scope = fnScope
+        let slot = fnScope.declare(p.name)
+        let slot2 = p.second.map { fnScope.declare($0) }
+        let body = compileBlock(p.body, valueOfLast: true)
+        scope = saved
+        let interp = self.interp
+        let file = self.file
+        let iterableRange = p.iterable.range
+        let limitRange = p.limit?.range ?? p.headRange
+        let head = p.headRange
+        let hasSecond = p.second != nil
+        return { f in
+            var limit = ParallelRun.defaultLimit
+            if let limitEval {
+                guard case .int(let l) = try limitEval(f), l >= 1 else {
+                    throw RuntimeError("'limit:' of 'parallel for' must be an int of at least 1", file: file, range: limitRange)
+                }
+                limit = l
+            }
+            let keepGoing = try keepEval.map { try $0(f).isTruthy } ?? false
+            let prefix = try prefixEval.map { try $0(f) }.flatMap { $0.isNull ? nil : $0.isTruthy }
+            var items: [Interpreter.ParallelItem] = []
+            switch try it(f) {
+            case .list(let l):
+                items.reserveCapacity(l.count)
+                for (i, v) in l.enumerated() {
+                    items.append(.init(first: hasSecond ? .int(i) : v, second: hasSecond ? v : nil, label: Interpreter.parallelLabel(v, index: i)))
+                }
+            case .map(let m):
+                for (i, (k, v)) in m.enumerated() {
+                    items.append(.init(first: .string(k), second: hasSecond ? v : nil, label: Interpreter.parallelLabel(.string(k), index: i)))
+                }
+            case .null: return .list([])
+            case let v:
+                throw RuntimeError("cannot iterate over \(v.aTypeName)", hint: "parallel for takes a list, a map (its keys) or a range such as 1..10",
+                                   file: file, range: iterableRange)
+            }
+            return try interp.runParallel(items, limit: limit, keepGoing: keepGoing, prefix: prefix, loopFrame: f, slotCount: fnScope.slotCount,
+                                          slot: slot, slot2: slot2, body: body, file: file, range: head)
         }
     }
 

@@ -6,6 +6,9 @@ final class FnScope {
     var blocks: [BlockScope] = [BlockScope()]
     var loopDepth = 0
     let isFunction: Bool
+    /// The body of a `parallel for`: it runs in a frame of its own, on a thread of its own, and
+    /// may not assign the variables of the scopes around it.
+    var isParallelBody = false
 
     init(parent: FnScope?, name: String, isFunction: Bool) {
         self.parent = parent

@@ -6,6 +6,12 @@ import Synchronization
 public protocol OutputSink: AnyObject, Sendable {
     func write(_ text: String)
     func flush()
+    /// Whether the text reaches a terminal (colors, progress, the item prefix of `parallel for` lines).
+    var isTerminal: Bool { get }
+}
+
+extension OutputSink {
+    public var isTerminal: Bool { false }
 }
 
 /// A buffered file-descriptor sink.
@@ -84,14 +90,47 @@ public struct RunOptions: Sendable {
 /// Per-run services shared with native commands: output, environment,
 /// options, cancellation, a logger and a place for libraries to keep clients.
 public final class CallContext: @unchecked Sendable {
-    public let output: OutputSink
-    public let errors: OutputSink
+    private let runOutput: OutputSink
+    private let runErrors: OutputSink
+    /// Where results go: the run's stdout sink, or, in a body of a `parallel for`, that body's
+    /// line-buffered view of it (see `BodyOutput`).
+    public var output: OutputSink {
+        if let r = ThreadState.existing?.route, r.context === self { return r.output }
+        return runOutput
+    }
+    /// Where diagnostics go (stderr), per body as `output` is.
+    public var errors: OutputSink {
+        if let r = ThreadState.existing?.route, r.context === self { return r.errors }
+        return runErrors
+    }
     public var environment: [String: String]
-    public var options: RunOptions
+    private var runOptions: RunOptions
+    /// The run's options; `dryRun` is also true inside `withDryRun` (on that thread only).
+    public var options: RunOptions {
+        get {
+            var o = runOptions
+            if !o.dryRun, let t = ThreadState.existing, t.dryRun > 0 { o.dryRun = true }
+            return o
+        }
+        set { runOptions = newValue }
+    }
     public let cancellation: Cancellation
     public var logger: Logger
+    private let printedFlag = Atomic<Bool>(false)
     /// Set when a call printed its result with `-o FORMAT`: the REPL does not show it again.
-    public var printedWithOutputFlag = false
+    public var printedWithOutputFlag: Bool {
+        get { printedFlag.load(ordering: .relaxed) }
+        set { printedFlag.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Runs `body` as a dry run (one call's `--dry-run`), on this thread only: the other bodies
+    /// of a `parallel for` keep the run's mode.
+    public func withDryRun<T>(_ body: () throws -> T) rethrows -> T {
+        let t = ThreadState.current
+        t.dryRun += 1
+        defer { t.dryRun -= 1 }
+        return try body()
+    }
     private let lock = NSRecursiveLock()   // a service's maker may register a shutdown hook
     private var services: [ObjectIdentifier: AnyObject] = [:]
     private var shutdownHooks: [@Sendable () async -> Void] = []
@@ -138,10 +177,10 @@ public final class CallContext: @unchecked Sendable {
 
     public init(output: OutputSink, errors: OutputSink, environment: [String: String] = ProcessInfo.processInfo.environment,
                 options: RunOptions = RunOptions(), logger: Logger = Logger(label: "sgk")) {
-        self.output = output
-        self.errors = errors
+        self.runOutput = output
+        self.runErrors = errors
         self.environment = environment
-        self.options = options
+        self.runOptions = options
         self.cancellation = Cancellation()
         self.logger = logger
     }

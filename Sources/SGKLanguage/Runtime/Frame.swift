@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The slots of one function activation. Variables are resolved to
 /// (depth, slot) before running, so no lookup happens by name.
 ///
@@ -12,6 +14,15 @@ final class Frame {
     @exclusivity(unchecked) private(set) var count: Int
     @exclusivity(unchecked) fileprivate(set) var parent: Frame?
     @exclusivity(unchecked) var returnValue: Value = .null
+    /// How many calls are active below this frame on its thread (0 at the top level): the bound
+    /// on nested calls is checked against it. Kept in the frame, not in the interpreter, because
+    /// the bodies of a `parallel for` each have their own chain of calls.
+    @exclusivity(unchecked) var depth = 0
+    /// Which body of a `parallel for` made this frame (0: none, the run's own thread). A call's
+    /// frame takes its caller's owner, so every frame a body makes is its own, and a frame with
+    /// another owner is shared: the body may read its slots, not assign them (checked where a
+    /// variable of an enclosing frame is assigned).
+    @exclusivity(unchecked) var owner = 0
     /// The next spare frame of the same function (see CompiledBody.frame).
     @exclusivity(unchecked) fileprivate var nextSpare: Frame?
 
@@ -103,7 +114,9 @@ final class CompiledBody {
 
     /// A frame with every slot null, for a call of this body.
     @inline(__always) func frame(count: Int, parent: Frame?) -> Frame {
-        if let f = spare, f.count == count {
+        // While bodies of a `parallel for` run, frames are neither taken from nor given back to
+        // the spares: two threads may call the same function.
+        if ParallelRun.active.load(ordering: .relaxed) == 0, let f = spare, f.count == count {
             spare = f.nextSpare
             f.nextSpare = nil
             spareCount -= 1
@@ -115,7 +128,7 @@ final class CompiledBody {
 
     /// Takes back the frame of a finished call unless something still holds it.
     @inline(__always) func recycle(_ frame: inout Frame) {
-        guard spareCount < 32, isKnownUniquelyReferenced(&frame) else { return }
+        guard spareCount < 32, ParallelRun.active.load(ordering: .relaxed) == 0, isKnownUniquelyReferenced(&frame) else { return }
         frame.clear()
         frame.nextSpare = spare
         spare = frame

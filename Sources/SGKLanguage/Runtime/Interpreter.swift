@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SGKData
 
 /// A module compiled once per session; its top level runs on first `use`.
@@ -8,7 +9,9 @@ final class CompiledModule {
     let frame: Frame
     let exec: Exec
     let functions: [String: FnInfo]
-    var state = 0   // 0 not run, 1 running, 2 done
+    let state = Atomic<Int>(0)   // 0 not run, 1 running, 2 done (also when its top level failed, as before)
+    /// The `ThreadState.id` of the thread running its top level.
+    let initializer = Atomic<Int>(-1)
 
     init(name: String, file: SourceFile, frame: Frame, exec: @escaping Exec, functions: [String: FnInfo]) {
         self.name = name; self.file = file; self.frame = frame; self.exec = exec; self.functions = functions
@@ -22,15 +25,20 @@ public final class Interpreter {
     /// `context.cancellation`, one load closer for the check every call makes.
     let cancellation: Cancellation
     public let loader: ModuleLoader
-    @exclusivity(unchecked) var callDepth = 0
+    /// The bound on nested calls (each frame knows its depth: `Frame.depth`).
     @exclusivity(unchecked) public var maxCallDepth = 2_000
     var modules: [String: CompiledModule] = [:]
     /// The errors `catch` blocks received lately, with the values they saw: `fail $err` with such a
     /// value raises the original error again from where it was raised (its position and call stack),
     /// with the message, code and hint the value has now (`fail ($err + {hint: …})`).
+    /// Kept under `caughtLock`: the bodies of a `parallel for` catch errors at the same time.
     private var caught: [(value: Value, error: RuntimeError)] = []
+    private let caughtLock = NSLock()
+    /// Held while a module's top level runs (a body of a `parallel for` may be the first to call it).
+    let moduleLock = NSRecursiveLock()
 
     func remember(caught error: RuntimeError, as value: Value) {
+        caughtLock.lock(); defer { caughtLock.unlock() }
         if caught.count == 8 { caught.removeFirst() }
         caught.append((value, error))
     }
@@ -38,7 +46,10 @@ public final class Interpreter {
     func caughtError(for value: Value) -> RuntimeError? {
         guard case .map(let m) = value, m["stack"] != nil else { return nil }
         let origin = ["file", "line", "column", "stack"]
-        guard let entry = caught.last(where: { c in
+        caughtLock.lock()
+        let recent = caught
+        caughtLock.unlock()
+        guard let entry = recent.last(where: { c in
             guard case .map(let o) = c.value else { return false }
             return origin.allSatisfy { o[$0] == m[$0] }
         }) else { return nil }
@@ -67,11 +78,13 @@ public final class Interpreter {
     /// Before a call: the depth bound (a runaway recursion is an error, not a stack overflow)
     /// and a pending interrupt.
     @inline(__always)
-    func checkCall(_ fn: Function, file: SourceFile?, range: SourceRange) throws {
-        if callDepth >= maxCallDepth {
+    func checkCall(_ fn: Function, caller: Frame, file: SourceFile?, range: SourceRange) throws -> Int {
+        let depth = caller.depth
+        if depth >= maxCallDepth {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: file, range: range)
         }
         if cancellation.isCancelled { throw Interpreter.cancelledError(file, range) }
+        return depth + 1
     }
 
     /// Calls a user function from a compiled call site. `args[i]` computes
@@ -79,9 +92,11 @@ public final class Interpreter {
     /// input, if any, fills parameter `inputParam`.
     @inline(__always)
     func invoke(_ fn: Function, caller: Frame, args: [EvalBox?], inputParam: Int, input: Value?, file: SourceFile, range: SourceRange) throws -> Value {
-        try checkCall(fn, file: file, range: range)
+        let depth = try checkCall(fn, caller: caller, file: file, range: range)
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        frame.depth = depth
+        frame.owner = caller.owner
         defer { body.recycle(&frame) }
         let params = fn.params
         let n = params.count
@@ -105,9 +120,11 @@ public final class Interpreter {
     @inline(__always)
     func invoke1(_ fn: Function, caller: Frame, _ a0: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
         guard fn.arity == 1 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
-        try checkCall(fn, file: file, range: range)
+        let depth = try checkCall(fn, caller: caller, file: file, range: range)
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        frame.depth = depth
+        frame.owner = caller.owner
         defer { body.recycle(&frame) }
         frame[fn.slot0] = try a0(caller)
         return try run(fn, body, frame, file: file, range: range)
@@ -117,9 +134,11 @@ public final class Interpreter {
     @inline(__always)
     func invoke2(_ fn: Function, caller: Frame, _ a0: Eval, _ a1: Eval, args: [EvalBox?], file: SourceFile, range: SourceRange) throws -> Value {
         guard fn.arity == 2 else { return try invoke(fn, caller: caller, args: args, inputParam: -1, input: nil, file: file, range: range) }
-        try checkCall(fn, file: file, range: range)
+        let depth = try checkCall(fn, caller: caller, file: file, range: range)
         let body = fn.body
         var frame = body.frame(count: fn.slotCount, parent: fn.captured)
+        frame.depth = depth
+        frame.owner = caller.owner
         defer { body.recycle(&frame) }
         frame[fn.slot0] = try a0(caller)
         frame[fn.slot1] = try a1(caller)
@@ -128,8 +147,6 @@ public final class Interpreter {
 
     @inline(__always)
     func run(_ fn: Function, _ body: CompiledBody, _ frame: Frame, file: SourceFile, range: SourceRange) throws -> Value {
-        callDepth += 1
-        defer { callDepth -= 1 }
         do {
             _ = try body.run(frame)
         } catch var e as RuntimeError {
@@ -141,17 +158,22 @@ public final class Interpreter {
 
     /// Calls a function or block value with positional arguments (from native commands).
     public func callFunction(_ fn: Function, _ args: [Value]) throws -> Value {
-        if callDepth >= maxCallDepth {
+        try callFunction(fn, args, depth: 0, owner: 0)
+    }
+
+    /// `depth` and `owner`: those of the frame the native command was called from.
+    func callFunction(_ fn: Function, _ args: [Value], depth: Int, owner: Int) throws -> Value {
+        if depth >= maxCallDepth {
             throw RuntimeError("too many nested calls (more than \(maxCallDepth)): runaway recursion in '\(fn.name)'?", file: fn.file, range: .none)
         }
         let frame = Frame(count: fn.slotCount, parent: fn.captured)
+        frame.depth = depth + 1
+        frame.owner = owner
         for (i, p) in fn.params.enumerated() {
             if i < args.count { frame[p.slot] = args[i] }
             else if let d = p.defaultValue { frame[p.slot] = try d(frame) }
             else { throw CommandError("'\(fn.name)' needs \(fn.params.count) argument(s), got \(args.count)") }
         }
-        callDepth += 1
-        defer { callDepth -= 1 }
         _ = try fn.body.run(frame)
         return frame.returnValue
     }
@@ -218,10 +240,17 @@ public final class Interpreter {
     }
 
     func initialize(_ m: CompiledModule) throws {
-        guard m.state == 0 else { return }
-        m.state = 1
+        if m.state.load(ordering: .acquiring) == 2 { return }
+        // Its top level runs on this thread, or on one that waits for this body of a `parallel for`
+        // (a loop in the module's top level): a call from within, as on one thread.
+        if m.state.load(ordering: .acquiring) == 1, ThreadState.current.lineage.contains(m.initializer.load(ordering: .acquiring)) { return }
+        moduleLock.lock(); defer { moduleLock.unlock() }
+        // 1: running (a call from its own top level), 2: done.
+        guard m.state.load(ordering: .relaxed) == 0 else { return }
+        m.initializer.store(ThreadState.current.id, ordering: .releasing)
+        m.state.store(1, ordering: .releasing)
         m.frame.ensure(m.frame.count)
+        defer { if m.state.load(ordering: .relaxed) == 1 { m.state.store(2, ordering: .releasing) } }
         _ = try m.exec(m.frame)
-        m.state = 2
     }
 }

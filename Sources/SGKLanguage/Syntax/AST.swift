@@ -17,6 +17,8 @@ public indirect enum Expr: Sendable {
     case unary(UnaryOp, Expr, SourceRange)
     case binary(BinaryOp, Expr, Expr, SourceRange)
     case pipeline(Pipeline)                         // `( … )`
+    /// `parallel for x in LIST limit: N keep-going: B { … }`: a value (the bodies' results).
+    case parallel(ParallelFor)
 
     public var range: SourceRange {
         switch self {
@@ -26,8 +28,25 @@ public indirect enum Expr: Sendable {
             return r
         case .block(let b): return b.range
         case .pipeline(let p): return p.range
+        case .parallel(let p): return p.range
         }
     }
+}
+
+/// `parallel for NAME[, NAME2] in ITERABLE [limit: N] [keep-going: B] { BODY }`.
+public struct ParallelFor: Sendable {
+    public var name: String
+    public var nameRange: SourceRange
+    public var second: String?
+    public var iterable: Expr
+    public var limit: Expr?
+    public var keepGoing: Expr?
+    /// `prefix: B`: each output line of a body starts with `[item] ` (default: on a terminal).
+    public var prefix: Expr?
+    public var body: [Stmt]
+    /// The words `parallel for`, where its errors are reported.
+    public var headRange: SourceRange
+    public var range: SourceRange
 }
 
 public enum InterpolationPart: Sendable {

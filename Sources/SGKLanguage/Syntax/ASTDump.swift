@@ -75,6 +75,12 @@ public enum ASTDump {
         case .unary(let op, let x, _): return "(\(op.rawValue) \(expr(x)))"
         case .binary(let op, let a, let b, _): return "(\(op.rawValue) \(expr(a)) \(expr(b)))"
         case .pipeline(let p): return pipeline(p)
+        case .parallel(let p):
+            var opts = ""
+            if let l = p.limit { opts += " (limit: \(expr(l)))" }
+            if let k = p.keepGoing { opts += " (keep-going: \(expr(k)))" }
+            if let k = p.prefix { opts += " (prefix: \(expr(k)))" }
+            return "(parallel-for \(p.name)\(p.second.map { " " + $0 } ?? "") \(expr(p.iterable))\(opts) \(block(p.body)))"
         }
     }
 }

@@ -378,6 +378,9 @@ public struct Parser {
 
     mutating func parseStage(first: Bool) throws(Diagnostic) -> Stage {
         let t = try peek(.command)
+        if first, t.isWord("parallel"), (try lexer.lex(at: t.range.end, mode: .expression)).isWord("for") {
+            return .expr(.parallel(try parseParallelFor(t)))
+        }
         if case .word(let w) = t.kind, !["true", "false", "null", "not"].contains(w) {
             if Parser.statementKeywords.contains(w) && w != "fail" {
                 throw error("'\(w)' cannot start a command", t.range, hint: w == "let" ? "a let binding is a statement of its own" : nil)
@@ -388,6 +391,49 @@ public struct Parser {
             throw unexpected(t, expecting: "a command after '|'")
         }
         return .expr(try parseExpr())
+    }
+
+    /// `parallel for x[, y] in EXPR [limit: N] [keep-going: B] { … }` (at `parallel`).
+    mutating func parseParallelFor(_ start: Token) throws(Diagnostic) -> ParallelFor {
+        advance(start)
+        let forTok = try peek()
+        advance(forTok)
+        let (name, nr) = try identifier("a loop variable after 'parallel for'")
+        var second: String?
+        if try peek().isPunct(",") {
+            advance(try peek())
+            second = try identifier("a second loop variable").0
+        }
+        let inTok = try peek()
+        guard inTok.isWord("in") else { throw unexpected(inTok, expecting: "'in'") }
+        advance(inTok)
+        let e = try parseExpr()
+        var limit: Expr?
+        var keepGoing: Expr?
+        var prefix: Expr?
+        while true {
+            let k = try peek(.command)
+            guard case .word(let w) = k.kind else { break }
+            let colon = try lexer.lex(at: k.range.end, mode: .expression)
+            guard colon.isPunct(":"), colon.range.start == k.range.end else {
+                throw unexpected(k, expecting: "'limit:', 'keep-going:', 'prefix:' or '{' after the list of 'parallel for'")
+            }
+            let canonical = w.replacingAll("_", with: "-")
+            guard canonical == "limit" || canonical == "keep-going" || canonical == "prefix" else {
+                throw error("unknown option '\(w):' for 'parallel for'", k.range.to(colon.range), hint: "its options: limit: N, keep-going: true, prefix: true")
+            }
+            if (canonical == "limit" ? limit : canonical == "prefix" ? prefix : keepGoing) != nil { throw error("'\(w):' given twice", k.range.to(colon.range)) }
+            advance(colon)
+            let v = try parseExpr()
+            switch canonical {
+            case "limit": limit = v
+            case "prefix": prefix = v
+            default: keepGoing = v
+            }
+        }
+        let body = try parseBody()
+        return ParallelFor(name: name, nameRange: nr, second: second, iterable: e, limit: limit, keepGoing: keepGoing, prefix: prefix, body: body,
+                           headRange: start.range.to(forTok.range), range: start.range.to(SourceRange(pos, pos)))
     }
 
     mutating func parseCommand() throws(Diagnostic) -> CommandCall {

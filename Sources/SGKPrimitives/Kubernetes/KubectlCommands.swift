@@ -100,9 +100,7 @@ enum KubectlCommands {
         }
         if mode == "none" || inv.context.options.dryRun { return try body() }
         _ = Effects.of(inv.context)  // made (with its journal) before the mode changes
-        inv.context.options.dryRun = true
-        defer { inv.context.options.dryRun = false }
-        return try body()
+        return try inv.context.withDryRun(body)
     }
 
     /// A line on stderr, flushed at once (the CLI flushes stderr only when a run fails).

@@ -8,7 +8,7 @@ import SGKData
 /// Files, the network, processes and time: read, write, fetch, sh, sleep.
 public enum IOCommands: CommandLibrary {
     public static var commands: [NativeCommand] {
-        [read, write, fetch, sh, sleep]
+        [read, write, fetch, sh, sleep, clock]
     }
 
     // MARK: files
@@ -410,5 +410,13 @@ public enum IOCommands: CommandLibrary {
         guard seconds < 1e7 else { throw CommandError("DURATION is too long", argument: .positional(0)) }
         try inv.context.wait { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)) }
         return .null
+    }
+
+    // MARK: clock
+
+    static let clock = NativeCommand(CommandSignature(
+        "clock", summary: "Seconds since 1970-01-01 UTC, a double (to time steps).",
+        example: "let t = clock; sleep 1s; print ((clock) - $t)")) { _ in
+        .double(Date().timeIntervalSince1970)
     }
 }
