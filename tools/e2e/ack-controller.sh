@@ -153,13 +153,7 @@ kubectl -n $NS delete deployment ack-s3-controller >/dev/null
 
 # ---- 2. EKS Pod Identity: moto answers none of its operations, the loopback EKS stub does
 # (IAM and STS stay on moto; the clusters are moto's, forwarded).
-mkdir -p "$E2E_STATE/stub"
-python3 "$ROOT/tools/e2e/eks-api-stub.py" "$E2E_STATE/stub" "$(cat "$E2E_STATE/moto/moto.url")" --ttl 600 &
-STUB_PID=$!
-for _ in $(seq 100); do [ -s "$E2E_STATE/stub/url" ] && break; sleep 0.1; done
-STUB=$(cat "$E2E_STATE/stub/url") || { echo "the EKS stub did not start" >&2; exit 1; }
-export AWS_ENDPOINT_URL_EKS="$STUB"
-stub_writes() { grep -v '^GET ' "$E2E_STATE/stub/requests" 2>/dev/null | grep -cv ' /stub/'; }
+start_eks_stub --ttl 600
 PIROLE=ack-sagemaker-controller-ack-pi
 make_cluster ack-pi
 p0=$(providers)

@@ -109,6 +109,24 @@ for line in sys.stdin:
 for _, kind in sorted(rows): print(kind)'
 }
 
+# Starts the loopback EKS stub (tools/e2e/eks-api-stub.py: Pod Identity and add-ons, which moto
+# does not answer; clusters forwarded to moto) in $E2E_STATE/stub, with its options (--addons,
+# --page-cap, --ttl), and points sgk and aws at it: STUB, STUB_PID, AWS_ENDPOINT_URL_EKS,
+# stub_writes (its write requests), addon CLUSTER ADDON STATUS|absent (seeds an add-on).
+start_eks_stub() {
+  mkdir -p "$E2E_STATE/stub"
+  python3 "$ROOT/tools/e2e/eks-api-stub.py" "$E2E_STATE/stub" "$(cat "$E2E_STATE/moto/moto.url")" "$@" >"$E2E_STATE/stub.log" 2>&1 &
+  STUB_PID=$!
+  for _ in $(seq 100); do [ -s "$E2E_STATE/stub/url" ] && break; sleep 0.1; done
+  STUB=$(cat "$E2E_STATE/stub/url") || { cat "$E2E_STATE/stub.log" >&2; echo "the EKS stub did not start" >&2; exit 1; }
+  export AWS_ENDPOINT_URL_EKS="$STUB"
+}
+stub_writes() { grep -v '^GET ' "$E2E_STATE/stub/requests" 2>/dev/null | grep -cv ' /stub/'; }
+addon() {
+  if [ "$3" = absent ]; then curl -fsS -X DELETE "$STUB/stub/addons/$1/$2" >/dev/null
+  else curl -fsS -X PUT "$STUB/stub/addons/$1/$2?status=$3" >/dev/null; fi
+}
+
 finish() {
   echo "$1 e2e: $pass passed, $fail failed"
   [ "$fail" -eq 0 ]

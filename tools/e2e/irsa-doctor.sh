@@ -24,17 +24,7 @@ trap stop_all EXIT INT TERM
 export XDG_STATE_HOME="$E2E_STATE/xdg"
 unset SGK_JOURNAL SGK_INSTALLER
 # EKS Pod Identity and add-ons: moto answers neither; the loopback stub does (clusters go to moto).
-MOTO=$(cat "$E2E_STATE/moto/moto.url")
-mkdir -p "$E2E_STATE/stub"
-python3 "$ROOT/tools/e2e/eks-api-stub.py" "$E2E_STATE/stub" "$MOTO" --ttl 600 >"$E2E_STATE/stub.log" 2>&1 &
-STUB_PID=$!
-for _ in $(seq 100); do [ -s "$E2E_STATE/stub/url" ] && break; sleep 0.1; done
-STUB=$(cat "$E2E_STATE/stub/url") || { echo "the EKS stub did not start" >&2; exit 1; }
-export AWS_ENDPOINT_URL_EKS="$STUB"
-addon() { # CLUSTER ADDON STATUS|absent
-  if [ "$3" = absent ]; then curl -fsS -X DELETE "$STUB/stub/addons/$1/$2" >/dev/null
-  else curl -fsS -X PUT "$STUB/stub/addons/$1/$2?status=$3" >/dev/null; fi
-}
+start_eks_stub --ttl 600
 
 ACCOUNT=123456789012
 new_cluster() { # NAME REGION [endpointPublicAccess=false]

@@ -28,16 +28,10 @@ MOTO=$(cat "$E2E_STATE/moto/moto.url")
 curl -fsS -X POST "$MOTO/moto-api/recorder/start-recording" >/dev/null
 
 C=podid-demo
-mkdir -p "$E2E_STATE/stub"
 echo "{\"$C\": {\"eks-pod-identity-agent\": \"ACTIVE\"}}" >"$E2E_STATE/addons.json"
-python3 "$ROOT/tools/e2e/eks-api-stub.py" "$E2E_STATE/stub" "$MOTO" --addons "$E2E_STATE/addons.json" --page-cap 2 --ttl 300 &
-STUB_PID=$!
-for _ in $(seq 100); do [ -s "$E2E_STATE/stub/url" ] && break; sleep 0.1; done
-STUB=$(cat "$E2E_STATE/stub/url") || { echo "the EKS stub did not start" >&2; exit 1; }
-export AWS_ENDPOINT_URL_EKS="$STUB"
+start_eks_stub --addons "$E2E_STATE/addons.json" --page-cap 2 --ttl 300
 # common.bash's mark also reads the kube peer's audit log: this test has no kube peer.
 mark() { MOTO_MARK=$(wc -l <"$E2E_STATE/moto/moto-recording.jsonl" 2>/dev/null || echo 0); }
-stub_writes() { grep -v '^GET ' "$E2E_STATE/stub/requests" 2>/dev/null | grep -cv ' /stub/'; }
 
 $T aws eks create-cluster --name "$C" --role-arn arn:aws:iam::123456789012:role/eks \
   --resources-vpc-config subnetIds=subnet-1 >/dev/null || { echo "cannot make the cluster" >&2; exit 1; }

@@ -163,16 +163,7 @@ public struct Parser {
         case "if": advance(t); return try parseIf(start)
         case "for":
             advance(t)
-            let (name, nr) = try identifier("a loop variable after 'for'")
-            var second: String?
-            if try peek().isPunct(",") {
-                advance(try peek())
-                second = try identifier("a second loop variable").0
-            }
-            let inTok = try peek()
-            guard inTok.isWord("in") else { throw unexpected(inTok, expecting: "'in'") }
-            advance(inTok)
-            let e = try parseExpr()
+            let (name, nr, second, e) = try parseForHead("'for'")
             let body = try parseBody()
             return .for(name, nr, second, e, body, start.to(SourceRange(pos, pos)))
         case "while":
@@ -393,12 +384,9 @@ public struct Parser {
         return .expr(try parseExpr())
     }
 
-    /// `parallel for x[, y] in EXPR [limit: N] [keep-going: B] { … }` (at `parallel`).
-    mutating func parseParallelFor(_ start: Token) throws(Diagnostic) -> ParallelFor {
-        advance(start)
-        let forTok = try peek()
-        advance(forTok)
-        let (name, nr) = try identifier("a loop variable after 'parallel for'")
+    /// `x[, y] in EXPR` after `for` (or `parallel for`): the loop variables and the iterated expression.
+    mutating func parseForHead(_ loop: String) throws(Diagnostic) -> (String, SourceRange, String?, Expr) {
+        let (name, nr) = try identifier("a loop variable after \(loop)")
         var second: String?
         if try peek().isPunct(",") {
             advance(try peek())
@@ -407,7 +395,15 @@ public struct Parser {
         let inTok = try peek()
         guard inTok.isWord("in") else { throw unexpected(inTok, expecting: "'in'") }
         advance(inTok)
-        let e = try parseExpr()
+        return (name, nr, second, try parseExpr())
+    }
+
+    /// `parallel for x[, y] in EXPR [limit: N] [keep-going: B] { … }` (at `parallel`).
+    mutating func parseParallelFor(_ start: Token) throws(Diagnostic) -> ParallelFor {
+        advance(start)
+        let forTok = try peek()
+        advance(forTok)
+        let (name, nr, second, e) = try parseForHead("'parallel for'")
         var limit: Expr?
         var keepGoing: Expr?
         var prefix: Expr?
