@@ -135,6 +135,13 @@ public struct Invocation: @unchecked Sendable {
         return try interpreter.callFunction(fn, args)
     }
 
+    /// Runs another native command by name with these arguments (a pasted shell line runs the
+    /// primitive it maps onto, so its writes go through the same effects).
+    public func run(_ name: String, _ arguments: Arguments) throws -> Value {
+        guard let c = interpreter.registry.command(name) else { throw CommandError("unknown command '\(name)'") }
+        return try c.run(Invocation(command: name, arguments: arguments, context: context, interpreter: interpreter))
+    }
+
     /// The registry this run uses (for `help`).
     public var registry: CommandRegistry { interpreter.registry }
 

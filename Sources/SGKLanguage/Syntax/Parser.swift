@@ -7,6 +7,8 @@ public struct Parser {
     var pos: Int
     let end: Int
     var depth = 0
+    /// The next stage starts a statement: a shell line there prints its output.
+    var shellPrints = false
     let cache = TokenCache()
     static let maxDepth = 200
     static let statementKeywords: Set<String> = ["let", "if", "else", "for", "while", "fn", "return", "break", "continue", "try", "catch", "fail", "use", "param"]
@@ -265,6 +267,7 @@ public struct Parser {
                 }
                 pos = saved
             }
+            shellPrints = true
             return .pipeline(try parsePipeline())
         }
     }
@@ -378,6 +381,15 @@ public struct Parser {
 
     mutating func parseStage(first: Bool) throws(Diagnostic) -> Stage {
         let t = try peek(.command)
+        let prints = shellPrints
+        shellPrints = false
+        if first, case .word(let w) = t.kind, try isShellLine(w, after: t) {
+            // A line pasted from the docs: read with the shell's rules to the end of the line.
+            let (segments, lineEnd) = try ShellLine.lex(file.bytes, from: t.range.start, end: end, file: file)
+            pos = lineEnd
+            let r = SourceRange(t.range.start, max(t.range.end, segmentsEnd(segments)))
+            return .command(ShellLine.call(segments, range: r, prints: prints))
+        }
         if case .word(let w) = t.kind, !["true", "false", "null", "not"].contains(w) {
             if Parser.statementKeywords.contains(w) && w != "fail" {
                 throw error("'\(w)' cannot start a command", t.range, hint: w == "let" ? "a let binding is a statement of its own" : nil)
@@ -388,6 +400,18 @@ public struct Parser {
             throw unexpected(t, expecting: "a command after '|'")
         }
         return .expr(try parseExpr())
+    }
+
+    func segmentsEnd(_ segments: [[(parts: [ShellLine.Part], range: SourceRange)]]) -> Int {
+        segments.last?.last?.range.end ?? 0
+    }
+
+    /// A statement that starts with `export`, `NAME=value` or a registered head (`aws iam …`).
+    func isShellLine(_ w: String, after t: Token) throws(Diagnostic) -> Bool {
+        if w == "export" || ShellLine.isAssignment(w) { return ShellLine.starts(w, nil) }
+        guard ShellLine.head(w) != nil else { return false }
+        let next = (try? lexer.lex(at: t.range.end, mode: .command))?.word
+        return ShellLine.starts(w, next)
     }
 
     mutating func parseCommand() throws(Diagnostic) -> CommandCall {
