@@ -18,22 +18,22 @@ public enum ShellForms {
     // MARK: the table
 
     /// Where a CLI flag goes.
-    enum Target {
+    enum Target: Sendable {
         case positional
         case keyword(String)
     }
 
     /// How a flag's value is read.
-    enum Kind { case text, document, repeated }
+    enum Kind: Sendable { case text, document, repeated }
 
-    struct Flag {
+    struct Flag: Sendable {
         var name: String
         var target: Target
         var kind: Kind = .text
         var required = true
     }
 
-    enum Shape {
+    enum Shape: Sendable {
         /// The CLI prints nothing.
         case none
         /// The value under a key (`{"Role": …}`), with its keys in the CLI's order.
@@ -41,7 +41,7 @@ public enum ShellForms {
         case custom(@Sendable (Value) -> Value)
     }
 
-    struct Form {
+    struct Form: Sendable {
         var operation: String
         var command: String
         var flags: [Flag]
@@ -354,10 +354,10 @@ enum AWSCLIText {
             var rest: [(String, Value)] = []
             if let scalarKeys {
                 scalars = scalarKeys.map { m[$0].map(scalar) ?? "" }
-                for k in Set(m.keys).subtracting(scalarKeys).sorted() { rest.append((k, m[k]!)) }
+                for k in Set(m.keys).subtracting(scalarKeys).sorted() { if let x = m[k] { rest.append((k, x)) } }
             } else {
                 for k in m.keys.sorted() {
-                    let x = m[k]!
+                    guard let x = m[k] else { continue }
                     if isScalar(x) { scalars.append(scalar(x)) } else { rest.append((k, x)) }
                 }
             }

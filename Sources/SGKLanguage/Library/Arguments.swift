@@ -139,7 +139,9 @@ public struct Invocation: @unchecked Sendable {
     /// primitive it maps onto, so its writes go through the same effects).
     public func run(_ name: String, _ arguments: Arguments) throws -> Value {
         guard let c = interpreter.registry.command(name) else { throw CommandError("unknown command '\(name)'") }
-        return try c.run(Invocation(command: name, arguments: arguments, context: context, interpreter: interpreter))
+        var a = arguments
+        a.keywords = Dictionary(arguments.keywords.map { (canonicalName($0.key), $0.value) }, uniquingKeysWith: { _, b in b })
+        return try c.run(Invocation(command: name, arguments: a, context: context, interpreter: interpreter))
     }
 
     /// The registry this run uses (for `help`).

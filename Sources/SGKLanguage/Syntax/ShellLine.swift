@@ -151,7 +151,7 @@ public enum ShellLine {
                             text += String(UnicodeScalar(b[j + 1])); j += 2; continue
                         }
                         if b[j] == UInt8(ascii: "\\"), at(j + 1) == 10 { j += 2; continue }
-                        if b[j] == UInt8(ascii: "$"), let (name, after) = try variable(j) {
+                        if b[j] == UInt8(ascii: "$"), case let (name, after)? = try variable(j) {
                             flush(); parts.append(.variable(name)); j = after; continue
                         }
                         if b[j] == UInt8(ascii: "`") { throw err("command substitution `…` is not supported in a pasted line", j, j + 1) }
@@ -170,7 +170,7 @@ public enum ShellLine {
                     if i + 1 < end { text += String(UnicodeScalar(b[i + 1])); i += 2; continue }
                     throw err("unexpected end of input after '\\'", i, i + 1, hint: "a '\\' at the end of a line joins it to the next", incomplete: true)
                 }
-                if c == UInt8(ascii: "$"), let (name, after) = try variable(i) {
+                if c == UInt8(ascii: "$"), case let (name, after)? = try variable(i) {
                     flush(); parts.append(.variable(name)); i = after; continue
                 }
                 if c == UInt8(ascii: "~"), i == ws, at(i + 1) == UInt8(ascii: "/") || at(i + 1) == 32 || i + 1 == end {
@@ -335,7 +335,7 @@ public enum ShellLine {
             }
             var l = lines(text).sorted()
             if unique { var seen = Set<String>(); l = l.filter { seen.insert($0).inserted } }
-            return joined(reverse ? l.reversed() : l)
+            return joined(reverse ? Array(l.reversed()) : l)
         case "cut":
             var delim = "\t"
             var fields: [Int] = []
