@@ -6,13 +6,14 @@ With --peers, also the AWS and Kubernetes comparisons against the moto and
 kube-apiserver whose state is in STATE_DIR/moto and STATE_DIR/kube: 50 role reads,
 the installer apply, a generated 1,000-object apply, and the whole SageMaker
 install against the documented procedure (bench/documented-procedure.sh).
---only NAME[,NAME] runs only those groups (micro, roles, installer, thousand, sagemaker).
+--only NAME[,NAME] runs only those groups (micro, roles, installer, thousand, sagemaker, ack).
 """
 import os, shutil, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 INSTALLER = os.path.join(ROOT, "..", "shared", "fixtures", "sagemaker-operator", "installer.yaml")
+ACK_CONFIG = os.path.join(ROOT, "..", "shared", "fixtures", "ack-sagemaker-controller", "config")
 
 
 def timed(cmd, env=None, repeat=5, check=True):
@@ -94,6 +95,8 @@ def main():
         thousand_objects(sgk, kubectl, env)
     if want("sagemaker") and os.path.exists(INSTALLER):
         sagemaker_install(sgk, kubectl, env, peers)
+    if want("ack") and os.path.exists(ACK_CONFIG):
+        ack_install(sgk, kubectl, env, peers)
 
 
 def micro(sgk, tclsh, kubectl):
@@ -295,6 +298,49 @@ def sagemaker_install(sgk, kubectl, env, peers, repeat=11):
     print(f"{'SageMaker install, converged rerun':<34}  sgk {m(second) * 1000:9.1f} ms  "
           f"({m(second) / m(first):.2f}× the first run)  goal ≤ 0.5×", flush=True)
     print(f"{'SageMaker install, sgk peak RSS':<34}  sgk {max(rss) / 1024:9.1f} MiB (median {m(rss) / 1024:.1f})  goal ≤ 30 MiB", flush=True)
+
+def ack_install(sgk, kubectl, env, peers, repeat=7):
+    """The ACK SageMaker controller install (scripts/install-ack-controller.sgk) against the same
+    steps in bash with the real aws and kubectl (bench/ack-documented.sh: Helm's part done with
+    kubectl apply -f of the rendered config/ tree), alternately on fresh state: moto reset, a new
+    EKS cluster, the controller's objects deleted. Then sgk's converged second run."""
+    cluster = "bench"
+    script = os.path.join(ROOT, "scripts", "install-ack-controller.sgk")
+    sgk_cmd = [sgk, "run", script, "--cluster", cluster, "--region", env["AWS_REGION"], "--config", ACK_CONFIG]
+    doc_cmd = ["bash", os.path.join(HERE, "ack-documented.sh"), cluster, env["AWS_REGION"], ACK_CONFIG]
+
+    def delete_ack():
+        rendered = subprocess.run([kubectl, "kustomize", os.path.join(ACK_CONFIG, "default")], env=env,
+                                  stdout=subprocess.PIPE, check=True).stdout
+        subprocess.run([kubectl, "delete", "-f", "-", "--ignore-not-found", "--wait=true"], input=rendered, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def fresh():
+        subprocess.run([os.path.join(ROOT, "tools", "moto.sh"), "reset", os.path.join(peers, "moto")],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(["aws", "eks", "create-cluster", "--name", cluster, "--role-arn", "arn:aws:iam::123456789012:role/eks-cluster",
+                        "--resources-vpc-config", "subnetIds=subnet-00000001"], env=env, stdout=subprocess.DEVNULL, check=True)
+        arn = subprocess.run(["aws", "eks", "describe-cluster", "--name", cluster, "--query", "cluster.arn", "--output", "text"],
+                             env=env, stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+        subprocess.run([os.path.join(ROOT, "tools", "kube-peer.sh"), "bind-eks", env["KUBECONFIG"].split(":")[0], arn],
+                       env=env, stdout=subprocess.DEVNULL, check=True)
+        delete_ack()
+        settle()
+
+    first, second, docs = [], [], []
+    for _ in range(repeat):
+        fresh()
+        first.append(measured(sgk_cmd, env)[0])
+        settle()
+        second.append(measured(sgk_cmd, env)[0])
+        fresh()
+        docs.append(measured(doc_cmd, env)[0])
+    delete_ack()
+    m = statistics.median
+    row("ACK SageMaker install, fresh state", m(first), [("same steps, aws+kubectl", m(docs))],
+        f"(sgk min {min(first) * 1000:.0f} max {max(first) * 1000:.0f}; bash min {min(docs) * 1000:.0f} max {max(docs) * 1000:.0f} ms)")
+    print(f"{'ACK SageMaker install, rerun':<34}  sgk {m(second) * 1000:9.1f} ms  ({m(second) / m(first):.2f}× the first run)", flush=True)
+
 
 if __name__ == "__main__":
     main()

@@ -4,8 +4,12 @@
 # creates an EKS cluster in moto, runs the bundled SageMaker operator install
 # against them, makes the operator pod Ready (the peer has no kubelet), runs
 # the install a second time (it must change nothing), and stops what it started.
+# With --ack, the same for the ACK SageMaker controller (the operator's supported successor):
+# sgk run install-ack-controller from the controller's config/ tree (--config DIR, else the
+# fixture beside the checkout), its pod made Ready, verify-ack-controller, a second install.
 #
 #   tools/sandbox.sh [--installer FILE|URL] [--dry-run] [--explain]
+#   tools/sandbox.sh --ack [--config DIR] [--identity irsa|pod-identity] [--dry-run] [--explain]
 #   tools/sandbox.sh up      # start the peers and keep them (prints the env to use)
 #   tools/sandbox.sh down    # stop peers started with `up`
 #
@@ -22,6 +26,9 @@ KEEP_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/sgk/sandbox"
 mode=run
 extra=()
 installer="${SGK_INSTALLER:-}"
+ack=false
+config=""
+identity=irsa
 while [ $# -gt 0 ]; do
   case "$1" in
     up) mode=up ;;
@@ -29,7 +36,12 @@ while [ $# -gt 0 ]; do
     --installer) installer="$2"; shift ;;
     --installer=*) installer="${1#--installer=}" ;;
     --dry-run|--explain) extra+=("$1") ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --ack) ack=true ;;
+    --config) config="$2"; shift ;;
+    --config=*) config="${1#--config=}" ;;
+    --identity) identity="$2"; shift ;;
+    --identity=*) identity="${1#--identity=}" ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "sandbox.sh: unknown argument '$1'" >&2; exit 64 ;;
   esac
   shift
@@ -52,7 +64,9 @@ SGK="$ROOT/.build/debug/sgk"
 [ -x "$SGK" ] || { say "the build failed"; exit 1; }
 
 if [ "$mode" = up ]; then STATE="$KEEP_DIR"; mkdir -p "$STATE"; else STATE=$(mktemp -d "${TMPDIR:-/tmp}/sgk-sandbox.XXXXXX"); fi
+stub_pid=""
 stop_all() {
+  [ -z "$stub_pid" ] || kill "$stub_pid" 2>/dev/null || true
   tools/moto.sh stop "$STATE/moto" >/dev/null 2>&1 || true
   tools/kube-peer.sh stop "$STATE/kube" >/dev/null 2>&1 || true
   rm -rf "$STATE"
@@ -84,6 +98,41 @@ if [ "$mode" = up ]; then
   echo ". $STATE/moto/moto.env; . $STATE/kube/env; export SGK_JOURNAL=$STATE/journal.jsonl PATH=$ROOT/.build/debug:\$PATH"
   echo "sgk    # then: let c = eks describe-cluster $CLUSTER"
   say "stop it with: tools/sandbox.sh down"
+  exit 0
+fi
+
+if $ack; then
+  if [ -z "$config" ] && [ -d "$ROOT/../shared/fixtures/ack-sagemaker-controller/config" ]; then
+    config="$ROOT/../shared/fixtures/ack-sagemaker-controller/config"
+  fi
+  [ -n "$config" ] || { say "--ack needs the controller's config/ tree: git clone --depth 1 --branch v1.9.1 https://github.com/aws-controllers-k8s/sagemaker-controller, then --config sagemaker-controller/config"; exit 64; }
+  args=(--cluster "$CLUSTER" --region "$AWS_REGION" --config "$config")
+  [ "$identity" = irsa ] || args+=(--identity "$identity")
+  if [ "$identity" = pod-identity ]; then
+    # moto answers no Pod Identity operation: the loopback EKS stub (test-only) does, with the
+    # eks-pod-identity-agent add-on ACTIVE; IAM and STS stay on moto.
+    mkdir -p "$STATE/eks-stub"
+    python3 tools/e2e/eks-api-stub.py "$STATE/eks-stub" "$AWS_ENDPOINT_URL" --ttl 3600 >/dev/null 2>&1 &
+    stub_pid=$!
+    for _ in $(seq 300); do [ -s "$STATE/eks-stub/url" ] && break; sleep 0.1; done
+    [ -s "$STATE/eks-stub/url" ] || { say "the EKS stub did not start"; exit 1; }
+    export AWS_ENDPOINT_URL_EKS; AWS_ENDPOINT_URL_EKS=$(cat "$STATE/eks-stub/url")
+    curl -fsS -X PUT "$AWS_ENDPOINT_URL_EKS/stub/addons/$CLUSTER/eks-pod-identity-agent?status=ACTIVE" >/dev/null
+  fi
+  say "installing the ACK SageMaker controller: sgk run install-ack-controller ${args[*]} ${extra[*]:-}"
+  start=$(date +%s.%N)
+  "$SGK" run install-ack-controller "${args[@]}" "${extra[@]}"
+  end=$(date +%s.%N)
+  say "install took $(python3 -c "print(round($end - $start, 2))") s"
+  if [ "${#extra[@]}" -eq 0 ]; then
+    say "the local API server has no kubelet: marking the controller pod Ready by patching its status …"
+    tools/kube-peer.sh ready-pod "$STATE/kube" ack-system app.kubernetes.io/name=ack-sagemaker-controller >/dev/null
+    say "verifying every link: sgk run verify-ack-controller ${args[*]} --wait 60s"
+    "$SGK" run verify-ack-controller "${args[@]}" --wait 60s
+    say "running the install again (it must change nothing) …"
+    "$SGK" run install-ack-controller "${args[@]}"
+  fi
+  say "done; stopping the peers"
   exit 0
 fi
 

@@ -8,7 +8,7 @@ import SGKLanguage
 public enum IdentityLibrary: CommandLibrary {
     typealias Sig = CommandSignature
 
-    public static var commands: [NativeCommand] { [roleGetPolicy, rolePutPolicy, assumeWebIdentity].map(AWSLibrary.withQuery) + [jwtClaims] }
+    public static var commands: [NativeCommand] { [roleGetPolicy, rolePutPolicy, roleDeletePolicy, assumeWebIdentity].map(AWSLibrary.withQuery) + [jwtClaims] }
 
     static let policyName = Sig.Keyword("policy-name", required: true, flags: ["--policy-name"], "the inline policy's name")
 
@@ -74,6 +74,24 @@ public enum IdentityLibrary: CommandLibrary {
                 try inv.context.wait { try await c.iam.putRolePolicy(roleName: role, policyName: name, policyDocument: docText) }
                 return result
             }
+        }
+    }
+
+    static let roleDeletePolicy = NativeCommand(Sig("role delete-policy", positionals: [.init("name", "the role's name")],
+                                                    keywords: [AWSLibrary.region, policyName],
+                                                    summary: "Delete an inline policy of a role (aws iam delete-role-policy); an absent one is left as it is.",
+                                                    example: "role delete-policy ack-sagemaker-controller-demo policy-name: SagemakerStudioAccess", isWrite: true)) { inv in
+        let role = try inv.args.string(0, "the role name")
+        let name = try inv.args.requiredString(keyword: "policy-name")
+        let c = AWSClients.of(inv.context).client(region: try AWSLibrary.regionArg(inv))
+        let explain = ["aws iam delete-role-policy\(AWSLibrary.iamRegion(c)) --role-name \(shellQuote(role)) --policy-name \(shellQuote(name))"]
+        guard let current = try inv.context.wait({ try await c.iam.getRolePolicy(roleName: role, policyName: name) }) else {
+            return .null
+        }
+        let before = AWSValues.document(current) ?? .null
+        return try Effects.of(inv.context).write(Change(.delete, kind: "role-inline-policy", name: role, detail: name, before: before, explain: explain), planned: .null) {
+            try inv.context.wait { try await c.iam.deleteRolePolicy(roleName: role, policyName: name) }
+            return .null
         }
     }
 

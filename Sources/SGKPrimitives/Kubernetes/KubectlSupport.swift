@@ -259,8 +259,10 @@ enum Manifests {
         var path = location
         if path.hasPrefix("~/") { path = (context.environment["HOME"] ?? NSHomeDirectory()) + path.dropFirst(1) }
         let lower = location.lowercased()
-        if lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("git@") || lower.hasPrefix("github.com/") {
-            throw CommandError("sgk renders local kustomization directories only, not \(location)", hint: "clone or download the tree and pass its directory")
+        if RemoteKustomization.isRemote(location) {
+            path = try RemoteKustomization.materialize(location, context: context)
+        } else if lower.hasPrefix("git@") || lower.hasPrefix("github.com/") || lower.hasPrefix("ssh://") {
+            throw CommandError("sgk does not run git: \(location)", hint: "give an https URL (https://github.com/OWNER/REPO//PATH?ref=TAG) or clone the tree and pass its directory")
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
