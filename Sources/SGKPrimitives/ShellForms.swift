@@ -208,7 +208,7 @@ public enum ShellForms {
         let value = try inv.run(form.command, args)
         var shaped: Value
         switch form.shape {
-        case .none: shaped = .map([:])
+        case .none: shaped = Value.map(OrderedDictionary<String, Value>())
         case .wrap(let key, let order): shaped = key.isEmpty ? ordered(value, order) : .ordered([(key, ordered(value, order))])
         case .custom(let f): shaped = f(value)
         }
