@@ -259,7 +259,8 @@ public struct Parser {
             if isIdentifier(w) {
                 let saved = pos
                 advance(t)
-                let n = try peek()
+                // A pasted shell line (`echo $(date)`) may not lex as sgk: its own reader says why.
+                let n = try ShellLine.starts(w, nil) ? ((try? peek()) ?? t) : peek()
                 if n.isPunct("=") {
                     advance(n)
                     let p = try parsePipelineAfterNewlines()
