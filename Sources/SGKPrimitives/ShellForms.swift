@@ -203,7 +203,16 @@ public enum ShellForms {
                                hint: output == "table" ? "sgk prints --output json and text as the aws CLI does; for a table in sgk: \(hint.joined(separator: " ")) -o table" : "--output json or text")
         }
         let compiled = try query.map { try JMESQuery.compile($0, argument: .keyword("query")) }
-        if let query { hint.append("query: " + ShellWords.source([query])) }
+        // The sgk command gives the value the CLI wraps (`role get` is the CLI's `Role`): the
+        // hint's query reads it without the wrapper; a reshaped value's query is left out.
+        if let query {
+            switch form.shape {
+            case .wrap(let key, _) where key.isEmpty: hint.append("query: " + ShellWords.source([query]))
+            case .wrap(let key, _) where query.hasPrefix(key + ".") && query.count > key.count + 1:
+                hint.append("query: " + ShellWords.source([String(query.dropFirst(key.count + 1))]))
+            default: break
+            }
+        }
         inv.context.errors.write("hint: \(hint.joined(separator: " "))\n")
         let value = try inv.run(form.command, args)
         var shaped: Value

@@ -40,7 +40,8 @@ struct PastedLinesTests {
         #expect(lines[4] == "1")
         #expect(Array(lines[5...]) == ["[", "    \"arn:aws:iam::aws:policy/AmazonSageMakerFullAccess\"", "]", ""])
         #expect(h.err.text.contains("hint: oidc associate cluster: \(cluster) region: us-west-2"))
-        #expect(h.err.text.contains("hint: role create \(role) trust: (read \(dir)/trust.json)"))
+        #expect(h.err.text.contains("hint: role create \(role) trust: (read \(ShellWords.source([dir + "/trust.json"])))"))
+        #expect(h.err.text.contains("hint: role get \(role) query: Arn\n"))
         // Read back with the real aws.
         let (got, code) = try runProcess(["aws", "iam", "get-role-policy", "--role-name", role, "--policy-name", "SagemakerStudioAccess"])
         #expect(code == 0 && got.contains("domain/*"))
