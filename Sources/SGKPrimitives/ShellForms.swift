@@ -101,7 +101,9 @@ public enum ShellForms {
 
     /// The keys of a map in the CLI's order (others after, in their order), nulls left out.
     static func ordered(_ v: Value, _ order: [String]?) -> Value {
-        guard case .map(let m) = v else { return v }
+        guard case .map(var m) = v else { return v }
+        // IAM leaves Tags out when there are none, and so does the CLI's output.
+        if case .list(let t)? = m["Tags"], t.isEmpty { m["Tags"] = nil }
         var out = OrderedDictionary<String, Value>()
         for k in order ?? [] { if let x = m[k], !x.isNull { out[k] = x } }
         for (k, x) in m where out[k] == nil && !x.isNull && (order == nil || !["Cluster", "Document", "Issuer"].contains(k)) { out[k] = x }
