@@ -119,7 +119,7 @@ public enum ShellForms {
         while i < words.endIndex {
             let w = words[i]
             guard w.hasPrefix("-") else {
-                throw CommandError("\(line): unexpected argument '\(w)'", hint: "the documented form takes --flag value pairs")
+                throw CommandError("unexpected argument '\(w)'", hint: "the documented form takes --flag value pairs")
             }
             if let eq = w.firstIndex(of: "="), w.hasPrefix("--") {
                 out.append((String(w[..<eq]), String(w[w.index(after: eq)...])))
@@ -172,7 +172,7 @@ public enum ShellForms {
         var given = Set<String>()
         for (f, v) in try flags(words[3...], line: line, switches: ["--no-cli-pager", "--no-paginate"]) {
             func value() throws -> String {
-                guard let v else { throw CommandError("\(line): \(f) needs a value", hint: "\(f) VALUE") }
+                guard let v else { throw CommandError("\(f) needs a value", hint: "\(f) VALUE") }
                 return v
             }
             switch f {
@@ -183,7 +183,7 @@ public enum ShellForms {
             default:
                 guard let flag = form.flags.first(where: { $0.name == f }) else {
                     let known = form.flags.map(\.name) + ["--region", "--query", "--output"]
-                    throw CommandError("\(line): sgk does not support the flag \(f)", code: "UnsupportedFlag",
+                    throw CommandError("sgk does not support the flag \(f)", code: "UnsupportedFlag",
                                        hint: "the flags sgk takes for \(line): \(known.joined(separator: " "))")
                 }
                 given.insert(f)
@@ -197,11 +197,11 @@ public enum ShellForms {
             }
         }
         for f in form.flags where f.required && !given.contains(f.name) {
-            throw CommandError("\(line): missing \(f.name)", hint: "aws \(operation) " + form.flags.filter(\.required).map { "\($0.name) VALUE" }.joined(separator: " "))
+            throw CommandError("missing \(f.name)", hint: "aws \(operation) " + form.flags.filter(\.required).map { "\($0.name) VALUE" }.joined(separator: " "))
         }
         for (k, v) in form.fixed { args.keywords[k] = v; hint.append("\(k): \(v.text)") }
         guard ["json", "text"].contains(output) else {
-            throw CommandError("\(line): --output \(output) is not supported", code: "UnsupportedFlag",
+            throw CommandError("--output \(output) is not supported", code: "UnsupportedFlag",
                                hint: output == "table" ? "sgk prints --output json and text as the aws CLI does; for a table in sgk: \(hint.joined(separator: " ")) -o table" : "--output json or text")
         }
         let compiled = try query.map { try JMESQuery.compile($0, argument: .keyword("query")) }
@@ -246,7 +246,7 @@ public enum ShellForms {
         var out: [String: [String]] = [:]
         for (f, v) in try flags(words[3...], line: line, switches: switches) {
             guard known.contains(f) || switches.contains(f) else {
-                throw CommandError("\(line): sgk does not support the flag \(f)", code: "UnsupportedFlag",
+                throw CommandError("sgk does not support the flag \(f)", code: "UnsupportedFlag",
                                    hint: "the flags sgk takes for \(line): \(known.union(switches).sorted().joined(separator: " "))")
             }
             out[f, default: []].append(v ?? "true")
@@ -257,7 +257,7 @@ public enum ShellForms {
     static func associate(_ words: [String], _ inv: Invocation) throws -> ShellLine.Output {
         let line = "eksctl utils associate-iam-oidc-provider"
         let f = try eksctlFlags(words, known: ["--cluster", "--region"], switches: ["--approve"], line: line)
-        guard let cluster = f["--cluster"]?.last else { throw CommandError("\(line): missing --cluster", hint: "\(line) --cluster NAME --approve") }
+        guard let cluster = f["--cluster"]?.last else { throw CommandError("missing --cluster", hint: "\(line) --cluster NAME --approve") }
         var args = Arguments(keywords: ["cluster": .string(cluster)])
         var hint = "oidc associate cluster: \(ShellWords.source([cluster]))"
         if let r = f["--region"]?.last { args.keywords["region"] = .string(r); hint += " region: \(ShellWords.source([r]))" }
@@ -285,12 +285,12 @@ public enum ShellForms {
         let f = try eksctlFlags(words, known: ["--cluster", "--region", "--namespace", "--name", "--attach-policy-arn", "--role-name"],
                                 switches: ["--approve", "--override-existing-serviceaccounts", "--role-only"], line: line)
         guard let cluster = f["--cluster"]?.last, let name = f["--name"]?.last else {
-            throw CommandError("\(line): missing \(f["--cluster"] == nil ? "--cluster" : "--name")",
+            throw CommandError("missing \(f["--cluster"] == nil ? "--cluster" : "--name")",
                                hint: "\(line) --cluster C --namespace NS --name SA --attach-policy-arn ARN --approve")
         }
         let namespace = f["--namespace"]?.last ?? "default"
         let policies = (f["--attach-policy-arn"] ?? []).flatMap { $0.split(separator: ",").map(String.init) }
-        guard !policies.isEmpty else { throw CommandError("\(line): give --attach-policy-arn ARN", hint: "sgk attaches managed policies by ARN") }
+        guard !policies.isEmpty else { throw CommandError("give --attach-policy-arn ARN", hint: "sgk attaches managed policies by ARN") }
         let roleName = f["--role-name"]?.last ?? String("eksctl-\(cluster)-addon-iamserviceaccount-\(namespace)-\(name)".prefix(64))
         var regionArgs: [String: Value] = [:]
         if let r = f["--region"]?.last { regionArgs["region"] = .string(r) }

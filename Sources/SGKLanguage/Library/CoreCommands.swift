@@ -15,7 +15,9 @@ public enum CoreCommands: CommandLibrary {
                                                           example: "aws iam get-role --role-name R --query Role.Arn --output text")) { inv in
         guard case .list(let segs)? = inv.args.positional(0) else { throw CommandError("shell-line: expected the line's words") }
         let segments = segs.map { s -> [String] in if case .list(let ws) = s { return ws.map(\.text) } else { return [s.text] } }
-        return try ShellLine.run(segments, prints: try inv.args.bool(keyword: "print"), inv)
+        do { return try ShellLine.run(segments, prints: try inv.args.bool(keyword: "print"), inv) }
+        catch let e as ShellLine.Failure { throw e }
+        catch { throw ShellLine.Failure(line: segments.first.map(ShellLine.name) ?? "shell-line", error: error) }
     }
 
     static var basics: [NativeCommand] {

@@ -111,7 +111,8 @@ public enum ShellLine {
                 throw err("unexpected end of input after '\\'", i, i + 1, hint: "a '\\' at the end of a line joins it to the next", incomplete: true)
             }
             let c = b[i]
-            if c == 10 || c == UInt8(ascii: ";") || c == UInt8(ascii: ")") || c == UInt8(ascii: "#") { break }
+            // `}` alone ends the line too: a pasted line inside a block (`try { aws … }`).
+            if c == 10 || c == UInt8(ascii: ";") || c == UInt8(ascii: ")") || c == UInt8(ascii: "#") || c == UInt8(ascii: "}") { break }
             if c == UInt8(ascii: "|") {
                 if at(i + 1) == UInt8(ascii: "|") { throw err("'||' is not supported in a pasted line", i, i + 2, hint: "use try { … } catch { … } in sgk") }
                 guard !(segments.last?.isEmpty ?? true) else { throw err("expected a command before '|'", i, i + 1) }
@@ -218,7 +219,7 @@ public enum ShellLine {
         if head == "export" || isAssignment(head) {
             let words = head == "export" ? Array(first.dropFirst()) : first
             for w in words {
-                if w.hasPrefix("-") { throw CommandError("export \(w): options are not supported", hint: "export NAME=value") }
+                if w.hasPrefix("-") { throw CommandError("\(w): options are not supported", hint: "export NAME=value") }
                 guard let eq = w.firstIndex(of: "=") else {
                     // `export NAME` marks a shell variable for export: the environment already is.
                     guard isAssignment(w + "=") else { throw CommandError("export: '\(w)' is not a valid name", hint: "export NAME=value") }
@@ -230,12 +231,12 @@ public enum ShellLine {
             if segments.count > 1 { throw CommandError("an assignment prints nothing to pipe") }
             return .null
         } else if let h = self.head(head) {
-            text = try h.handler(first, inv).text
+            do { text = try h.handler(first, inv).text } catch { throw Failure(line: name(first), error: error) }
         } else {
             throw CommandError("'\(head)' is not a shell line sgk runs")
         }
         for seg in segments.dropFirst() {
-            text = try filter(seg, text ?? "")
+            do { text = try filter(seg, text ?? "") } catch { throw Failure(line: seg.first ?? "|", error: error) }
         }
         guard let text else { return .null }
         if prints {
@@ -244,6 +245,23 @@ public enum ShellLine {
         }
         // As $(…) gives it: without its last line break.
         return .string(text.hasSuffix("\n") ? String(text.dropLast()) : text)
+    }
+
+    /// An error of a pasted line, reported under the line's command (`aws iam get-role: …`), not `shell-line`.
+    struct Failure: Error {
+        var line: String
+        var error: any Error
+    }
+
+    /// The head and the words that name the operation (`aws iam get-role`, `eksctl utils associate-iam-oidc-provider`).
+    static func name(_ words: [String]) -> String {
+        guard let h = words.first else { return "shell-line" }
+        var out = [h]
+        for w in words.dropFirst().prefix(2) {
+            guard !w.hasPrefix("-"), w.utf8.allSatisfy({ Lexer.isIdentChar($0) || $0 == UInt8(ascii: "-") }) else { break }
+            out.append(w)
+        }
+        return out.joined(separator: " ")
     }
 
     static func lines(_ text: String) -> [String] {
@@ -364,7 +382,7 @@ public enum ShellLine {
                 return fields.filter { $0 <= cols.count }.map { cols[$0 - 1] }.joined(separator: delim)
             })
         default:
-            throw CommandError("'\(cmd)' after '|' is not supported in a pasted line",
+            throw CommandError("not supported after '|' in a pasted line",
                                hint: "sgk filters a pasted line's text with grep, wc, cut, head, tail and sort; for more, use sgk: (… --output json | json parse) | where { … }")
         }
     }
