@@ -20,6 +20,8 @@ public struct IAMRole: Sendable, Hashable {
     public var description: String?
     public var maxSessionDuration: Int?
     public var tags: [IAMTag]
+    /// GetRole's RoleLastUsed (LastUsedDate, Region), empty when never used; nil when the response has none.
+    public var roleLastUsed: [String: String]? = nil
 
     /// The trust policy parsed, or nil if absent or not JSON.
     public var assumeRolePolicy: JSON? { assumeRolePolicyDocument.flatMap { try? JSONCodec.parse($0) } }
@@ -103,7 +105,10 @@ public struct IAM: Sendable {
             name: name, arn: arn, roleID: n.string("RoleId") ?? "", path: n.string("Path") ?? "/",
             createDate: n.string("CreateDate") ?? "", assumeRolePolicyDocument: n.string("AssumeRolePolicyDocument").map(decodeDocument),
             description: n.string("Description"), maxSessionDuration: n.string("MaxSessionDuration").flatMap { Int($0) },
-            tags: tags(n.child("Tags")))
+            tags: tags(n.child("Tags")),
+            roleLastUsed: n.child("RoleLastUsed").map { u in
+                Dictionary(u.children.compactMap { c in c.string().map { (c.name, $0) } }, uniquingKeysWith: { _, b in b })
+            })
     }
 
     static func policy(_ n: XMLNode?) throws -> IAMPolicy {

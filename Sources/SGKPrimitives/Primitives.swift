@@ -6,6 +6,7 @@ import SGKLanguage
 /// Registers every AWS and Kubernetes primitive library.
 public enum Primitives {
     public static func register(into registry: inout CommandRegistry) {
+        ShellForms.register()
         for c in AWSLibrary.commands + IdentityLibrary.commands + KubectlLibrary.commands + JournalLibrary.commands + ClusterBindingLibrary.commands {
             registry.register(c.signature.isWrite ? lockingJournal(c) : c)
         }

@@ -138,6 +138,15 @@ public struct Invocation: @unchecked Sendable {
         return try interpreter.callFunction(fn, args, depth: depth, owner: owner)
     }
 
+    /// Runs another native command by name with these arguments (a pasted shell line runs the
+    /// primitive it maps onto, so its writes go through the same effects).
+    public func run(_ name: String, _ arguments: Arguments) throws -> Value {
+        guard let c = interpreter.registry.command(name) else { throw CommandError("unknown command '\(name)'") }
+        var a = arguments
+        a.keywords = Dictionary(arguments.keywords.map { (canonicalName($0.key), $0.value) }, uniquingKeysWith: { _, b in b })
+        return try c.run(Invocation(command: name, arguments: a, context: context, interpreter: interpreter))
+    }
+
     /// The registry this run uses (for `help`).
     public var registry: CommandRegistry { interpreter.registry }
 

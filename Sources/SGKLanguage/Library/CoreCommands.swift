@@ -5,7 +5,19 @@ import OrderedCollections
 /// files, processes. `commands` gathers every core table.
 public enum CoreCommands: CommandLibrary {
     public static var commands: [NativeCommand] {
-        basics + DataCommands.commands + [JMESQuery.query] + TextCommands.commands + IOCommands.commands + ManifestCommands.commands
+        basics + [shellLine] + DataCommands.commands + [JMESQuery.query] + TextCommands.commands + IOCommands.commands + ManifestCommands.commands
+    }
+
+    /// A line pasted from the docs (see `ShellLine`): the parser makes it a call of this command.
+    static let shellLine = NativeCommand(CommandSignature("shell-line", positionals: [.init("segments", "the line's words, by `|` segment")],
+                                                          keywords: [.init("print", isSwitch: true, "print the output (a statement) instead of returning it")],
+                                                          summary: "Run a pasted shell line (aws …, eksctl …, export NAME=value; | grep, wc, cut, head, tail, sort): written as the line itself.",
+                                                          example: "aws iam get-role --role-name R --query Role.Arn --output text")) { inv in
+        guard case .list(let segs)? = inv.args.positional(0) else { throw CommandError("shell-line: expected the line's words") }
+        let segments = segs.map { s -> [String] in if case .list(let ws) = s { return ws.map(\.text) } else { return [s.text] } }
+        do { return try ShellLine.run(segments, prints: try inv.args.bool(keyword: "print"), inv) }
+        catch let e as ShellLine.Failure { throw e }
+        catch { throw ShellLine.Failure(line: segments.first.map(ShellLine.name) ?? "shell-line", error: error) }
     }
 
     static var basics: [NativeCommand] {

@@ -504,6 +504,7 @@ final class Compiler {
             }
             break
         }
+        if words.first?.0 == "shell-line" { checkShellAssignment(call) }
         guard !words.isEmpty else {
             report("expected a command", call.range)
             return { _, _ in .null }
@@ -547,6 +548,19 @@ final class Compiler {
                 return m.frame[slot]
             }
         }
+    }
+
+    /// `x=2` pasted as a shell assignment sets the environment variable `x`: when `x` is an sgk
+    /// variable here, that is surely a re-assignment written without spaces, so it is an error.
+    func checkShellAssignment(_ call: CommandCall) {
+        guard call.items.count > 1, case .argument(.list(let segs, _)) = call.items[1],
+              case .list(let words, _)? = segs.first, case .string(let parts, let r)? = words.first,
+              case .text(let t)? = parts.first, let eq = t.firstIndex(of: "=") else { return }
+        let name = String(t[..<eq])
+        guard ShellLine.isAssignment(name + "="), lookupVariable(name) != nil else { return }
+        let value = String(t[t.index(after: eq)...])
+        report("'\(name)=…' would set the environment variable \(name), but \(name) is an sgk variable here", r,
+               hint: "re-assign it with spaces: \(name) = \(value.isEmpty ? "…" : value); for the environment: export \(name)=…")
     }
 
     func reportUnknownCommand(_ words: [(String, SourceRange)]) {

@@ -182,6 +182,9 @@ public final class Interpreter {
     func wrap(_ error: any Error, command: String, file: SourceFile, callRange: SourceRange, positionalRanges: [SourceRange],
               subjectShift: Int, keywordRanges: [String: SourceRange]) -> RuntimeError {
         if let e = error as? RuntimeError { return e }
+        if let e = error as? ShellLine.Failure {
+            return wrap(e.error, command: e.line, file: file, callRange: callRange, positionalRanges: [], subjectShift: 0, keywordRanges: [:])
+        }
         if error is CancellationError || context.cancellation.isCancelled {
             return RuntimeError("\(command): interrupted", file: file, range: callRange, cancelled: true)
         }

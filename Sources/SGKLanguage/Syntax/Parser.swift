@@ -7,6 +7,8 @@ public struct Parser {
     var pos: Int
     let end: Int
     var depth = 0
+    /// The next stage starts a statement: a shell line there prints its output.
+    var shellPrints = false
     let cache = TokenCache()
     static let maxDepth = 200
     static let statementKeywords: Set<String> = ["let", "if", "else", "for", "while", "fn", "return", "break", "continue", "try", "catch", "fail", "use", "param"]
@@ -248,7 +250,8 @@ public struct Parser {
             if isIdentifier(w) {
                 let saved = pos
                 advance(t)
-                let n = try peek()
+                // A pasted shell line (`echo $(date)`) may not lex as sgk: its own reader says why.
+                let n = try ShellLine.starts(w, nil) ? ((try? peek()) ?? t) : peek()
                 if n.isPunct("=") {
                     advance(n)
                     let p = try parsePipelineAfterNewlines()
@@ -256,6 +259,7 @@ public struct Parser {
                 }
                 pos = saved
             }
+            shellPrints = true
             return .pipeline(try parsePipeline())
         }
     }
@@ -369,8 +373,17 @@ public struct Parser {
 
     mutating func parseStage(first: Bool) throws(Diagnostic) -> Stage {
         let t = try peek(.command)
+        let prints = shellPrints
+        shellPrints = false
         if first, t.isWord("parallel"), (try lexer.lex(at: t.range.end, mode: .expression)).isWord("for") {
             return .expr(.parallel(try parseParallelFor(t)))
+        }
+        if first, case .word(let w) = t.kind, try isShellLine(w, after: t) {
+            // A line pasted from the docs: read with the shell's rules to the end of the line.
+            let (segments, lineEnd) = try ShellLine.lex(file.bytes, from: t.range.start, end: end, file: file)
+            pos = lineEnd
+            let r = SourceRange(t.range.start, max(t.range.end, segmentsEnd(segments)))
+            return .command(ShellLine.call(segments, range: r, prints: prints))
         }
         if case .word(let w) = t.kind, !["true", "false", "null", "not"].contains(w) {
             if Parser.statementKeywords.contains(w) && w != "fail" {
@@ -430,6 +443,18 @@ public struct Parser {
         let body = try parseBody()
         return ParallelFor(name: name, nameRange: nr, second: second, iterable: e, limit: limit, keepGoing: keepGoing, prefix: prefix, body: body,
                            headRange: start.range.to(forTok.range), range: start.range.to(SourceRange(pos, pos)))
+    }
+
+    func segmentsEnd(_ segments: [[(parts: [ShellLine.Part], range: SourceRange)]]) -> Int {
+        segments.last?.last?.range.end ?? 0
+    }
+
+    /// A statement that starts with `export`, `NAME=value` or a registered head (`aws iam …`).
+    func isShellLine(_ w: String, after t: Token) throws(Diagnostic) -> Bool {
+        if w == "export" || ShellLine.isAssignment(w) { return ShellLine.starts(w, nil) }
+        guard ShellLine.head(w) != nil else { return false }
+        let next = (try? lexer.lex(at: t.range.end, mode: .command))?.word
+        return ShellLine.starts(w, next)
     }
 
     mutating func parseCommand() throws(Diagnostic) -> CommandCall {

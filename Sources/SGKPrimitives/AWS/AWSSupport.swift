@@ -112,6 +112,7 @@ enum AWSValues {
             ("CreateDate", .string(r.createDate)), ("AssumeRolePolicyDocument", document(r.assumeRolePolicyDocument)),
             ("Description", r.description.map(Value.string)), ("MaxSessionDuration", r.maxSessionDuration.map(Value.int)),
             ("Tags", tags(r.tags)),
+            ("RoleLastUsed", r.roleLastUsed.map { u in Value.ordered(["LastUsedDate", "Region"].map { k in (k, u[k].map(Value.string)) }) }),
         ])
     }
 
