@@ -68,7 +68,7 @@ objects() { # kubeconfig stubs [-n NS]
 for file in "$FIDELITY"/[0-9]*.yaml; do
   base=$(basename "$file" .yaml)
   [ -n "${FIDELITY_ONLY:-}" ] && ! [[ "$base" =~ $FIDELITY_ONLY ]] && continue
-  total=$((total + 1)); ok=1
+  total=$((total + 1)); ok=1; t0=$SECONDS
   d="$STATE/$base"; mkdir -p "$d"
   nsflag=(); pre=""
   case "$base" in
@@ -151,7 +151,7 @@ for file in "$FIDELITY"/[0-9]*.yaml; do
   check "$base: kubectl's delete leaves nothing of the manifest" '[ -z "$kleft" ]' || printf '%s\n' "$kleft" | head -5 >&2
   if [ -n "$pre" ]; then ka delete namespace "$pre" --wait=false >/dev/null; kb delete namespace "$pre" --wait=false >/dev/null; fi
   [ "$ok" -eq 1 ] && good=$((good + 1))
-  echo "fidelity: $base: $([ "$ok" -eq 1 ] && echo equal || echo DIFFERS) ($napplied objects${missing:+; not served: $(tr '\n' ' ' <<<"$missing")}${failed:+; failed by the server for both: $(tr '\n' ' ' <<<"$failed")})"
+  echo "fidelity: $base: $([ "$ok" -eq 1 ] && echo equal || echo DIFFERS) ($napplied objects${missing:+; not served: $(tr '\n' ' ' <<<"$missing")}${failed:+; failed by the server for both: $(tr '\n' ' ' <<<"$failed")}; $((SECONDS - t0)) s)"
 done
 
 echo "fidelity: $good/$total manifests"
