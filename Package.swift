@@ -6,6 +6,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sgk", targets: ["sgk"]),
+        // For Tests/Fuzz (a package of its own, built with -sanitize=fuzzer by tools/fuzz.sh).
+        .library(name: "SGKLanguage", targets: ["SGKLanguage"]),
+        .library(name: "SGKData", targets: ["SGKData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),

@@ -2,8 +2,9 @@
 # test.sh — the whole test suite on a fresh machine: installs what is missing,
 # builds sgk (debug) and its tests, starts the local peers on loopback (moto and
 # two real kube-apiservers: default, and one without apiextensions v1beta1),
-# runs every test (Swift Testing suites, the REPL on a real terminal), and stops
-# only what it started. Exit status is non-zero when any test failed.
+# runs every test (Swift Testing suites, the REPL on a real terminal, tools/e2e/*.sh — among
+# them issue 21's fidelity, fault, kill -9 and limits suites, each starting its own peers), and
+# stops only what it started. SGK_FUZZ_SECONDS=N also runs each fuzz target N seconds. Exit status is non-zero when any test failed.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -84,6 +85,16 @@ for t in tools/e2e/*.sh; do
   log "running $t …"
   if ! bash "$t"; then status=1; log "FAILED: $t"; fi
 done
+
+# Fuzzing (issue 21): each libFuzzer target of Tests/Fuzz for SGK_FUZZ_SECONDS, when set (e.g.
+# SGK_FUZZ_SECONDS=60). Not by default: Tests/Fuzz rebuilds SGKLanguage's whole dependency graph
+# with -sanitize=fuzzer, measured at ~10 min on 2 shared cores, on top of the suite.
+if [ -n "${SGK_FUZZ_SECONDS:-}" ] && [ "${SGK_FUZZ_SECONDS}" != 0 ]; then
+  for target in codecs check; do
+    log "fuzzing $target for ${SGK_FUZZ_SECONDS} s …"
+    if ! tools/fuzz.sh "$target" "$SGK_FUZZ_SECONDS"; then status=1; log "FAILED: tools/fuzz.sh $target"; fi
+  done
+fi
 
 if [ "$status" -eq 0 ]; then log "all tests passed"; else log "some tests FAILED"; fi
 exit "$status"

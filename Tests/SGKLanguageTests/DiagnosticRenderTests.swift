@@ -47,4 +47,12 @@ import Testing
                               hint: "line\none\u{7}").render(color: false)
         #expect(text == "t.sgk:1:5: error: unknown command 'x\\u{9B}2J'\n  \tx\\u{8} y\n  \t       ^\n  hint: line\none\\u{7}", "\(text)")
     }
+
+    /// Found by tools/fuzz.sh check: an error at the end of a line over 120 characters (the
+    /// caret just past the window's last character) trapped on an empty caret range.
+    @Test func anErrorAtTheEndOfALongLineHasItsCaret() {
+        let file = SourceFile(name: "t.sgk", text: String(repeating: "a", count: 130) + "\n")
+        let text = Diagnostic("bad", file: file, range: SourceRange(130, 130)).render(color: false)
+        #expect(text == "t.sgk:1:131: error: bad\n  …" + String(repeating: "a", count: 120) + "\n  " + String(repeating: " ", count: 121) + "^", "\(text)")
+    }
 }

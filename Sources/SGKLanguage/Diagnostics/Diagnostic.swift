@@ -52,7 +52,8 @@ public struct Diagnostic: Error, Sendable, CustomStringConvertible {
                 let end = min(chars.count, start + maxWidth)
                 line = (start > 0 ? "…" : "") + String(chars[start..<end]) + (end < chars.count ? "…" : "")
                 column = column - start + (start > 0 ? 1 : 0)
-                width = min(width, maxWidth - (column - 1))
+                // At least the caret: an error at the end of a long line is past the window's last character.
+                width = max(1, min(width, maxWidth - (column - 1)))
             }
             // Control characters are shown escaped, never sent to the terminal; the caret
             // spans what each character is shown as, tabs kept so columns line up.
