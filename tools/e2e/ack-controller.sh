@@ -52,7 +52,7 @@ check "a service of no known release without --config: a clear error telling how
 # kustomizations name its files, and the same plan as the local copy.
 python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$(dirname "$CFG")" >"$E2E_STATE/httpd.log" 2>&1 &
 HTTPD=$!
-for _ in $(seq 50); do port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$E2E_STATE/httpd.log" | head -1); [ -n "$port" ] && break; sleep 0.1; done
+for _ in $(seq 50); do port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$E2E_STATE/httpd.log" 2>/dev/null | head -1); [ -n "$port" ] && break; sleep 0.1; done
 local_plan=$(install ack --dry-run 2>&1 | grep '^[+~=-] ')
 url_plan=$(run install-ack-controller --cluster ack --region us-west-2 --config "http://127.0.0.1:$port/$(basename "$CFG")" --dry-run 2>&1 | grep '^[+~=-] ')
 check "--config URL: the same plan as the local tree" '[ -n "$url_plan" ] && [ "$url_plan" = "$local_plan" ]' || diff <(echo "$local_plan") <(echo "$url_plan") | head >&2
