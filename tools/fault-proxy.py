@@ -210,7 +210,10 @@ class H(http.server.BaseHTTPRequestHandler):
                 return self.answer(*self.forward(body))
             return self.stream(body)
         except (OSError, http.client.HTTPException) as e:
-            print("fault-proxy: upstream error %s" % e, file=sys.stderr, flush=True)
+            # Not an injected fault: the upstream failed (or the client left). Logged as such.
+            line = "fault-proxy: upstream-error %s %s %s (%s)" % (self.command, self.path.split("?")[0], action, e)
+            print(line, file=sys.stderr, flush=True)
+            if logf: logf.write(line + "\n")
             return self.drop()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
