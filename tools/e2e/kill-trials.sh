@@ -42,6 +42,11 @@ echo "kill trials: a fault-free install takes ${ti%.*} s, an uninstall ${tu%.*} 
 
 converged=0 cleaned=0 hits=0
 for i in $(seq 1 "$TRIALS"); do
+  # Each trial starts from nothing: the previous uninstall's Namespace fully gone, not only
+  # terminating (the API server refuses new content in a terminating namespace, and its admission
+  # may see a just-deleted one for a moment).
+  kubectl wait namespace/sagemaker-k8s-operator-system --for=delete --timeout=120s >/dev/null 2>&1 || true
+  sleep 2
   d=$(delay "$SEED-install-$i" "$ti")
   mark
   how=$(killed install-sagemaker-operator "$d")
