@@ -420,21 +420,7 @@ enum AWSCLIText {
         }
     }
 
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{8}": out += "\\b"
-            case "\u{C}": out += "\\f"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string as Python's json.dumps writes it with ensure_ascii=False: SGKData's writer
+    /// escapes exactly the same characters.
+    static func string(_ s: String) -> String { JSONCodec.serialize(.string(s)) }
 }
